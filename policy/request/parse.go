@@ -1,0 +1,244 @@
+package request
+
+import (
+	"errors"
+	"fmt"
+	"mime"
+	"net/url"
+	"path"
+	"strconv"
+	"strings"
+)
+
+// Reasons a request is rejected before any policy sees it. Each is the
+// rule id reported in denials and audit records.
+const (
+	CodeMalformed      = "request.malformed"       // envelope, method or URI unusable
+	CodeBodyMissing    = "request.body_missing"    // a body that decides the request was not forwarded
+	CodeBodyInvalid    = "request.body_invalid"    // the body does not decode as the daemon would decode it
+	CodeBodyUnexpected = "request.body_unexpected" // a body where the daemon would read a legacy one
+	CodeLegacyConfig   = "request.legacy_hostconfig"
+	CodeAPIVersion     = "request.api_version"
+)
+
+// Error is a request the plugin cannot judge safely. It always leads to a
+// denial; Code is a stable rule id, Reason a sentence for the person who
+// sent the request.
+type Error struct {
+	Code   string
+	Field  string
+	Reason string
+}
+
+func (e *Error) Error() string {
+	if e.Field != "" {
+		return fmt.Sprintf("[%s] %s: %s", e.Code, e.Field, e.Reason)
+	}
+	return fmt.Sprintf("[%s] %s", e.Code, e.Reason)
+}
+
+func reject(code, field, format string, args ...any) *Error {
+	return &Error{Code: code, Field: field, Reason: fmt.Sprintf(format, args...)}
+}
+
+// AsError returns the *Error inside err, if any.
+func AsError(err error) (*Error, bool) {
+	var e *Error
+	ok := errors.As(err, &e)
+	return e, ok
+}
+
+// legacyStartVersion is the API version from which the daemon ignores a
+// body on container start. Older versions apply a HostConfig sent there.
+var legacyStartVersion = [2]int{1, 24}
+
+// Parse classifies and decodes one request as the daemon reported it to the
+// plugin: method, request URI, headers (the first value of each) and body
+// (nil or empty when the daemon did not forward one). Any error is an
+// *Error and means the request must be denied.
+func Parse(method, uri string, headers map[string]string, body []byte) (*Request, error) {
+	if method == "" {
+		return nil, reject(CodeMalformed, "RequestMethod", "the request has no method")
+	}
+	if uri == "" {
+		return nil, reject(CodeMalformed, "RequestUri", "the request has no URI")
+	}
+	if strings.ToUpper(method) != method || strings.ContainsAny(method, " \t/") {
+		return nil, reject(CodeMalformed, "RequestMethod", "method %q is not a valid HTTP method", method)
+	}
+	u, err := url.ParseRequestURI(uri)
+	if err != nil {
+		return nil, reject(CodeMalformed, "RequestUri", "the URI does not parse: %v", err)
+	}
+	q, err := url.ParseQuery(u.RawQuery)
+	if err != nil {
+		// The daemon's form parsing drops what does not parse; judging a
+		// query it reads differently from us is not safe.
+		return nil, reject(CodeMalformed, "RequestUri", "the query does not parse: %v", err)
+	}
+
+	r := &Request{Method: method, URI: uri, Query: q, HasBody: len(body) > 0}
+	p := cleanPath(u.Path)
+	r.APIVersion, r.Path = splitVersion(p)
+
+	rt, v := match(method, r.Path)
+	if rt == nil {
+		r.Action = ActionUnknown
+		return r, nil
+	}
+	r.Action = rt.action
+	r.Target = v
+	if rt.action == ActionCheckpointDelete {
+		r.Target, r.Checkpoint, _ = strings.Cut(v, "\x00")
+	}
+	if rt.action == "image.pull" && q.Get("fromSrc") != "" {
+		r.Action = ActionImageImport
+	}
+
+	if r.HasBody {
+		ct, _, err := mime.ParseMediaType(header(headers, "Content-Type"))
+		if err == nil {
+			r.ContentType = ct
+		}
+	}
+
+	switch rt.body {
+	case bodyForbidden:
+		if r.HasBody {
+			return r, reject(CodeBodyUnexpected, "body", "%s %s must not carry a body: daemons before API 1.24 apply a HostConfig sent here", method, r.Path)
+		}
+		if r.APIVersion != "" && versionLess(r.APIVersion, legacyStartVersion) && !declaresEmptyBody(headers) {
+			return r, reject(CodeAPIVersion, "RequestUri", "container start with API version %s may carry a HostConfig the plugin cannot see; use API 1.24 or later", r.APIVersion)
+		}
+		return r, nil
+	case bodyRequired, bodyOptional:
+		if !r.HasBody {
+			if rt.body == bodyRequired {
+				return r, missingBody(r, headers)
+			}
+			return r, nil
+		}
+		if r.ContentType != "application/json" {
+			return r, reject(CodeBodyInvalid, "Content-Type", "%s needs a JSON body, got Content-Type %q", r.Action, header(headers, "Content-Type"))
+		}
+		if err := decodeBody(r, body); err != nil {
+			return r, err
+		}
+	}
+	return r, nil
+}
+
+func missingBody(r *Request, headers map[string]string) *Error {
+	why := "the daemon did not forward it"
+	switch {
+	case strings.HasSuffix(r.URI, "/auth"):
+		why = "the daemon does not forward bodies of URIs ending in /auth"
+	case header(headers, "Content-Length") == "":
+		why = "it was sent without a Content-Length (chunked), which the daemon does not forward"
+	case header(headers, "Content-Length") != "0":
+		why = "it is 1 MiB or larger, or not JSON, so the daemon did not forward it"
+	}
+	return reject(CodeBodyMissing, "body", "%s needs its JSON body to be judged, and %s", r.Action, why)
+}
+
+// declaresEmptyBody reports whether the headers say the body is empty.
+func declaresEmptyBody(headers map[string]string) bool {
+	return header(headers, "Content-Length") == "0"
+}
+
+// header looks a header up case-insensitively, as net/http would after
+// canonicalising the daemon's map keys.
+func header(h map[string]string, name string) string {
+	if v, ok := h[name]; ok {
+		return v
+	}
+	for k, v := range h {
+		if strings.EqualFold(k, name) {
+			return v
+		}
+	}
+	return ""
+}
+
+// cleanPath mirrors the daemon router's path cleaning: the daemon redirects
+// a path that is not clean instead of serving it, and a trailing slash is
+// kept. Classifying the cleaned path judges what a client that follows the
+// redirect would reach.
+func cleanPath(p string) string {
+	if p == "" {
+		return "/"
+	}
+	if p[0] != '/' {
+		p = "/" + p
+	}
+	np := path.Clean(p)
+	if p[len(p)-1] == '/' && np != "/" {
+		np += "/"
+	}
+	return np
+}
+
+// splitVersion strips a "/v{version:[0-9.]+}" prefix, as the daemon's
+// router does, and normalises the version the way the daemon compares it.
+func splitVersion(p string) (version, rest string) {
+	if len(p) < 3 || p[1] != 'v' {
+		return "", p
+	}
+	end := 2
+	for end < len(p) && (p[end] >= '0' && p[end] <= '9' || p[end] == '.') {
+		end++
+	}
+	if end == 2 || (end < len(p) && p[end] != '/') {
+		return "", p
+	}
+	rest = p[end:]
+	if rest == "" {
+		rest = "/"
+	}
+	return normaliseVersion(p[2:end]), rest
+}
+
+// normaliseVersion renders a version as the daemon compares it: each
+// dot-separated part as an integer (what does not parse counts as 0), and
+// trailing zero parts past the second dropped ("01.041.0" is "1.41").
+func normaliseVersion(v string) string {
+	parts := strings.Split(v, ".")
+	nums := make([]int, len(parts))
+	for i, s := range parts {
+		nums[i], _ = strconv.Atoi(s)
+	}
+	for len(nums) > 2 && nums[len(nums)-1] == 0 {
+		nums = nums[:len(nums)-1]
+	}
+	var b strings.Builder
+	for i, n := range nums {
+		if i > 0 {
+			b.WriteByte('.')
+		}
+		b.WriteString(strconv.Itoa(n))
+	}
+	return b.String()
+}
+
+// versionLess reports whether a normalised version is below want.
+func versionLess(v string, want [2]int) bool {
+	parts := strings.SplitN(v, ".", 3)
+	var got [2]int
+	for i := 0; i < 2 && i < len(parts); i++ {
+		got[i], _ = strconv.Atoi(parts[i])
+	}
+	if got[0] != want[0] {
+		return got[0] < want[0]
+	}
+	return got[1] < want[1]
+}
+
+// VersionAtLeast reports whether the request's API version is at least
+// major.minor. A request without a version uses the daemon's current API,
+// which is always at least any version a policy names.
+func (r *Request) VersionAtLeast(major, minor int) bool {
+	if r.APIVersion == "" {
+		return true
+	}
+	return !versionLess(r.APIVersion, [2]int{major, minor})
+}
