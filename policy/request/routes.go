@@ -29,10 +29,10 @@ const (
 type varKind uint8
 
 const (
-	varNone varKind = iota
-	varAny          // .*
-	varPlus         // .+
-	varSegment      // [^/]+
+	varNone    varKind = iota
+	varAny             // .*
+	varPlus            // .+
+	varSegment         // [^/]+
 )
 
 // route is one entry of the daemon's route table: prefix, optional path
