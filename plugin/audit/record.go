@@ -1,0 +1,288 @@
+// Package audit writes Portcullis's decision trail: one typed, versioned
+// Record per authorization decision (and per lifecycle event), encoded as
+// one JSON object per line and delivered to a set of sinks — a rotating
+// file, an io.Writer such as stdout, and RFC 5424 syslog over Unix, UDP,
+// TCP or TLS sockets.
+//
+// The package never sees raw request bodies: Summarize reduces a decoded
+// request.Request to the security-relevant settings it asked for, masking
+// secrets (environment values, build args, sensitive labels) on the way.
+// docs/audit.md documents every field and the delivery guarantees.
+package audit
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// SchemaVersion is the version of the Record schema this package writes.
+// It changes only when a field changes meaning or is removed; new optional
+// fields do not change it.
+const SchemaVersion = 1
+
+// Type is what a record reports: a decision or a lifecycle event.
+type Type string
+
+// Record types.
+const (
+	TypeDecision           Type = "decision"
+	TypePluginStart        Type = "plugin.start"
+	TypePluginStop         Type = "plugin.stop"
+	TypePolicyLoad         Type = "policy.load"
+	TypePolicyReloadFailed Type = "policy.reload_failed"
+	TypeAuditLoss          Type = "audit.loss"
+)
+
+// Phase is the authorization protocol call a decision answers.
+type Phase string
+
+// Phases.
+const (
+	PhaseRequest  Phase = "request"  // AuthZReq, before the daemon acts
+	PhaseResponse Phase = "response" // AuthZRes, after the daemon acted
+)
+
+// Decision is allow or deny.
+type Decision string
+
+// Decisions.
+const (
+	Allow Decision = "allow"
+	Deny  Decision = "deny"
+)
+
+// Mode is how the policy's decision is applied.
+type Mode string
+
+// Modes.
+const (
+	// ModeEnforce answers the daemon with the policy's decision.
+	ModeEnforce Mode = "enforce"
+	// ModeAudit answers allow and records what enforcement would have done
+	// in EnforcedDecision and WouldDeny.
+	ModeAudit Mode = "audit"
+)
+
+// Record is one line of the audit trail. Field order here is the order in
+// the JSON output. docs/audit.md documents every field.
+type Record struct {
+	Version int       `json:"version"`
+	Type    Type      `json:"type"`
+	ID      string    `json:"id"`
+	Time    Timestamp `json:"time"`
+
+	// Decision records.
+	Phase            Phase       `json:"phase,omitempty"`
+	Mode             Mode        `json:"mode,omitempty"`
+	Decision         Decision    `json:"decision,omitempty"`
+	EnforcedDecision Decision    `json:"enforced_decision,omitempty"`
+	WouldDeny        *bool       `json:"would_deny,omitempty"`
+	Identity         *Identity   `json:"identity,omitempty"`
+	Policy           string      `json:"policy,omitempty"`
+	PolicyRevision   string      `json:"policy_revision,omitempty"`
+	Violations       []Violation `json:"violations,omitempty"`
+	Action           string      `json:"action,omitempty"`
+	Method           string      `json:"method,omitempty"`
+	URI              string      `json:"uri,omitempty"`
+	APIVersion       string      `json:"api_version,omitempty"`
+	Target           *Target     `json:"target,omitempty"`
+	Summary          *Summary    `json:"summary,omitempty"`
+	DurationNS       int64       `json:"duration_ns,omitempty"`
+
+	// Response phase.
+	RequestID  string `json:"request_id,omitempty"`
+	StatusCode int    `json:"status_code,omitempty"`
+	CreatedID  string `json:"created_id,omitempty"`
+
+	// Masked lists the summary fields whose values were replaced by "***".
+	Masked []string `json:"masked,omitempty"`
+
+	// Lifecycle events.
+	Message     string   `json:"message,omitempty"`
+	Diagnostics []string `json:"diagnostics,omitempty"`
+	Dropped     uint64   `json:"dropped,omitempty"`
+
+	Instance      string `json:"instance"`
+	PluginVersion string `json:"plugin_version"`
+}
+
+// Identity is who the daemon authenticated, as the plugin determined it
+// from the daemon's own fields (never from client headers).
+type Identity struct {
+	User        string `json:"user,omitempty"`
+	AuthNMethod string `json:"authn_method,omitempty"`
+	// Team is the team the policy mapped the user to, if any.
+	Team string `json:"team,omitempty"`
+	// CertSubject is the client certificate's subject (RFC 2253).
+	CertSubject string `json:"cert_subject,omitempty"`
+}
+
+// Violation is one rule that denied (or would have denied) a request.
+type Violation struct {
+	Rule   string `json:"rule"`
+	Field  string `json:"field,omitempty"`
+	Reason string `json:"reason"`
+}
+
+// Target names the objects a request acts on. Object holds the path
+// variable of routes on other kinds of object (plugin, service, node,
+// secret, config, task); Action tells which kind.
+type Target struct {
+	Container string `json:"container,omitempty"`
+	Exec      string `json:"exec,omitempty"`
+	Image     string `json:"image,omitempty"`
+	Volume    string `json:"volume,omitempty"`
+	Network   string `json:"network,omitempty"`
+	Object    string `json:"object,omitempty"`
+}
+
+// Timestamp is a time encoded as RFC 3339 in UTC with exactly nine
+// fractional digits, so that records sort lexically by time.
+type Timestamp time.Time
+
+const timestampLayout = "2006-01-02T15:04:05.000000000Z"
+
+// Time returns t as a time.Time.
+func (t Timestamp) Time() time.Time { return time.Time(t) }
+
+// IsZero reports whether t is the zero time.
+func (t Timestamp) IsZero() bool { return time.Time(t).IsZero() }
+
+// String formats t as it appears in records.
+func (t Timestamp) String() string { return time.Time(t).UTC().Format(timestampLayout) }
+
+// MarshalJSON implements json.Marshaler.
+func (t Timestamp) MarshalJSON() ([]byte, error) {
+	b := make([]byte, 0, len(timestampLayout)+2)
+	b = append(b, '"')
+	b = time.Time(t).UTC().AppendFormat(b, timestampLayout)
+	return append(b, '"'), nil
+}
+
+// UnmarshalJSON implements json.Unmarshaler; it accepts any RFC 3339 time.
+func (t *Timestamp) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("decode time: %w", err)
+	}
+	v, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return fmt.Errorf("decode time: %w", err)
+	}
+	*t = Timestamp(v.UTC())
+	return nil
+}
+
+// NewID returns a new decision id: a UUIDv7 (RFC 9562) — 48 bits of Unix
+// milliseconds, then 74 random bits from crypto/rand — so ids are unique
+// and sort roughly by creation time.
+func NewID() string {
+	var u [16]byte
+	if _, err := rand.Read(u[6:]); err != nil {
+		// crypto/rand.Read does not fail on supported platforms.
+		panic(fmt.Sprintf("audit: read random id: %v", err))
+	}
+	ms := uint64(time.Now().UnixMilli())
+	binary.BigEndian.PutUint64(u[:8], ms<<16|uint64(binary.BigEndian.Uint16(u[6:8])))
+	u[6] = 0x70 | u[6]&0x0f // version 7
+	u[8] = 0x80 | u[8]&0x3f // variant 10
+	var s [36]byte
+	hex.Encode(s[0:8], u[0:4])
+	s[8] = '-'
+	hex.Encode(s[9:13], u[4:6])
+	s[13] = '-'
+	hex.Encode(s[14:18], u[6:8])
+	s[18] = '-'
+	hex.Encode(s[19:23], u[8:10])
+	s[23] = '-'
+	hex.Encode(s[24:], u[10:])
+	return string(s[:])
+}
+
+// Encode returns rec as one line of JSON without the trailing newline.
+func Encode(rec *Record) ([]byte, error) {
+	b, err := json.Marshal(rec)
+	if err != nil {
+		return nil, fmt.Errorf("encode %s record: %w", rec.Type, err)
+	}
+	return b, nil
+}
+
+// ParseCreatedID returns the id in a create response body such as
+// {"Id":"4f1c…","Warnings":[]} (keys match case-insensitively, so
+// {"ID":…} of service create works too), or "" when the body is not such an
+// object or the id is not a short printable string. Call it only for
+// successful create actions: it parses the whole body.
+func ParseCreatedID(body []byte) string {
+	var v struct {
+		ID string `json:"Id"`
+	}
+	if len(body) == 0 || len(body) > 1<<20 || json.Unmarshal(body, &v) != nil {
+		return ""
+	}
+	if len(v.ID) > 128 || !utf8.ValidString(v.ID) {
+		return ""
+	}
+	for _, r := range v.ID {
+		if r <= ' ' || r == 0x7f {
+			return ""
+		}
+	}
+	return v.ID
+}
+
+// PolicyRevision hashes a loaded policy set for Record.PolicyRevision:
+// "sha256:" and the hex SHA-256 of every file's name and contents, in name
+// order, each length-prefixed so that no two sets collide by moving bytes
+// between names and contents.
+func PolicyRevision(files map[string][]byte) string {
+	names := make([]string, 0, len(files))
+	for n := range files {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	h := sha256.New()
+	var n [8]byte
+	for _, name := range names {
+		binary.BigEndian.PutUint64(n[:], uint64(len(name)))
+		h.Write(n[:])
+		h.Write([]byte(name))
+		binary.BigEndian.PutUint64(n[:], uint64(len(files[name])))
+		h.Write(n[:])
+		h.Write(files[name])
+	}
+	return "sha256:" + hex.EncodeToString(h.Sum(nil))
+}
+
+// severityOf is the syslog severity of a record: deny (including audit
+// mode's would-deny) is warning, allow is info, lifecycle events notice,
+// and audit.loss and failed reloads warning.
+func severityOf(rec *Record) int {
+	switch rec.Type {
+	case TypeDecision:
+		if rec.Decision == Deny || rec.WouldDeny != nil && *rec.WouldDeny {
+			return sevWarning
+		}
+		return sevInfo
+	case TypeAuditLoss, TypePolicyReloadFailed:
+		return sevWarning
+	}
+	return sevNotice
+}
+
+// Syslog severities (RFC 5424 section 6.2.1).
+const (
+	sevWarning = 4
+	sevNotice  = 5
+	sevInfo    = 6
+)
+
+func lower(s string) string { return strings.ToLower(s) }

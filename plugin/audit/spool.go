@@ -1,0 +1,332 @@
+package audit
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// queue is a bounded FIFO of formatted messages: memory first, then a
+// spool directory. Order is kept by one invariant: every message in memory
+// is older than every message in the spool, so once something is spooled,
+// new messages go to the spool too until it is empty.
+type queue struct {
+	mu      sync.Mutex
+	mem     [][]byte
+	head    int // index of the oldest message in mem
+	memCap  int
+	spool   *spool // nil without a spool directory
+	dropped uint64 // messages lost since the last loss message
+	lossMsg func(n uint64) []byte
+	wake    chan struct{} // capacity 1: something was queued
+}
+
+func newQueue(memCap int, sp *spool, lossMsg func(uint64) []byte) *queue {
+	return &queue{memCap: memCap, spool: sp, lossMsg: lossMsg, wake: make(chan struct{}, 1)}
+}
+
+func (q *queue) memLen() int { return len(q.mem) - q.head }
+
+func (q *queue) len() int {
+	n := q.memLen()
+	if q.spool != nil {
+		n += q.spool.count
+	}
+	return n
+}
+
+// put queues msg when there is room, under q.mu.
+func (q *queue) put(msg []byte) bool {
+	if (q.spool == nil || q.spool.count == 0) && q.memLen() < q.memCap {
+		if q.head > 0 && q.head == len(q.mem) {
+			q.mem, q.head = q.mem[:0], 0
+		}
+		q.mem = append(q.mem, msg)
+		return true
+	}
+	if q.spool != nil {
+		if err := q.spool.append(msg); err == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// reportLoss queues the loss message for the messages dropped so far,
+// when there is room, under q.mu.
+func (q *queue) reportLoss() {
+	if q.dropped == 0 {
+		return
+	}
+	if q.put(q.lossMsg(q.dropped)) {
+		q.dropped = 0
+	}
+}
+
+// push queues msg (a copy is not made: msg must not be reused) or counts
+// it lost and returns ErrQueueFull.
+func (q *queue) push(msg []byte) error {
+	q.mu.Lock()
+	q.reportLoss()
+	ok := q.dropped == 0 && q.put(msg)
+	if !ok {
+		q.dropped++
+	}
+	q.mu.Unlock()
+	select {
+	case q.wake <- struct{}{}:
+	default:
+	}
+	if !ok {
+		return ErrQueueFull
+	}
+	return nil
+}
+
+// peek returns the oldest message without removing it.
+func (q *queue) peek() ([]byte, bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.memLen() > 0 {
+		return q.mem[q.head], true
+	}
+	if q.spool != nil && q.spool.count > 0 {
+		m, err := q.spool.peek()
+		if err == nil {
+			return m, true
+		}
+	}
+	return nil, false
+}
+
+// pop removes the oldest message, after its delivery, and reports losses
+// now that there is room.
+func (q *queue) pop() {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.memLen() > 0 {
+		q.mem[q.head] = nil
+		q.head++
+	} else if q.spool != nil {
+		q.spool.pop()
+	}
+	q.reportLoss()
+}
+
+// spillAll moves what is in memory to the spool (at Close) and returns the
+// number of messages that did not fit and are lost.
+func (q *queue) spillAll() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	lost := 0
+	if q.spool == nil {
+		lost = q.memLen()
+	} else if q.memLen() > 0 {
+		// Memory is older than the spool: write it to a new segment that
+		// sorts first.
+		lost = q.spool.prepend(q.mem[q.head:])
+	}
+	q.mem, q.head = nil, 0
+	return lost + int(q.dropped)
+}
+
+// spool is a directory of segment files holding length-prefixed messages:
+// a 4-byte big-endian length, then the message. Segments are named by a
+// sequence number and read oldest first; a segment is loaded whole when
+// reading reaches it and deleted once delivered. A spool found at start is
+// delivered first (messages delivered just before a crash may be sent
+// again).
+type spool struct {
+	dir      string
+	maxBytes int64
+	bytes    int64 // on disk, undelivered
+	count    int   // messages not yet delivered
+	segs     []int64
+	w        *os.File // open tail segment
+	wseq     int64
+	wsize    int64
+	rseq     int64 // segment loaded in rbuf, or -1
+	rbuf     [][]byte
+}
+
+const segmentMax = 1 << 20
+
+func openSpool(dir string, maxBytes int64) (*spool, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("create spool directory: %w", err)
+	}
+	sp := &spool{dir: dir, maxBytes: maxBytes, rseq: -1}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("read spool directory: %w", err)
+	}
+	for _, e := range entries {
+		seq, err := strconv.ParseInt(strings.TrimSuffix(e.Name(), ".spool"), 10, 64)
+		if err != nil || !strings.HasSuffix(e.Name(), ".spool") {
+			continue
+		}
+		msgs, size, err := readSegment(sp.path(seq))
+		if err != nil {
+			return nil, err
+		}
+		if len(msgs) == 0 {
+			os.Remove(sp.path(seq))
+			continue
+		}
+		sp.segs = append(sp.segs, seq)
+		sp.count += len(msgs)
+		sp.bytes += size
+	}
+	sort.Slice(sp.segs, func(i, j int) bool { return sp.segs[i] < sp.segs[j] })
+	if n := len(sp.segs); n > 0 {
+		sp.wseq = sp.segs[n-1] + 1
+	} else {
+		sp.wseq = 1 << 40 // leaves room for prepend
+	}
+	return sp, nil
+}
+
+func (sp *spool) path(seq int64) string {
+	return filepath.Join(sp.dir, fmt.Sprintf("%020d.spool", seq))
+}
+
+func readSegment(path string) ([][]byte, int64, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, 0, fmt.Errorf("read spool segment: %w", err)
+	}
+	var msgs [][]byte
+	var size int64
+	for len(b) >= 4 {
+		n := int(binary.BigEndian.Uint32(b))
+		if len(b)-4 < n {
+			break // a write cut short by a crash
+		}
+		msgs = append(msgs, b[4:4+n])
+		b = b[4+n:]
+		size += int64(4 + n)
+	}
+	return msgs, size, nil
+}
+
+var errSpoolFull = errors.New("spool is full")
+
+func (sp *spool) append(msg []byte) error {
+	need := int64(4 + len(msg))
+	if sp.bytes+need > sp.maxBytes {
+		return errSpoolFull
+	}
+	if sp.w != nil && sp.wsize+need > segmentMax {
+		sp.w.Close()
+		sp.w = nil
+	}
+	if sp.w == nil {
+		f, err := os.OpenFile(sp.path(sp.wseq), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if err != nil {
+			return fmt.Errorf("create spool segment: %w", err)
+		}
+		sp.w, sp.wsize = f, 0
+		sp.segs = append(sp.segs, sp.wseq)
+		sp.wseq++
+	}
+	buf := make([]byte, 4, need)
+	binary.BigEndian.PutUint32(buf, uint32(len(msg)))
+	if _, err := sp.w.Write(append(buf, msg...)); err != nil {
+		// Do not leave a partial record in the middle of the segment.
+		sp.w.Close()
+		sp.w = nil
+		return fmt.Errorf("write spool segment: %w", err)
+	}
+	sp.wsize += need
+	sp.bytes += need
+	sp.count++
+	return nil
+}
+
+// prepend writes msgs to a new segment ordered before all others. It
+// returns how many did not fit.
+func (sp *spool) prepend(msgs [][]byte) int {
+	// Memory holds messages only while nothing is being read from the
+	// spool, so a segment before the first one is read first.
+	var seq int64
+	if len(sp.segs) > 0 {
+		seq = sp.segs[0] - 1
+	} else {
+		seq = sp.wseq
+		sp.wseq++
+	}
+	f, err := os.OpenFile(sp.path(seq), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return len(msgs)
+	}
+	defer f.Close()
+	sp.segs = append([]int64{seq}, sp.segs...)
+	for i, m := range msgs {
+		need := int64(4 + len(m))
+		if sp.bytes+need > sp.maxBytes {
+			return len(msgs) - i
+		}
+		buf := make([]byte, 4, need)
+		binary.BigEndian.PutUint32(buf, uint32(len(m)))
+		if _, err := f.Write(append(buf, m...)); err != nil {
+			return len(msgs) - i
+		}
+		sp.bytes += need
+		sp.count++
+	}
+	return 0
+}
+
+func (sp *spool) peek() ([]byte, error) {
+	if len(sp.rbuf) == 0 {
+		if len(sp.segs) == 0 {
+			return nil, errors.New("spool is empty")
+		}
+		seq := sp.segs[0]
+		if sp.w != nil && seq == sp.wseq-1 {
+			sp.w.Close()
+			sp.w = nil
+		}
+		msgs, _, err := readSegment(sp.path(seq))
+		if err != nil {
+			return nil, err
+		}
+		sp.rbuf, sp.rseq = msgs, seq
+		if len(msgs) == 0 {
+			sp.finishSegment()
+			return sp.peek()
+		}
+	}
+	return sp.rbuf[0], nil
+}
+
+func (sp *spool) pop() {
+	if len(sp.rbuf) == 0 {
+		return
+	}
+	sp.bytes -= int64(4 + len(sp.rbuf[0]))
+	sp.count--
+	sp.rbuf = sp.rbuf[1:]
+	if len(sp.rbuf) == 0 {
+		sp.finishSegment()
+	}
+}
+
+func (sp *spool) finishSegment() {
+	os.Remove(sp.path(sp.rseq))
+	sp.segs = sp.segs[1:]
+	sp.rbuf, sp.rseq = nil, -1
+}
+
+func (sp *spool) close() {
+	if sp.w != nil {
+		sp.w.Close()
+		sp.w = nil
+	}
+}
