@@ -11,6 +11,7 @@
 package audit
 
 import (
+	"bytes"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
@@ -18,7 +19,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
-	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 )
@@ -207,13 +208,20 @@ func NewID() string {
 	return string(s[:])
 }
 
+var encPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
 // Encode returns rec as one line of JSON without the trailing newline.
+// HTML characters are not escaped (a URI's & stays &).
 func Encode(rec *Record) ([]byte, error) {
-	b, err := json.Marshal(rec)
-	if err != nil {
+	buf := encPool.Get().(*bytes.Buffer)
+	defer encPool.Put(buf)
+	buf.Reset()
+	enc := json.NewEncoder(buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(rec); err != nil {
 		return nil, fmt.Errorf("encode %s record: %w", rec.Type, err)
 	}
-	return b, nil
+	return bytes.Clone(bytes.TrimSuffix(buf.Bytes(), []byte("\n"))), nil
 }
 
 // ParseCreatedID returns the id in a create response body such as
@@ -284,5 +292,3 @@ const (
 	sevNotice  = 5
 	sevInfo    = 6
 )
-
-func lower(s string) string { return strings.ToLower(s) }
