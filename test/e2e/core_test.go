@@ -1,0 +1,281 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The daemon forwards a JSON request body to authorization plugins only
+// when it is smaller than this (pkg/authorization's maxBodySize); a larger
+// body reaches the plugin as no body at all. Chunked bodies under the limit
+// are forwarded too: the daemon peeks up to the limit rather than trusting
+// Content-Length.
+const maxForwardedBody = 1 << 20
+
+// TestCLIDecisions checks the built-in policy's decisions as the docker
+// CLI sees them.
+func TestCLIDecisions(t *testing.T) {
+	e := NewEnv(t, Options{})
+	tests := []struct {
+		name string
+		args []string
+		// deny lists what the denial must mention; nil means the plugin
+		// must allow and the command succeed.
+		deny   []string
+		stdout string // with deny == nil, a substring stdout must hold
+	}{
+		{
+			name: "plain run is allowed",
+			args: []string{"run", "--rm", e.Image, "true"},
+		},
+		{
+			name:   "run as another user is allowed",
+			args:   []string{"run", "--rm", "--user", "1000:1000", e.Image, "id"},
+			stdout: "uid=1000",
+		},
+		{
+			name: "privileged run is denied",
+			args: []string{"run", "--rm", "--privileged", "--name", "pe-denied-privileged", e.Image, "true"},
+			deny: []string{"privileged"},
+		},
+		{
+			name: "privileged create is denied",
+			args: []string{"create", "--privileged", "--name", "pe-denied-create", e.Image, "true"},
+			deny: []string{"privileged"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := e.Docker(tt.args...)
+			if tt.deny != nil {
+				e.RequireDenied(t, r, tt.deny...)
+				return
+			}
+			RequireAllowed(t, r)
+			RequireOK(t, r)
+			if !strings.Contains(r.Stdout, tt.stdout) {
+				t.Errorf("stdout %q does not contain %q", r.Stdout, tt.stdout)
+			}
+		})
+	}
+	// Nothing the plugin denied may exist, and --rm removed the rest.
+	r := e.Docker("ps", "-a", "--format", "{{.Names}}")
+	RequireOK(t, r)
+	if got := strings.TrimSpace(r.Stdout); got != "" {
+		t.Errorf("containers left after the run: %q", got)
+	}
+}
+
+// TestCreateBodyNotForwarded sends container creates straight to the
+// daemon's socket. A body the daemon does not forward to the plugin (1 MiB
+// or more, however it is framed, or not JSON) must be denied: the plugin
+// cannot see what it asks for. Bodies under the limit are the controls: the
+// plugin sees and judges them, chunked or not.
+func TestCreateBodyNotForwarded(t *testing.T) {
+	e := NewEnv(t, Options{})
+	const big = maxForwardedBody + 4096
+	tests := []struct {
+		name        string
+		privileged  bool
+		pad         int    // bytes of padding in an Env value
+		size        int    // with pad -1: pad the body to exactly this size
+		chunked     bool   // Transfer-Encoding: chunked, no Content-Length
+		contentType string // default application/json
+		allow       bool
+		mention     string // what a denial must mention besides the prefix
+	}{
+		{name: "small unprivileged body is allowed", allow: true},
+		{name: "small privileged body is denied", privileged: true, mention: "privileged"},
+		{name: "unprivileged body 1 byte under 1 MiB is allowed", pad: -1, size: maxForwardedBody - 1, allow: true},
+		{name: "unprivileged body of exactly 1 MiB is denied", pad: -1, size: maxForwardedBody},
+		{name: "privileged body over 1 MiB is denied", privileged: true, pad: big},
+		{name: "unprivileged body over 1 MiB is denied", pad: big},
+		{name: "chunked small unprivileged body is allowed", chunked: true, allow: true},
+		{name: "chunked small privileged body is denied", privileged: true, chunked: true, mention: "privileged"},
+		{name: "chunked privileged body over 1 MiB is denied", privileged: true, chunked: true, pad: big},
+		{name: "chunked unprivileged body over 1 MiB is denied", chunked: true, pad: big},
+		{name: "privileged body with a charset parameter is denied", privileged: true, contentType: "application/json; charset=utf-8", mention: "privileged"},
+		{name: "privileged body sent as text/plain is denied", privileged: true, contentType: "text/plain"},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			name := fmt.Sprintf("pe-body-%d", i)
+			body := createBody(t, tt.privileged, tt.pad)
+			if tt.pad < 0 {
+				body = createBodyOfSize(t, tt.privileged, tt.size)
+			}
+			if tt.pad > 0 && len(body) <= maxForwardedBody {
+				t.Fatalf("padded body is only %d bytes", len(body))
+			}
+			contentType := tt.contentType
+			if contentType == "" {
+				contentType = "application/json"
+			}
+			path := e.Daemon.API("/containers/create?name=" + name)
+			var (
+				resp *http.Response
+				out  []byte
+				err  error
+			)
+			if tt.chunked {
+				resp, out, err = e.Daemon.Raw(chunkedRequest("POST", path, contentType, body))
+			} else {
+				resp, out, err = e.Daemon.Do("POST", path, http.Header{"Content-Type": {contentType}}, bytes.NewReader(body))
+			}
+			if err != nil {
+				t.Fatalf("POST %s: %v", path, err)
+			}
+			if tt.allow {
+				if resp.StatusCode != http.StatusCreated {
+					t.Fatalf("want 201 Created, got %s: %.300s", resp.Status, out)
+				}
+				if r := e.Docker("rm", "-f", name); r.ExitCode != 0 {
+					t.Errorf("remove %s: %s", name, r)
+				}
+				return
+			}
+			if resp.StatusCode != http.StatusForbidden {
+				t.Errorf("want 403 Forbidden, got %s: %.300s", resp.Status, out)
+			}
+			var msg struct{ Message string }
+			if err := json.Unmarshal(out, &msg); err != nil {
+				t.Errorf("decode error body %q: %v", out, err)
+			}
+			if !strings.HasPrefix(msg.Message, e.DeniedMessage()) {
+				t.Errorf("message %q does not start with %q", msg.Message, e.DeniedMessage())
+			}
+			if !strings.Contains(msg.Message, tt.mention) {
+				t.Errorf("message %q does not mention %q", msg.Message, tt.mention)
+			}
+			// The denial must have come before the create ran.
+			resp, out, err = e.Daemon.Do("GET", e.Daemon.API("/containers/"+name+"/json"), nil, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.StatusCode != http.StatusNotFound {
+				t.Errorf("container %s exists after a denied create: GET …/json gave %s: %.200s", name, resp.Status, out)
+			}
+		})
+	}
+}
+
+// createBody is a container create body for the test image, privileged or
+// not, with an Env value of pad bytes.
+func createBody(t *testing.T, privileged bool, pad int) []byte {
+	t.Helper()
+	body := map[string]any{
+		"Image":      TestImage,
+		"Cmd":        []string{"true"},
+		"HostConfig": map[string]any{"Privileged": privileged},
+	}
+	if pad > 0 {
+		body["Env"] = []string{"PAD=" + strings.Repeat("x", pad)}
+	}
+	b, err := json.Marshal(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// createBodyOfSize is createBody padded to exactly size bytes.
+func createBodyOfSize(t *testing.T, privileged bool, size int) []byte {
+	t.Helper()
+	base := len(createBody(t, privileged, 1)) - 1
+	body := createBody(t, privileged, size-base)
+	if len(body) != size {
+		t.Fatalf("body is %d bytes, want %d", len(body), size)
+	}
+	return body
+}
+
+// chunkedRequest is a complete HTTP/1.1 request whose body is sent with
+// Transfer-Encoding: chunked in 64 KiB chunks, with no Content-Length.
+func chunkedRequest(method, path, contentType string, body []byte) []byte {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "%s %s HTTP/1.1\r\nHost: docker\r\nContent-Type: %s\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n", method, path, contentType)
+	for len(body) > 0 {
+		n := min(len(body), 64<<10)
+		fmt.Fprintf(&b, "%x\r\n", n)
+		b.Write(body[:n])
+		b.WriteString("\r\n")
+		body = body[n:]
+	}
+	b.WriteString("0\r\n\r\n")
+	return b.Bytes()
+}
+
+// TestContainerLifecycle runs the everyday commands the built-in policy
+// allows: run -d, ps, exec, logs, rm.
+func TestContainerLifecycle(t *testing.T) {
+	e := NewEnv(t, Options{})
+	const name = "pe-lifecycle"
+
+	r := e.Docker("run", "-d", "--name", name, e.Image, "sh", "-c", "echo ready; exec sleep 300")
+	RequireAllowed(t, r)
+	RequireOK(t, r)
+	id := strings.TrimSpace(r.Stdout)
+	t.Cleanup(func() { e.Docker("rm", "-f", id) })
+
+	t.Run("ps lists it", func(t *testing.T) {
+		r := e.Docker("ps", "--no-trunc", "--format", "{{.ID}} {{.Names}}")
+		RequireAllowed(t, r)
+		RequireOK(t, r)
+		if !strings.Contains(r.Stdout, id+" "+name) {
+			t.Errorf("ps does not list %s %s:\n%s", id, name, r.Stdout)
+		}
+	})
+	t.Run("exec", func(t *testing.T) {
+		r := e.Docker("exec", id, "true")
+		RequireAllowed(t, r)
+		RequireOK(t, r)
+		r = e.Docker("exec", id, "echo", "from-exec")
+		RequireOK(t, r)
+		if strings.TrimSpace(r.Stdout) != "from-exec" {
+			t.Errorf("exec stdout = %q, want from-exec", r.Stdout)
+		}
+	})
+	t.Run("logs", func(t *testing.T) {
+		var r Result
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+			r = e.Docker("logs", id)
+			RequireAllowed(t, r)
+			RequireOK(t, r)
+			if strings.Contains(r.Stdout, "ready") {
+				return
+			}
+		}
+		t.Errorf("logs never showed %q: %s", "ready", r)
+	})
+	t.Run("rm -f", func(t *testing.T) {
+		r := e.Docker("rm", "-f", id)
+		RequireAllowed(t, r)
+		RequireOK(t, r)
+	})
+}
+
+// TestAuditFile checks that the plugin wrote its audit file.
+func TestAuditFile(t *testing.T) {
+	e := NewEnv(t, Options{})
+	RequireOK(t, e.Docker("run", "--rm", e.Image, "true"))
+	e.RequireDenied(t, e.Docker("run", "--rm", "--privileged", e.Image, "true"), "privileged")
+	// Stopping the plugin flushes whatever it buffers.
+	if err := e.Plugin.Stop(); err != nil {
+		t.Fatalf("stop plugin: %v", err)
+	}
+	b, err := e.Plugin.Audit()
+	// TODO(#4): the audit record format is being built; once it lands,
+	// require the file, decode its records and check the two decisions
+	// above, instead of skipping.
+	if err != nil || len(b) == 0 {
+		t.Skipf("TODO(#4): no audit records yet in %s (err %v, %d bytes)", e.Plugin.AuditFile, err, len(b))
+	}
+	t.Logf("audit file has %d bytes; first line: %.300s", len(b), strings.SplitN(string(b), "\n", 2)[0])
+}
