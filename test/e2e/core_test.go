@@ -22,6 +22,7 @@ const maxForwardedBody = 1 << 20
 // TestCLIDecisions checks the built-in policy's decisions as the docker
 // CLI sees them.
 func TestCLIDecisions(t *testing.T) {
+	t.Parallel()
 	e := NewEnv(t, Options{})
 	tests := []struct {
 		name string
@@ -79,6 +80,7 @@ func TestCLIDecisions(t *testing.T) {
 // cannot see what it asks for. Bodies under the limit are the controls: the
 // plugin sees and judges them, chunked or not.
 func TestCreateBodyNotForwarded(t *testing.T) {
+	t.Parallel()
 	e := NewEnv(t, Options{})
 	const big = maxForwardedBody + 4096
 	tests := []struct {
@@ -215,6 +217,7 @@ func chunkedRequest(method, path, contentType string, body []byte) []byte {
 // TestContainerLifecycle runs the everyday commands the built-in policy
 // allows: run -d, ps, exec, logs, rm.
 func TestContainerLifecycle(t *testing.T) {
+	t.Parallel()
 	e := NewEnv(t, Options{})
 	const name = "pe-lifecycle"
 
@@ -263,6 +266,7 @@ func TestContainerLifecycle(t *testing.T) {
 
 // TestAuditFile checks that the plugin wrote its audit file.
 func TestAuditFile(t *testing.T) {
+	t.Parallel()
 	e := NewEnv(t, Options{})
 	RequireOK(t, e.Docker("run", "--rm", e.Image, "true"))
 	e.RequireDenied(t, e.Docker("run", "--rm", "--privileged", e.Image, "true"), "privileged")

@@ -19,6 +19,7 @@ import (
 // an unreachable plugin for about 30 seconds before failing the request
 // (see README.md); fault-injection tests own that case.
 func TestHarnessPluginRestart(t *testing.T) {
+	t.Parallel()
 	e := NewEnv(t, Options{NoImage: true})
 	RequireOK(t, e.Docker("version"))
 
@@ -45,6 +46,7 @@ func TestHarnessPluginRestart(t *testing.T) {
 // CA reaches the daemon (and the plugin allows it); one from another CA is
 // refused by the daemon's TLS layer.
 func TestHarnessTLS(t *testing.T) {
+	t.Parallel()
 	e := NewEnv(t, Options{TLS: true, NoImage: true})
 
 	alice := e.Daemon.As(t, "alice", "team-a")
