@@ -1,0 +1,251 @@
+package policy
+
+import (
+	"errors"
+	"path"
+	"strings"
+)
+
+// Glob patterns, used by every allow-list in the language:
+//
+//	*   any run of characters except '/'
+//	**  any run of characters, '/' included
+//	?   one character except '/'
+//
+// Everything else matches itself. Character classes are not supported, so
+// that '[' in a pattern is a load-time error rather than a surprise.
+
+var errEmptyGlob = errors.New("empty pattern")
+
+// checkGlob reports why pattern is not a valid glob.
+func checkGlob(pattern string) error {
+	if pattern == "" {
+		return errEmptyGlob
+	}
+	if i := strings.IndexAny(pattern, "[]\\{}"); i >= 0 {
+		return errors.New("character classes, escapes and alternatives (" + string(pattern[i]) + ") are not supported; use *, ** or ?")
+	}
+	return nil
+}
+
+func hasMeta(s string) bool { return strings.ContainsAny(s, "*?") }
+
+// globMatch matches name against a valid pattern without allocating.
+func globMatch(pattern, name string) bool {
+	for len(pattern) > 0 {
+		switch pattern[0] {
+		case '*':
+			if len(pattern) > 1 && pattern[1] == '*' {
+				rest := pattern[2:]
+				for i := 0; i <= len(name); i++ {
+					if globMatch(rest, name[i:]) {
+						return true
+					}
+				}
+				return false
+			}
+			rest := pattern[1:]
+			for i := 0; i <= len(name); i++ {
+				if globMatch(rest, name[i:]) {
+					return true
+				}
+				if i < len(name) && name[i] == '/' {
+					return false
+				}
+			}
+			return false
+		case '?':
+			if len(name) == 0 || name[0] == '/' {
+				return false
+			}
+			pattern, name = pattern[1:], name[1:]
+		default:
+			if len(name) == 0 || name[0] != pattern[0] {
+				return false
+			}
+			pattern, name = pattern[1:], name[1:]
+		}
+	}
+	return len(name) == 0
+}
+
+// globList is a compiled allow-list: a value is in the list when it
+// matches a pattern and no pattern written with a leading '!'.
+type globList struct {
+	exact    map[string]bool
+	patterns []string
+	negative []string
+	all      bool // "*" or "**" and no negations: everything
+}
+
+func newGlobList(items []string) globList {
+	var g globList
+	for _, it := range items {
+		if neg, ok := strings.CutPrefix(it, "!"); ok {
+			g.negative = append(g.negative, neg)
+			continue
+		}
+		if it == "*" || it == "**" {
+			g.all = true
+		}
+		if hasMeta(it) {
+			g.patterns = append(g.patterns, it)
+		} else {
+			if g.exact == nil {
+				g.exact = map[string]bool{}
+			}
+			g.exact[it] = true
+		}
+	}
+	if len(g.negative) > 0 {
+		g.all = false
+	}
+	return g
+}
+
+func (g *globList) match(s string) bool {
+	if g.all {
+		return true
+	}
+	for _, n := range g.negative {
+		if globMatch(n, s) {
+			return false
+		}
+	}
+	if g.exact[s] {
+		return true
+	}
+	for _, p := range g.patterns {
+		if globMatch(p, s) {
+			return true
+		}
+	}
+	return false
+}
+
+func (g *globList) empty() bool { return !g.all && len(g.exact) == 0 && len(g.patterns) == 0 }
+
+// Host paths.
+//
+// A host path is judged after cleaning (path.Clean: "//", "/./", "..",
+// trailing "/") and after mapping /var/run to /run (on every current
+// distribution /var/run is a symlink to /run). A path entry covers itself
+// and everything below it ("/etc" covers "/etc/passwd"), except "/", which
+// covers only "/" itself. Entries may contain globs, matched segment by
+// segment.
+
+// cleanHostPath cleans p lexically and maps /var/run to /run. It returns ""
+// for a relative path.
+func cleanHostPath(p string) string {
+	if p == "" || p[0] != '/' {
+		return ""
+	}
+	c := path.Clean(p)
+	if c == "/var/run" {
+		return "/run"
+	}
+	if rest, ok := strings.CutPrefix(c, "/var/run/"); ok {
+		return "/run/" + rest
+	}
+	return c
+}
+
+// pathList is a compiled list of host path entries.
+type pathList struct {
+	entries []string // cleaned
+}
+
+func newPathList(items []string) pathList {
+	var l pathList
+	for _, it := range items {
+		l.entries = append(l.entries, cleanHostPath(it))
+	}
+	return l
+}
+
+// covers reports the first entry that is p or an ancestor of p.
+func (l *pathList) covers(p string) (string, bool) {
+	for _, e := range l.entries {
+		if pathCovers(e, p) {
+			return e, true
+		}
+	}
+	return "", false
+}
+
+// exposes reports the first entry that p covers: binding p makes that
+// entry visible (binding /var exposes /var/lib/docker).
+func (l *pathList) exposes(p string) (string, bool) {
+	for _, e := range l.entries {
+		if pathCovers(p, e) || pathPrefixMatches(e, p) {
+			return e, true
+		}
+	}
+	return "", false
+}
+
+// pathCovers: entry e (possibly a glob) is p or an ancestor of p.
+func pathCovers(e, p string) bool {
+	if e == "/" {
+		return p == "/"
+	}
+	if p == "/" {
+		return false
+	}
+	// Compare segment by segment: every segment of e must match the
+	// corresponding segment of p, and p may have more.
+	for {
+		es, erest, emore := cutSeg(e)
+		ps, prest, pmore := cutSeg(p)
+		if es == "**" {
+			return true
+		}
+		if !globMatch(es, ps) {
+			return false
+		}
+		if !emore {
+			return true
+		}
+		if !pmore {
+			return false
+		}
+		e, p = erest, prest
+	}
+}
+
+// pathPrefixMatches: p is a proper ancestor of some path that glob entry e
+// matches (e is longer than p and p's segments match e's leading ones).
+func pathPrefixMatches(e, p string) bool {
+	if p == "/" {
+		return true
+	}
+	if !hasMeta(e) {
+		return false // the literal case is pathCovers(p, e)
+	}
+	for {
+		es, erest, emore := cutSeg(e)
+		ps, prest, pmore := cutSeg(p)
+		if es == "**" {
+			return true
+		}
+		if !globMatch(es, ps) {
+			return false
+		}
+		if !pmore {
+			return emore
+		}
+		if !emore {
+			return false
+		}
+		e, p = erest, prest
+	}
+}
+
+// cutSeg splits "/a/b/c" into "a", "/b/c", true; "/a" into "a", "", false.
+func cutSeg(p string) (seg, rest string, more bool) {
+	p = strings.TrimPrefix(p, "/")
+	if i := strings.IndexByte(p, '/'); i >= 0 {
+		return p[:i], p[i:], true
+	}
+	return p, "", false
+}
