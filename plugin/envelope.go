@@ -1,0 +1,102 @@
+package plugin
+
+import (
+	"bytes"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"io"
+
+	"github.com/portcullis/portcullis/policy/request"
+)
+
+// maxEnvelope bounds what the plugin reads of one AuthZ call. The daemon
+// forwards request bodies under 1 MiB, base64-encoded, so a legitimate
+// envelope stays well below this.
+const maxEnvelope = 8 << 20
+
+// Envelope is the daemon's AuthZ message. It is authorization.Request with
+// the peer certificates kept as raw JSON: the protocol library's
+// PeerCertificate decoder panics on input that is not PEM, and we parse
+// them ourselves.
+type Envelope struct {
+	User                    string            `json:"User,omitempty"`
+	UserAuthNMethod         string            `json:"UserAuthNMethod,omitempty"`
+	RequestMethod           string            `json:"RequestMethod,omitempty"`
+	RequestURI              string            `json:"RequestUri,omitempty"`
+	RequestBody             []byte            `json:"RequestBody,omitempty"`
+	RequestHeaders          map[string]string `json:"RequestHeaders,omitempty"`
+	RequestPeerCertificates []json.RawMessage `json:"RequestPeerCertificates,omitempty"`
+	ResponseStatusCode      int               `json:"ResponseStatusCode,omitempty"`
+	ResponseBody            []byte            `json:"ResponseBody,omitempty"`
+	ResponseHeaders         map[string]string `json:"ResponseHeaders,omitempty"`
+
+	// Identity, when set, replaces the identity the daemon's fields give.
+	// Only offline evaluation (portcullis eval, policy tests) sets it.
+	Identity *request.Identity `json:"-"`
+}
+
+// DecodeEnvelope reads one AuthZ message. Anything but exactly one JSON
+// object is an error.
+func DecodeEnvelope(r io.Reader) (*Envelope, error) {
+	data, err := io.ReadAll(io.LimitReader(r, maxEnvelope+1))
+	if err != nil {
+		return nil, fmt.Errorf("read authorization request: %w", err)
+	}
+	if len(data) > maxEnvelope {
+		return nil, fmt.Errorf("authorization request larger than %d bytes", maxEnvelope)
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	var e *Envelope
+	if err := dec.Decode(&e); err != nil {
+		return nil, fmt.Errorf("decode authorization request: %w", err)
+	}
+	if e == nil {
+		return nil, fmt.Errorf("decode authorization request: null")
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, fmt.Errorf("decode authorization request: unexpected content after JSON")
+	}
+	return e, nil
+}
+
+// identity is what the daemon authenticated: its User and authentication
+// method, and the leaf peer certificate's names. Request headers are never
+// consulted.
+func (e *Envelope) identity() (request.Identity, error) {
+	if e.Identity != nil {
+		return *e.Identity, nil
+	}
+	id := request.Identity{User: e.User, AuthNMethod: e.UserAuthNMethod}
+	if len(e.RequestPeerCertificates) == 0 {
+		return id, nil
+	}
+	cert, err := parsePeerCertificate(e.RequestPeerCertificates[0])
+	if err != nil {
+		return id, err
+	}
+	id.CommonName = cert.Subject.CommonName
+	id.OrganizationalUnits = cert.Subject.OrganizationalUnit
+	id.Organizations = cert.Subject.Organization
+	id.Subject = cert.Subject.String()
+	return id, nil
+}
+
+// parsePeerCertificate decodes one certificate as the daemon encodes it: a
+// JSON string (base64 of the PEM text).
+func parsePeerCertificate(raw json.RawMessage) (*x509.Certificate, error) {
+	var pemBytes []byte
+	if err := json.Unmarshal(raw, &pemBytes); err != nil {
+		return nil, fmt.Errorf("peer certificate: %w", err)
+	}
+	block, _ := pem.Decode(pemBytes)
+	if block == nil || block.Type != "CERTIFICATE" {
+		return nil, fmt.Errorf("peer certificate: not a PEM certificate")
+	}
+	cert, err := x509.ParseCertificate(block.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("peer certificate: %w", err)
+	}
+	return cert, nil
+}

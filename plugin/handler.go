@@ -1,0 +1,91 @@
+package plugin
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"runtime/debug"
+
+	"github.com/docker/go-plugins-helpers/authorization"
+	"github.com/docker/go-plugins-helpers/sdk"
+)
+
+// Handler serves the plugin protocol: /Plugin.Activate, /AuthZPlugin.AuthZReq
+// and /AuthZPlugin.AuthZRes. Unlike the protocol library's handler it never
+// calls the plugin with a zero request when the daemon's message does not
+// decode, and it turns a panic into a denial.
+func (p *Plugin) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/Plugin.Activate", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", sdk.DefaultContentTypeV1_1)
+		fmt.Fprintln(w, `{"Implements": ["`+authorization.AuthZApiImplements+`"]}`)
+	})
+	mux.HandleFunc("/"+authorization.AuthZApiRequest, p.serve("request"))
+	mux.HandleFunc("/"+authorization.AuthZApiResponse, p.serve("response"))
+	mux.HandleFunc("/Portcullis.Status", p.serveStatus)
+	return mux
+}
+
+func (p *Plugin) serve(phase string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var res authorization.Response
+		func() {
+			defer func() {
+				if v := recover(); v != nil {
+					p.log.WithField("panic", v).Errorf("plugin panic while judging a %s: %s", phase, debug.Stack())
+					res = authorization.Response{Allow: false, Msg: fmt.Sprintf("portcullis: request rejected: [plugin.internal] internal error while judging the %s", phase)}
+				}
+			}()
+			e, err := DecodeEnvelope(r.Body)
+			if err != nil {
+				res = p.fail(phase, &Envelope{}, err)
+				return
+			}
+			if phase == "request" {
+				res = p.judge(e)
+			} else {
+				res = p.respond(e)
+			}
+		}()
+		writeResponse(w, res)
+	}
+}
+
+// writeResponse sends the answer with the protocol's content type. A
+// denial is a normal answer (200 with Allow false), so the daemon shows its
+// Msg to the user.
+func writeResponse(w http.ResponseWriter, res authorization.Response) {
+	if res.Allow && res.Err != "" {
+		res.Allow = false
+	}
+	w.Header().Set("Content-Type", sdk.DefaultContentTypeV1_1)
+	_ = json.NewEncoder(w).Encode(res)
+}
+
+// Status is what /Portcullis.Status reports, for `portcullis status`.
+type Status struct {
+	Instance       string   `json:"instance"`
+	Version        string   `json:"version"`
+	Started        string   `json:"started"`
+	UptimeSeconds  float64  `json:"uptime_seconds"`
+	PolicyRevision string   `json:"policy_revision"`
+	Policies       []string `json:"policies"`
+}
+
+// Version is set by the CLI at start-up (from build information).
+var Version = "dev"
+
+func (p *Plugin) serveStatus(w http.ResponseWriter, r *http.Request) {
+	st := Status{
+		Instance:      p.instance,
+		Version:       Version,
+		Started:       p.started.UTC().Format("2006-01-02T15:04:05Z07:00"),
+		UptimeSeconds: p.now().Sub(p.started).Seconds(),
+	}
+	if set := p.policies.Load(); set != nil {
+		st.PolicyRevision = set.Revision()
+		st.Policies = set.Policies()
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(st)
+}

@@ -1,0 +1,145 @@
+package plugin
+
+import (
+	"hash/maphash"
+	"sync"
+
+	"github.com/portcullis/portcullis/plugin/audit"
+)
+
+// Trail turns outcomes into audit records and links each response record
+// to the decision of its request.
+type Trail struct {
+	a       *audit.Auditor
+	pending pendingRequests
+}
+
+// NewTrail records outcomes with a.
+func NewTrail(a *audit.Auditor) *Trail {
+	return &Trail{a: a, pending: pendingRequests{ids: map[uint64][]string{}}}
+}
+
+// Record writes one record for o. It implements Auditor.
+func (t *Trail) Record(o *Outcome) error {
+	rec := &audit.Record{
+		Type:           audit.TypeDecision,
+		ID:             o.ID,
+		Time:           audit.Timestamp(o.Time.UTC()),
+		Phase:          audit.Phase(o.Phase),
+		PolicyRevision: o.Revision,
+		Method:         o.Method,
+		DurationNS:     o.Duration.Nanoseconds(),
+	}
+	rec.URI, rec.Masked = audit.SanitizeURI(o.URI)
+	rec.SetRequest(o.Request)
+	if o.Identity.User != "" || o.Identity.Subject != "" || o.Identity.AuthNMethod != "" || o.Decision.Team != "" {
+		rec.Identity = &audit.Identity{
+			User: o.Identity.User, AuthNMethod: o.Identity.AuthNMethod,
+			Team: o.Decision.Team, CertSubject: o.Identity.Subject,
+		}
+	}
+	key := t.pending.key(o)
+	switch o.Phase {
+	case "response":
+		rec.Decision = audit.Allow
+		rec.StatusCode = o.StatusCode
+		rec.RequestID = t.pending.take(key)
+		if o.Request != nil && (o.StatusCode == 200 || o.StatusCode == 201) {
+			rec.CreatedID = audit.ParseCreatedID(o.ResponseBody)
+		}
+	default:
+		rec.Policy = o.Decision.Policy
+		rec.Mode = audit.Mode(o.Decision.Mode)
+		if o.Allowed() {
+			rec.Decision = audit.Allow
+		} else {
+			rec.Decision = audit.Deny
+		}
+		if o.Rejected != nil {
+			rec.Violations = []audit.Violation{{Rule: o.Rejected.Code, Field: o.Rejected.Field, Reason: o.Rejected.Reason}}
+		}
+		for _, v := range o.Decision.Violations {
+			rec.Violations = append(rec.Violations, audit.Violation{Rule: v.Rule, Field: v.Field, Reason: v.Reason})
+		}
+		if o.Rejected == nil && o.Decision.Mode == "audit" {
+			would := o.Decision.WouldDeny()
+			rec.WouldDeny = &would
+			rec.EnforcedDecision = audit.Allow
+			if would {
+				rec.EnforcedDecision = audit.Deny
+			}
+		}
+	}
+	if err := t.a.Record(rec); err != nil {
+		return err
+	}
+	if o.Phase == "request" && o.Allowed() {
+		t.pending.put(key, o.ID)
+	}
+	return nil
+}
+
+// pendingRequests remembers the ids of allowed requests until their
+// response arrives. The daemon sends the same user, method, URI and body
+// in both phases and nothing else that links them; identical requests in
+// flight at once are told apart by arrival order. The map is bounded:
+// requests whose response never comes (hijacked streams, daemon errors)
+// are forgotten oldest first.
+type pendingRequests struct {
+	mu    sync.Mutex
+	ids   map[uint64][]string
+	order []uint64
+}
+
+const maxPending = 4096
+
+var seed = maphash.MakeSeed()
+
+func (p *pendingRequests) key(o *Outcome) uint64 {
+	var h maphash.Hash
+	h.SetSeed(seed)
+	h.WriteString(o.Identity.User)
+	h.WriteByte(0)
+	h.WriteString(o.Method)
+	h.WriteByte(0)
+	h.WriteString(o.URI)
+	return h.Sum64()
+}
+
+func (p *pendingRequests) put(k uint64, id string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.ids[k] = append(p.ids[k], id)
+	p.order = append(p.order, k)
+	if len(p.order) > maxPending {
+		old := p.order[0]
+		p.order = p.order[1:]
+		if ids := p.ids[old]; len(ids) > 1 {
+			p.ids[old] = ids[1:]
+		} else {
+			delete(p.ids, old)
+		}
+	}
+}
+
+func (p *pendingRequests) take(k uint64) string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	ids := p.ids[k]
+	if len(ids) == 0 {
+		return ""
+	}
+	id := ids[0]
+	if len(ids) == 1 {
+		delete(p.ids, k)
+	} else {
+		p.ids[k] = ids[1:]
+	}
+	for i, o := range p.order {
+		if o == k {
+			p.order = append(p.order[:i], p.order[i+1:]...)
+			break
+		}
+	}
+	return id
+}
