@@ -29,6 +29,7 @@ type fileSink struct {
 	cur      *batch
 	flushing bool
 	closed   bool
+	spare    []byte
 
 	// Owned by the flusher (flushing == true) and by the syncer under fmu.
 	fmu    sync.Mutex
@@ -93,11 +94,16 @@ func (s *fileSink) waitFlushed(b *batch) error {
 	for !b.flushed {
 		if !s.flushing && b == s.cur {
 			s.flushing = true
-			s.cur = &batch{buf: make([]byte, 0, cap(b.buf))}
+			// One batch is written while the next fills: two buffers
+			// alternate.
+			s.cur = &batch{buf: s.spare[:0]}
 			s.mu.Unlock()
 			err := s.writeBatch(b.buf)
 			s.mu.Lock()
 			b.err, b.flushed, s.flushing = err, true, false
+			if cap(b.buf) <= 4<<20 {
+				s.spare, b.buf = b.buf, nil
+			}
 			s.cond.Broadcast()
 			continue
 		}

@@ -100,7 +100,7 @@ func goldenCases(t testing.TB) []struct {
 			Type: audit.TypeDecision, ID: "01959540-7d27-7000-8000-000000000002", Phase: audit.PhaseResponse,
 			Mode: audit.ModeEnforce, Decision: audit.Allow, Identity: ident, Policy: "default", PolicyRevision: "sha256:0f00",
 			RequestID: id, StatusCode: 201,
-			CreatedID: audit.ParseCreatedID([]byte(`{"Id":"4f1c2b7d9e","Warnings":[]}`)),
+			CreatedID:  audit.ParseCreatedID([]byte(`{"Id":"4f1c2b7d9e","Warnings":[]}`)),
 			DurationNS: 900,
 		}, parse(t, "POST", "/v1.47/containers/create?name=web", `{"Image":"alpine"}`))},
 		{"masked_secrets", rec(&audit.Record{
