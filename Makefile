@@ -1,0 +1,50 @@
+# Portcullis — Docker Engine authorization plugin.
+SHELL := /bin/bash
+GO ?= go
+BIN := bin/portcullis
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
+POLICY_DIR ?= examples/policies
+SOCKET ?= /run/docker/plugins/portcullis.sock
+AUDIT_FILE ?= /var/log/portcullis/audit.log
+
+.PHONY: all build run test race e2e lint fuzz bench plugin install clean
+
+all: lint test build
+
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/portcullis
+
+# Serve on the default socket with the shipped example policies.
+run: build
+	$(BIN) validate $(POLICY_DIR)
+	$(BIN) serve --socket $(SOCKET) --policy-dir $(POLICY_DIR) --audit-file $(AUDIT_FILE)
+
+# Unit tests, the race detector, and static checks.
+test: lint
+	$(GO) test -race -count=1 ./...
+
+# End-to-end tests against a private dockerd (as root; installs docker.io,
+# busybox-static and rsyslog when missing).
+e2e:
+	bash test/e2e/deps.sh
+	$(GO) test -tags e2e -count=1 -timeout 40m ./test/e2e/...
+
+lint:
+	@fmt=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$fmt" ]; then echo "gofmt needed:"; echo "$$fmt"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) vet -tags e2e ./test/...
+
+# Each fuzz target for FUZZTIME (default 30s).
+FUZZTIME ?= 30s
+fuzz:
+	@for pkg in $$($(GO) list ./...); do \
+	  for t in $$($(GO) test -list '^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz'); do \
+	    echo "== $$pkg $$t"; $(GO) test $$pkg -run XXX -fuzz "^$$t$$" -fuzztime $(FUZZTIME) || exit 1; \
+	  done; \
+	done
+
+clean:
+	rm -rf bin dist

@@ -1,0 +1,84 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"net/url"
+	"os"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/portcullis/portcullis/plugin/audit"
+)
+
+// auditFlags are serve's audit trail options.
+type auditFlags struct {
+	file         string
+	fileRequired bool
+	maxSize      int64
+	maxAge       time.Duration
+	maxBackups   int
+	fileSync     string
+	stdout       bool
+
+	syslog         string
+	syslogRequired bool
+	facility       string
+	appName        string
+	hostname       string
+	spoolDir       string
+	caFile         string
+	certFile       string
+	keyFile        string
+}
+
+func (a *auditFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&a.file, "audit-file", "/var/log/portcullis/audit.log", "JSON-lines audit file; empty disables the file sink")
+	fs.BoolVar(&a.fileRequired, "audit-file-required", true, "deny requests when the audit file cannot be written (fail closed)")
+	fs.Int64Var(&a.maxSize, "audit-max-size", 0, "rotate the audit file at this many bytes (0: the default, 100 MiB)")
+	fs.DurationVar(&a.maxAge, "audit-max-age", 0, "rotate the audit file after this long (0: the default, 24h)")
+	fs.IntVar(&a.maxBackups, "audit-max-backups", 0, "rotated audit files to keep (0: the default, 10)")
+	fs.StringVar(&a.fileSync, "audit-sync", "", "fsync policy of the audit file: interval (default), always, never")
+	fs.BoolVar(&a.stdout, "audit-stdout", false, "also write audit records to standard output")
+	fs.StringVar(&a.syslog, "syslog", "", "send audit records to syslog (RFC 5424): unixgram:///dev/log, unix:///path, udp://host:port, tcp://host:port, tls://host:port")
+	fs.BoolVar(&a.syslogRequired, "syslog-required", false, "deny requests when a record cannot be queued for syslog")
+	fs.StringVar(&a.facility, "syslog-facility", "", "syslog facility (default authpriv)")
+	fs.StringVar(&a.appName, "syslog-app-name", "", "syslog APP-NAME (default portcullis)")
+	fs.StringVar(&a.hostname, "syslog-hostname", "", "syslog HOSTNAME (default the host name)")
+	fs.StringVar(&a.spoolDir, "syslog-spool-dir", "", "directory where records wait on disk while syslog is unreachable and memory is full")
+	fs.StringVar(&a.caFile, "syslog-ca", "", "CA file that verifies a tls:// syslog server")
+	fs.StringVar(&a.certFile, "syslog-cert", "", "client certificate for a tls:// syslog server")
+	fs.StringVar(&a.keyFile, "syslog-key", "", "client key for a tls:// syslog server")
+}
+
+// open builds the auditor the flags describe.
+func (a *auditFlags) open(instance string, log logrus.FieldLogger) (*audit.Auditor, error) {
+	cfg := audit.Config{Instance: instance, PluginVersion: version, Logger: log}
+	if a.file != "" {
+		req := a.fileRequired
+		cfg.File = &audit.FileConfig{Path: a.file, Required: &req, MaxSize: a.maxSize, MaxFileAge: a.maxAge, MaxBackups: a.maxBackups, Sync: a.fileSync}
+	}
+	if a.stdout {
+		cfg.Stdout = os.Stdout
+	}
+	if a.syslog != "" {
+		u, err := url.Parse(a.syslog)
+		if err != nil || u.Scheme == "" {
+			return nil, fmt.Errorf("--syslog %q: want scheme://address, e.g. udp://127.0.0.1:514", a.syslog)
+		}
+		addr := u.Host
+		if u.Scheme == "unix" || u.Scheme == "unixgram" {
+			addr = u.Path
+		}
+		cfg.Syslog = &audit.SyslogConfig{
+			Network: u.Scheme, Address: addr, Required: a.syslogRequired, Facility: a.facility,
+			AppName: a.appName, Hostname: a.hostname, SpoolDir: a.spoolDir,
+			CAFile: a.caFile, CertFile: a.certFile, KeyFile: a.keyFile,
+		}
+	}
+	if cfg.File == nil && cfg.Syslog == nil && cfg.Stdout == nil {
+		return nil, fmt.Errorf("no audit sink: set --audit-file, --syslog or --audit-stdout")
+	}
+	return audit.New(cfg)
+}

@@ -1,0 +1,113 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"runtime"
+	"strings"
+
+	"github.com/docker/docker/api"
+)
+
+// Set at build time with -ldflags "-X main.version=… -X main.commit=…".
+var (
+	version = "dev"
+	commit  = "unknown"
+)
+
+// Exit codes.
+const (
+	exitOK      = 0
+	exitFailed  = 1 // the command ran and said no (invalid policy, failed test, denied request, unhealthy plugin)
+	exitUsage   = 2
+	exitRuntime = 3 // the command could not do its job (I/O, socket)
+)
+
+type command struct {
+	name    string
+	summary string
+	run     func(ctx context.Context, args []string, stdout, stderr io.Writer) int
+}
+
+func commands() []command {
+	return []command{
+		{"serve", "serve the authorization plugin on a Unix socket", runServe},
+		{"validate", "check policy files and print every diagnostic", runValidate},
+		{"eval", "judge one request offline against a policy directory", runEval},
+		{"test", "run the policy test cases kept beside the policies", runTest},
+		{"status", "ask a running plugin for its health, policy revision and uptime", runStatus},
+		{"version", "print version information", runVersion},
+	}
+}
+
+// run is the whole program, minus the process: testable end to end.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		usage(stderr)
+		if len(args) == 0 {
+			return exitUsage
+		}
+		return exitOK
+	}
+	for _, c := range commands() {
+		if c.name == args[0] {
+			return c.run(ctx, args[1:], stdout, stderr)
+		}
+	}
+	fmt.Fprintf(stderr, "portcullis: unknown command %q\n\n", args[0])
+	usage(stderr)
+	return exitUsage
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "Usage: portcullis COMMAND [OPTIONS]\n\nCommands:")
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintln(w, "\nRun 'portcullis COMMAND -h' for a command's options.")
+}
+
+// newFlags returns a flag set that reports errors to stderr and whose
+// usage line names the command.
+func newFlags(name, args string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: portcullis %s [OPTIONS] %s\n\nOptions:\n", name, args)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parseFlags parses args and says which exit code to use if it failed.
+func parseFlags(fs *flag.FlagSet, args []string) (int, bool) {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK, false
+		}
+		return exitUsage, false
+	}
+	return 0, true
+}
+
+func runVersion(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("version", "", stderr)
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
+	}
+	fmt.Fprintf(stdout, "portcullis %s\n", version)
+	fmt.Fprintf(stdout, " commit:         %s\n", commit)
+	fmt.Fprintf(stdout, " go:             %s %s/%s\n", runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	fmt.Fprintf(stdout, " docker api:     %s (types), requests of any version are classified\n", api.DefaultVersion)
+	fmt.Fprintf(stdout, " plugin api:     authz (docker.authz/1.0)\n")
+	return exitOK
+}
+
+// stringList is a repeatable flag.
+type stringList []string
+
+func (s *stringList) String() string     { return strings.Join(*s, ",") }
+func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }

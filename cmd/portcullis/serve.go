@@ -1,0 +1,227 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/portcullis/portcullis/plugin"
+	"github.com/portcullis/portcullis/plugin/audit"
+	"github.com/portcullis/portcullis/policy"
+)
+
+type serveConfig struct {
+	socket    string
+	policyDir string
+	logLevel  string
+	poll      time.Duration
+	drain     time.Duration
+	audit     auditFlags
+}
+
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	var cfg serveConfig
+	fs := newFlags("serve", "", stderr)
+	fs.StringVar(&cfg.socket, "socket", plugin.DefaultSocket, "Unix socket to serve the plugin protocol on (ignored under systemd socket activation)")
+	fs.StringVar(&cfg.policyDir, "policy-dir", "/etc/portcullis/policies", "directory of HCL policy files (read recursively)")
+	fs.StringVar(&cfg.logLevel, "log-level", "info", "operational log level: debug, info, warn, error")
+	fs.DurationVar(&cfg.poll, "reload-interval", 2*time.Second, "how often to look for changed policy files (0 disables; SIGHUP always reloads)")
+	fs.DurationVar(&cfg.drain, "shutdown-timeout", 30*time.Second, "how long in-flight requests may take to finish on shutdown")
+	cfg.audit.register(fs)
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
+	}
+	if fs.NArg() != 0 {
+		fmt.Fprintf(stderr, "portcullis serve: unexpected arguments %q\n", fs.Args())
+		return exitUsage
+	}
+
+	log := logrus.New()
+	log.SetOutput(stderr)
+	log.SetFormatter(&logrus.TextFormatter{FullTimestamp: true, TimestampFormat: time.RFC3339Nano, DisableColors: true})
+	lvl, err := logrus.ParseLevel(cfg.logLevel)
+	if err != nil {
+		fmt.Fprintf(stderr, "portcullis serve: --log-level: %v\n", err)
+		return exitUsage
+	}
+	log.SetLevel(lvl)
+
+	if err := serve(ctx, cfg, log, stderr); err != nil {
+		log.WithError(err).Error("portcullis stopped")
+		return exitRuntime
+	}
+	return exitOK
+}
+
+func serve(ctx context.Context, cfg serveConfig, log *logrus.Logger, stderr io.Writer) error {
+	plugin.Version = version
+	instance := audit.NewID()
+	auditor, err := cfg.audit.open(instance, log)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := auditor.Close(); err != nil {
+			log.WithError(err).Error("audit trail not closed cleanly")
+		}
+	}()
+
+	var diag bytes.Buffer
+	set, err := loadPolicies(cfg.policyDir, &diag)
+	if err != nil {
+		// Refuse to start rather than serve without a policy: the daemon
+		// then fails every request, which is closed, and says why.
+		stderr.Write(diag.Bytes())
+		_ = auditor.Event(audit.TypePolicyReloadFailed, err.Error(), splitDiagnostics(diag.String())...)
+		return err
+	}
+	_ = auditor.Event(audit.TypePolicyLoad, fmt.Sprintf("loaded policies %v from %s, revision %s", set.Policies(), cfg.policyDir, set.Revision()))
+	p := plugin.New(set, plugin.WithLogger(log), plugin.WithAuditor(plugin.NewTrail(auditor)), plugin.WithInstance(instance))
+
+	l, err := plugin.ActivationListener()
+	if err != nil {
+		return err
+	}
+	where := "systemd socket"
+	if l == nil {
+		if l, err = plugin.Listen(cfg.socket); err != nil {
+			return err
+		}
+		where = cfg.socket
+	}
+	log.WithFields(logrus.Fields{
+		"socket": where, "policy_dir": cfg.policyDir, "policy_revision": set.Revision(),
+		"policies": set.Policies(), "instance": p.Instance(), "version": version,
+	}).Info("portcullis started")
+
+	_ = auditor.Event(audit.TypePluginStart, fmt.Sprintf("portcullis %s serving on %s", version, where))
+
+	rctx, stopReload := context.WithCancel(ctx)
+	defer stopReload()
+	go reloadLoop(rctx, cfg, p, auditor, log)
+
+	err = plugin.Serve(ctx, l, p.Handler(), cfg.drain)
+	msg := "portcullis stopped"
+	if err != nil {
+		msg += ": " + err.Error()
+	}
+	_ = auditor.Event(audit.TypePluginStop, msg)
+	log.WithField("instance", p.Instance()).Info("portcullis stopped")
+	return err
+}
+
+// splitDiagnostics turns printed diagnostics into one entry per
+// diagnostic (each starts with "Error: " or "Warning: ").
+func splitDiagnostics(s string) []string {
+	var out []string
+	for _, block := range strings.Split(s, "\n\n") {
+		if b := strings.TrimSpace(block); b != "" {
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+// loadPolicies compiles the policy directory; on failure it prints every
+// diagnostic and returns an error.
+func loadPolicies(dir string, diagOut io.Writer) (*policy.Set, error) {
+	set, files, diags := policy.LoadDir(dir)
+	if diags.HasErrors() || set == nil {
+		var buf bytes.Buffer
+		_ = policy.WriteDiagnostics(&buf, files, diags)
+		diagOut.Write(buf.Bytes())
+		return nil, fmt.Errorf("policies in %s are not valid (%d errors)", dir, len(diags.Errs()))
+	}
+	return set, nil
+}
+
+// reloadLoop reloads the policies on SIGHUP and when files in the policy
+// directory change. A new set replaces the old one only if it is valid.
+func reloadLoop(ctx context.Context, cfg serveConfig, p *plugin.Plugin, auditor *audit.Auditor, log *logrus.Logger) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	var tick <-chan time.Time
+	if cfg.poll > 0 {
+		t := time.NewTicker(cfg.poll)
+		defer t.Stop()
+		tick = t.C
+	}
+	last := dirSignature(cfg.policyDir)
+	for {
+		reason := ""
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+			reason = "SIGHUP"
+		case <-tick:
+			sig := dirSignature(cfg.policyDir)
+			if sig == last {
+				continue
+			}
+			last = sig
+			reason = "policy files changed"
+		}
+		reload(cfg.policyDir, p, auditor, log, reason)
+	}
+}
+
+func reload(dir string, p *plugin.Plugin, auditor *audit.Auditor, log *logrus.Logger, reason string) {
+	old := p.Policy()
+	var diag bytes.Buffer
+	set, err := loadPolicies(dir, &diag)
+	if err != nil {
+		log.WithFields(logrus.Fields{"reason": reason, "policy_revision": old.Revision()}).
+			Errorf("policy reload failed, keeping the loaded policies: %v\n%s", err, diag.String())
+		_ = auditor.Event(audit.TypePolicyReloadFailed,
+			fmt.Sprintf("reload (%s) failed, keeping revision %s: %v", reason, old.Revision(), err),
+			splitDiagnostics(diag.String())...)
+		return
+	}
+	if set.Revision() == old.Revision() {
+		return
+	}
+	p.SetPolicy(set)
+	_ = auditor.Event(audit.TypePolicyLoad, fmt.Sprintf("reloaded (%s) policies %v, revision %s, previous %s", reason, set.Policies(), set.Revision(), old.Revision()))
+	log.WithFields(logrus.Fields{
+		"reason": reason, "policy_revision": set.Revision(), "previous_revision": old.Revision(), "policies": set.Policies(),
+	}).Info("policies reloaded")
+}
+
+// dirSignature summarises names, sizes and modification times under dir,
+// cheaply enough to poll.
+func dirSignature(dir string) string {
+	var b bytes.Buffer
+	walkFiles(dir, func(path string, fi os.FileInfo) {
+		fmt.Fprintf(&b, "%s\x00%d\x00%d\n", path, fi.Size(), fi.ModTime().UnixNano())
+	})
+	return b.String()
+}
+
+func walkFiles(dir string, fn func(string, os.FileInfo)) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		path := dir + "/" + e.Name()
+		fi, err := os.Stat(path)
+		if err != nil {
+			continue
+		}
+		if fi.IsDir() {
+			walkFiles(path, fn)
+			continue
+		}
+		fn(path, fi)
+	}
+}

@@ -1,0 +1,6 @@
+policy "default" {
+  actions {
+    allow = ["container.craete"]
+  }
+  no_such_block {}
+}
