@@ -3,19 +3,20 @@
 package e2e
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 )
 
-// Options configures NewEnv. The zero value is a plugin with an empty policy
-// directory (the built-in policy), a daemon on a Unix socket and the test
-// image.
+// Options configures NewEnv. The zero value is a plugin with the baseline
+// policy (testdata/policies), a daemon on a Unix socket and the test image.
 type Options struct {
 	// TLS also serves the daemon on tcp://127.0.0.1 with --tlsverify, for
 	// Daemon.As.
 	TLS bool
-	// PolicyFiles are written into the plugin's policy directory.
+	// PolicyFiles are the plugin's policy files (name to content). Nil
+	// means BaselinePolicy; to add to it, start from BaselinePolicy(t).
 	PolicyFiles map[string]string
 	// PluginArgs are extra `portcullis serve` arguments.
 	PluginArgs []string
@@ -42,6 +43,9 @@ func NewEnv(t testing.TB, opts Options) *Env {
 	t.Helper()
 	dir := ShortTempDir(t)
 	e := &Env{Dir: dir}
+	if opts.PolicyFiles == nil {
+		opts.PolicyFiles = BaselinePolicy(t)
+	}
 	e.Plugin = StartPlugin(t, PluginConfig{
 		Dir:         filepath.Join(dir, "p"),
 		PolicyFiles: opts.PolicyFiles,
@@ -63,6 +67,29 @@ func NewEnv(t testing.TB, opts Options) *Env {
 		e.Image = TestImage
 	}
 	return e
+}
+
+// baselinePolicyDir holds the policy NewEnv uses by default.
+const baselinePolicyDir = "testdata/policies"
+
+// BaselinePolicy returns the files of the e2e baseline policy: a "default"
+// policy allowing system, container, exec and image actions, with the
+// built-in defaults for everything else (privileged denied).
+func BaselinePolicy(t testing.TB) map[string]string {
+	t.Helper()
+	paths, err := filepath.Glob(filepath.Join(baselinePolicyDir, "*.hcl"))
+	if err != nil || len(paths) == 0 {
+		t.Fatalf("baseline policy: no files in %s (%v)", baselinePolicyDir, err)
+	}
+	files := map[string]string{}
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files[filepath.Base(p)] = string(b)
+	}
+	return files
 }
 
 // Docker runs the docker CLI on the daemon's Unix socket.

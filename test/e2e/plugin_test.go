@@ -162,7 +162,7 @@ func (p *Plugin) Start() error {
 	deadline := time.Now().Add(15 * time.Second)
 	for {
 		if proc.exited() {
-			return fmt.Errorf("plugin exited during startup (%v):\n%s", proc.err, tailFile(p.LogFile, 40))
+			return fmt.Errorf("plugin exited during startup (%v); its stderr: %s", proc.err, p.LogFile)
 		}
 		if c, err := net.DialTimeout("unix", p.Socket, time.Second); err == nil {
 			c.Close()
