@@ -1,0 +1,406 @@
+// Command loadgen replays Docker API traffic against authorization
+// plugins over their Unix sockets, as the daemon would send it: every
+// recorded request as an AuthZReq message and, when the plugin allows it,
+// the AuthZRes message that follows, plus generated container creates
+// (hardened, privileged, host binds, ...). N clients share keep-alive
+// connections and send as fast as the plugin answers (or at -rate).
+//
+// Against one running plugin:
+//
+//	go run ./test/loadgen -socket /run/docker/plugins/portcullis.sock -clients 8 -duration 10s
+//
+// Comparison (the default without -socket): it builds and starts the
+// allow-all baseline (test/allowall) and `portcullis serve` with the
+// shipped policies and the audit file sink on, warms both up, runs the same
+// traffic against each in alternating rounds, and prints throughput,
+// latency percentiles, the ratios, and the plugin's memory, threads and
+// file descriptors under load. With -scale N it also loads N generated
+// team policy files and compares load time and latency with one team.
+//
+// Timing never fails the run. The exit status is 1 only when calls failed
+// (transport errors, HTTP errors, undecodable answers, plugin errors) or
+// a server could not be started; denials that the traffic expected to be
+// allowed are reported, not failed.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+type config struct {
+	socket     string
+	clients    int
+	duration   time.Duration
+	warmup     time.Duration
+	rounds     int
+	rate       float64
+	corpus     string
+	creates    int
+	users      string
+	respBytes  int
+	portcullis string
+	allowall   string
+	policyDir  string
+	serveArgs  string
+	scale      int
+	scaleTmpl  string
+	scaleDur   time.Duration
+	scaleCli   int
+	keep       bool
+	skipCmp    bool
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	var cfg config
+	fs := flag.NewFlagSet("loadgen", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&cfg.socket, "socket", "", "load one running plugin on this Unix socket instead of starting and comparing both")
+	fs.IntVar(&cfg.clients, "clients", 8, "concurrent clients (each keeps its connection alive, like the daemon)")
+	fs.DurationVar(&cfg.duration, "duration", 10*time.Second, "measured time per round and plugin")
+	fs.DurationVar(&cfg.warmup, "warmup", 2*time.Second, "unmeasured load before the first round, per plugin")
+	fs.IntVar(&cfg.rounds, "rounds", 3, "measured rounds per plugin; the plugins alternate (ABBA) to spread noise")
+	fs.Float64Var(&cfg.rate, "rate", 0, "calls per second for all clients together; 0 sends as fast as answered")
+	fs.StringVar(&cfg.corpus, "corpus", "", "recorded traffic (JSON lines); default ../shared/corpus/docker-cli-traffic.jsonl beside the module")
+	fs.IntVar(&cfg.creates, "creates", 20, "generated container creates mixed into each pass over the corpus")
+	fs.StringVar(&cfg.users, "user", "", "comma-separated User values (TLS common names) to send, cycled; default as recorded (none)")
+	fs.IntVar(&cfg.respBytes, "response-bytes", 2048, "size of the JSON response body reported to AuthZRes for JSON GETs")
+	fs.StringVar(&cfg.portcullis, "portcullis", "", "portcullis binary; default: go build ./cmd/portcullis")
+	fs.StringVar(&cfg.allowall, "allowall", "", "allow-all baseline binary; default: go build ./test/allowall")
+	fs.StringVar(&cfg.policyDir, "policy-dir", "examples/policies", "policies for portcullis serve")
+	fs.StringVar(&cfg.serveArgs, "serve-args", "", "extra arguments for portcullis serve, space-separated")
+	fs.IntVar(&cfg.scale, "scale", 0, "also compare N generated team policy files with one (0: skip)")
+	fs.StringVar(&cfg.scaleTmpl, "scale-template", "examples/policies/teams/web.hcl", "team file copied for -scale")
+	fs.DurationVar(&cfg.scaleDur, "scale-duration", 5*time.Second, "measured time per round and policy set for -scale")
+	fs.IntVar(&cfg.scaleCli, "scale-clients", 1, "clients for -scale (1 measures per-request latency without queueing)")
+	fs.BoolVar(&cfg.skipCmp, "scale-only", false, "with -scale: skip the allow-all comparison")
+	fs.BoolVar(&cfg.keep, "keep", false, "keep the temporary directory (logs, audit file, generated policies)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() != 0 || cfg.clients < 1 || cfg.rounds < 1 || cfg.duration <= 0 {
+		fmt.Fprintln(stderr, "loadgen: unexpected arguments or a non-positive -clients, -rounds or -duration")
+		return 2
+	}
+	if err := do(ctx, cfg, stdout); err != nil {
+		fmt.Fprintf(stderr, "loadgen: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+// errCallsFailed: the run finished but calls failed; already reported.
+var errCallsFailed = errors.New("calls failed (see above)")
+
+func do(ctx context.Context, cfg config, out io.Writer) error {
+	root, err := moduleRoot()
+	if err != nil && (cfg.socket == "" || cfg.corpus == "") {
+		return err
+	}
+	if cfg.corpus == "" {
+		cfg.corpus = filepath.Join(root, "..", "shared", "corpus", "docker-cli-traffic.jsonl")
+	}
+	corpus, err := readCorpus(cfg.corpus)
+	if err != nil {
+		return err
+	}
+	wl := workloadConfig{corpus: corpus, creates: cfg.creates, respBytes: cfg.respBytes, seed: 1}
+	if cfg.users != "" {
+		wl.users = strings.Split(cfg.users, ",")
+	}
+	calls, err := buildWorkload(wl)
+	if err != nil {
+		return err
+	}
+
+	if cfg.socket != "" {
+		if err := activate(ctx, cfg.socket, 5*time.Second); err != nil {
+			return err
+		}
+		if cfg.warmup > 0 {
+			runLoad(ctx, "warm-up", cfg.socket, calls, cfg.clients, cfg.warmup, cfg.rate)
+		}
+		total := &result{target: cfg.socket}
+		for i := 0; i < cfg.rounds && ctx.Err() == nil; i++ {
+			total.merge(runLoad(ctx, cfg.socket, cfg.socket, calls, cfg.clients, cfg.duration, cfg.rate))
+		}
+		fmt.Fprintf(out, "%d calls per pass (%d recorded, %d generated creates), %d clients, %d x %s\n\n",
+			len(calls), len(corpus), cfg.creates, cfg.clients, cfg.rounds, cfg.duration)
+		printTable(out, []*result{total})
+		printDetails(out, total)
+		if total.errors > 0 {
+			return errCallsFailed
+		}
+		return nil
+	}
+
+	tmp, err := os.MkdirTemp("", "portcullis-loadgen-")
+	if err != nil {
+		return err
+	}
+	if cfg.keep {
+		fmt.Fprintf(out, "temporary directory: %s\n", tmp)
+	} else {
+		defer os.RemoveAll(tmp)
+	}
+	if cfg.portcullis == "" {
+		cfg.portcullis = filepath.Join(tmp, "portcullis")
+		if err := goBuild(ctx, root, cfg.portcullis, "./cmd/portcullis"); err != nil {
+			return err
+		}
+	}
+	if cfg.allowall == "" {
+		cfg.allowall = filepath.Join(tmp, "allowall")
+		if err := goBuild(ctx, root, cfg.allowall, "./test/allowall"); err != nil {
+			return err
+		}
+	}
+	if !filepath.IsAbs(cfg.policyDir) {
+		cfg.policyDir = filepath.Join(root, cfg.policyDir)
+	}
+	if !filepath.IsAbs(cfg.scaleTmpl) {
+		cfg.scaleTmpl = filepath.Join(root, cfg.scaleTmpl)
+	}
+
+	failed := false
+	if !cfg.skipCmp {
+		fmt.Fprintf(out, "== allow-all vs portcullis: %d calls per pass (%d recorded, %d generated creates), %d clients, %d rounds x %s each, warm-up %s\n",
+			len(calls), len(corpus), cfg.creates, cfg.clients, cfg.rounds, cfg.duration, cfg.warmup)
+		if cfg.rate > 0 {
+			fmt.Fprintf(out, "   paced at %.0f calls/s\n", cfg.rate)
+		}
+		if err := compare(ctx, cfg, tmp, calls, out); err != nil {
+			if !errors.Is(err, errCallsFailed) {
+				return err
+			}
+			failed = true
+		}
+	}
+	if cfg.scale > 0 && ctx.Err() == nil {
+		if err := scale(ctx, cfg, tmp, corpus, out); err != nil {
+			if !errors.Is(err, errCallsFailed) {
+				return err
+			}
+			failed = true
+		}
+	}
+	if failed {
+		return errCallsFailed
+	}
+	return ctx.Err()
+}
+
+// compare runs the same traffic against the baseline and portcullis.
+func compare(ctx context.Context, cfg config, tmp string, calls []call, out io.Writer) error {
+	aSock := filepath.Join(tmp, "allowall.sock")
+	pSock := filepath.Join(tmp, "portcullis.sock")
+	auditFile := filepath.Join(tmp, "audit", "audit.log")
+	base, err := startServer(ctx, "allowall", tmp, aSock, cfg.allowall, "-socket", aSock)
+	if err != nil {
+		return err
+	}
+	defer base.stop()
+	args := []string{"serve", "--socket", pSock, "--policy-dir", cfg.policyDir, "--audit-file", auditFile}
+	args = append(args, strings.Fields(cfg.serveArgs)...)
+	pc, err := startServer(ctx, "portcullis", tmp, pSock, cfg.portcullis, args...)
+	if err != nil {
+		return err
+	}
+	defer pc.stop()
+
+	idle, _ := readProc(pc.pid())
+	baseIdle, _ := readProc(base.pid())
+	for _, s := range []*server{base, pc} {
+		runLoad(ctx, "warm-up", s.socket, calls, cfg.clients, cfg.warmup, cfg.rate)
+	}
+	warm, _ := readProc(pc.pid())
+	pcs := sample(pc.pid(), 250*time.Millisecond)
+	bss := sample(base.pid(), 250*time.Millisecond)
+
+	totals := map[string]*result{base.name: {target: base.name}, pc.name: {target: pc.name}}
+	perRound := map[string][]float64{}
+	p99Round := map[string][]time.Duration{}
+	for i := 0; i < cfg.rounds && ctx.Err() == nil; i++ {
+		order := []*server{base, pc}
+		if i%2 == 1 {
+			order = []*server{pc, base}
+		}
+		for _, s := range order {
+			if err := s.alive(); err != nil {
+				return err
+			}
+			r := runLoad(ctx, s.name, s.socket, calls, cfg.clients, cfg.duration, cfg.rate)
+			totals[s.name].merge(r)
+			perRound[s.name] = append(perRound[s.name], r.rate())
+			p99Round[s.name] = append(p99Round[s.name], pct(r.lat).p99)
+		}
+	}
+	pcs.finish(pc.pid())
+	bss.finish(base.pid())
+	for _, s := range []*server{base, pc} {
+		if err := s.alive(); err != nil {
+			return err
+		}
+	}
+	a, p := totals[base.name], totals[pc.name]
+	fmt.Fprintln(out)
+	printTable(out, []*result{a, p})
+	fmt.Fprintln(out)
+	fmt.Fprintf(out, "per-round calls/s  allow-all: %s   portcullis: %s\n", joinF(perRound[base.name]), joinF(perRound[pc.name]))
+	fmt.Fprintf(out, "per-round p99      allow-all: %s   portcullis: %s\n", joinD(p99Round[base.name]), joinD(p99Round[pc.name]))
+	pa, pp := pct(a.lat), pct(p.lat)
+	thr := p.rate() / a.rate()
+	p99 := float64(pp.p99) / float64(pa.p99)
+	fmt.Fprintln(out)
+	fmt.Fprintf(out, "ratio portcullis/allow-all  throughput %.2f (target >= 0.90: %s)   p99 %.2fx (target <= 1.20: %s)   p50 %.2fx\n",
+		thr, verdict(thr >= 0.90), p99, verdict(p99 <= 1.20), float64(pp.p50)/float64(pa.p50))
+
+	pcs.mu.Lock()
+	fmt.Fprintf(out, "portcullis process  RSS idle %s, after warm-up %s, under load max %s, end %s; VmHWM %s (target < 50 MiB: %s)\n",
+		kib(idle.rssKiB), kib(warm.rssKiB), kib(pcs.maxRSS), kib(pcs.last.rssKiB), kib(pcs.last.hwmKiB), verdict(pcs.last.hwmKiB < 50<<10))
+	fmt.Fprintf(out, "                    threads %d -> max %d -> %d; open fds %d -> max %d -> %d (%d samples over %s)\n",
+		pcs.first.threads, pcs.maxThreads, pcs.last.threads, pcs.first.fds, pcs.maxFDs, pcs.last.fds, pcs.n, time.Duration(cfg.rounds)*cfg.duration)
+	pcs.mu.Unlock()
+	bss.mu.Lock()
+	fmt.Fprintf(out, "allow-all process   RSS idle %s, under load max %s; VmHWM %s; threads max %d; fds max %d\n",
+		kib(baseIdle.rssKiB), kib(bss.maxRSS), kib(bss.last.hwmKiB), bss.maxThreads, bss.maxFDs)
+	bss.mu.Unlock()
+	if fi, err := os.Stat(auditFile); err == nil {
+		fmt.Fprintf(out, "audit file          %s written (%s per allowed or denied call)\n",
+			mib(fi.Size()), perCall(fi.Size(), p.allow+p.deny))
+	} else {
+		fmt.Fprintf(out, "audit file          not found: %v\n", err)
+	}
+	fmt.Fprintln(out)
+	printDetails(out, p)
+	if a.errors > 0 {
+		printDetails(out, a)
+	}
+	if a.errors > 0 || p.errors > 0 {
+		return errCallsFailed
+	}
+	return nil
+}
+
+func printTable(out io.Writer, rs []*result) {
+	fmt.Fprintf(out, "%-12s %9s %10s %9s %9s %9s %9s %9s %7s %8s %8s\n",
+		"plugin", "calls", "calls/s", "p50", "p90", "p99", "max", "req p99", "errors", "allow", "deny")
+	for _, r := range rs {
+		p, q := pct(r.lat), pct(r.reqLat)
+		fmt.Fprintf(out, "%-12s %9d %10.0f %9s %9s %9s %9s %9s %7d %8d %8d\n",
+			r.target, r.calls(), r.rate(), dur(p.p50), dur(p.p90), dur(p.p99), dur(p.max), dur(q.p99), r.errors, r.allow, r.deny)
+	}
+}
+
+// printDetails reports failed calls, surprising decisions and why calls
+// were denied.
+func printDetails(out io.Writer, r *result) {
+	if r.errors > 0 {
+		fmt.Fprintf(out, "%s: %d failed calls, for example:\n", r.target, r.errors)
+		for _, e := range r.errSamp {
+			fmt.Fprintf(out, "  %s\n", e)
+		}
+	}
+	if len(r.surprise) > 0 {
+		fmt.Fprintf(out, "%s: decisions other than the traffic expected (reported, not failed):\n", r.target)
+		for _, k := range sortedKeys(r.surprise) {
+			fmt.Fprintf(out, "  %7d  %s\n", r.surprise[k], k)
+		}
+	}
+	if len(r.denyMsgs) > 0 {
+		fmt.Fprintf(out, "%s: denials by request:\n", r.target)
+		for i, k := range sortedKeys(r.denyMsgs) {
+			if i == 15 {
+				fmt.Fprintf(out, "  ... %d more\n", len(r.denyMsgs)-i)
+				break
+			}
+			fmt.Fprintf(out, "  %7d  %s\n", r.denyMsgs[k], k)
+		}
+	}
+}
+
+func moduleRoot() (string, error) {
+	out, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		return "", fmt.Errorf("find the module (run from the repository): %w", err)
+	}
+	mod := strings.TrimSpace(string(out))
+	if mod == "" || mod == os.DevNull {
+		return "", errors.New("not inside the portcullis module: run from the repository")
+	}
+	return filepath.Dir(mod), nil
+}
+
+func goBuild(ctx context.Context, root, out, pkg string) error {
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", out, pkg)
+	cmd.Dir = root
+	msg, err := cmd.CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("go build %s: %w\n%s", pkg, err, msg)
+	}
+	return nil
+}
+
+func verdict(ok bool) string {
+	if ok {
+		return "met"
+	}
+	return "NOT met"
+}
+
+func dur(d time.Duration) string {
+	switch {
+	case d >= time.Second:
+		return fmt.Sprintf("%.2fs", d.Seconds())
+	case d >= time.Millisecond:
+		return fmt.Sprintf("%.2fms", float64(d)/1e6)
+	default:
+		return fmt.Sprintf("%.0fµs", float64(d)/1e3)
+	}
+}
+
+func joinF(fs []float64) string {
+	s := make([]string, len(fs))
+	for i, f := range fs {
+		s[i] = fmt.Sprintf("%.0f", f)
+	}
+	return strings.Join(s, " ")
+}
+
+func joinD(ds []time.Duration) string {
+	s := make([]string, len(ds))
+	for i, d := range ds {
+		s[i] = dur(d)
+	}
+	return strings.Join(s, " ")
+}
+
+func kib(k int64) string { return fmt.Sprintf("%.1f MiB", float64(k)/1024) }
+func mib(b int64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
+
+func perCall(size int64, n int) string {
+	if n == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%d B", size/int64(n))
+}

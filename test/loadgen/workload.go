@@ -1,0 +1,304 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"strconv"
+	"strings"
+)
+
+// envelope is the daemon's AuthZ message (authorization.Request on the
+// wire). RequestBody and ResponseBody are []byte, so encoding/json sends
+// them base64-encoded, as the daemon does.
+type envelope struct {
+	User               string            `json:"User,omitempty"`
+	UserAuthNMethod    string            `json:"UserAuthNMethod,omitempty"`
+	RequestMethod      string            `json:"RequestMethod,omitempty"`
+	RequestURI         string            `json:"RequestUri,omitempty"`
+	RequestBody        []byte            `json:"RequestBody,omitempty"`
+	RequestHeaders     map[string]string `json:"RequestHeaders,omitempty"`
+	ResponseStatusCode int               `json:"ResponseStatusCode,omitempty"`
+	ResponseBody       []byte            `json:"ResponseBody,omitempty"`
+	ResponseHeaders    map[string]string `json:"ResponseHeaders,omitempty"`
+}
+
+// call is one request as the daemon would send it: the AuthZReq message
+// and, for when the plugin allows it, the AuthZRes message that follows.
+type call struct {
+	name   string
+	expect string // "allow", "deny" or "" (the policy decides)
+	req    []byte
+	res    []byte
+}
+
+// corpusEntry is one line of the recorded traffic.
+type corpusEntry struct {
+	Name    string            `json:"name"`
+	Expect  string            `json:"expect"`
+	User    string            `json:"user"`
+	Method  string            `json:"method"`
+	URI     string            `json:"uri"`
+	Body    json.RawMessage   `json:"body"`
+	Headers map[string]string `json:"headers"`
+}
+
+func readCorpus(path string) ([]corpusEntry, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("open corpus: %w", err)
+	}
+	defer f.Close()
+	var out []corpusEntry
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 4<<20)
+	for sc.Scan() {
+		if len(bytes.TrimSpace(sc.Bytes())) == 0 {
+			continue
+		}
+		var e corpusEntry
+		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
+			return nil, fmt.Errorf("corpus line %d: %w", len(out)+1, err)
+		}
+		out = append(out, e)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("read corpus: %w", err)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("corpus %s is empty", path)
+	}
+	return out, nil
+}
+
+// workloadConfig says what traffic to send.
+type workloadConfig struct {
+	corpus    []corpusEntry
+	creates   int      // generated container creates per pass over the corpus
+	users     []string // the daemon's User field, cycled over the calls; none = as recorded
+	respBytes int      // size of the JSON response body sent with AuthZRes for GETs
+	seed      uint64
+}
+
+// buildWorkload turns the corpus and the generated creates into encoded
+// messages, shuffled deterministically into one pass. Encoding up front
+// keeps the load generator's own CPU use small: the plugin under test
+// shares the machine.
+func buildWorkload(cfg workloadConfig) ([]call, error) {
+	type item struct {
+		e      corpusEntry
+		body   []byte
+		expect string
+	}
+	var items []item
+	var template []byte
+	for _, e := range cfg.corpus {
+		var body []byte
+		if len(e.Body) > 0 && string(e.Body) != "null" {
+			// The CLI sends its JSON with a trailing newline; Content-Length
+			// in the recorded headers counts it.
+			body = append(append([]byte(nil), e.Body...), '\n')
+			if template == nil && strings.Contains(e.URI, "/containers/create") {
+				template = e.Body
+			}
+		}
+		items = append(items, item{e: e, body: body, expect: e.Expect})
+	}
+	rng := rand.New(rand.NewPCG(cfg.seed, 1))
+	if cfg.creates > 0 {
+		if template == nil {
+			return nil, fmt.Errorf("the corpus has no container create to vary")
+		}
+		for i := 0; i < cfg.creates; i++ {
+			v := createVariants[i%len(createVariants)]
+			body, err := v.body(template, i)
+			if err != nil {
+				return nil, fmt.Errorf("generate %s create: %w", v.name, err)
+			}
+			uri := "/v1.41/containers/create"
+			if i%2 == 0 {
+				uri += "?name=lg-" + v.name + "-" + strconv.Itoa(i)
+			}
+			items = append(items, item{
+				e: corpusEntry{
+					Name: "generated create " + v.name, Method: "POST", URI: uri,
+					Headers: map[string]string{
+						"Content-Type": "application/json", "Content-Length": strconv.Itoa(len(body)),
+						"User-Agent": "Docker-Client/28.2.2 (linux)",
+					},
+				},
+				body: body, expect: v.expect,
+			})
+		}
+		// Spread the generated creates through the recorded sequence.
+		corpusLen := len(cfg.corpus)
+		gen := items[corpusLen:]
+		rng.Shuffle(len(gen), func(i, j int) { gen[i], gen[j] = gen[j], gen[i] })
+		merged := make([]item, 0, len(items))
+		step := corpusLen / (len(gen) + 1)
+		c := 0
+		for g := range gen {
+			for k := 0; k < step && c < corpusLen; k++ {
+				merged = append(merged, items[c])
+				c++
+			}
+			merged = append(merged, gen[g])
+		}
+		merged = append(merged, items[c:corpusLen]...)
+		items = merged
+	}
+
+	respBody := jsonResponseBody(cfg.respBytes)
+	calls := make([]call, 0, len(items))
+	for i, it := range items {
+		env := envelope{
+			RequestMethod: it.e.Method, RequestURI: it.e.URI,
+			RequestBody: it.body, RequestHeaders: it.e.Headers,
+			User: it.e.User,
+		}
+		if len(cfg.users) > 0 {
+			env.User = cfg.users[i%len(cfg.users)]
+		}
+		if env.User != "" {
+			env.UserAuthNMethod = "TLS"
+		}
+		req, err := json.Marshal(env)
+		if err != nil {
+			return nil, err
+		}
+		env.ResponseStatusCode, env.ResponseHeaders, env.ResponseBody = responseFor(it.e.Method, it.e.URI, respBody)
+		res, err := json.Marshal(env)
+		if err != nil {
+			return nil, err
+		}
+		calls = append(calls, call{name: it.e.Name, expect: it.expect, req: req, res: res})
+	}
+	return calls, nil
+}
+
+// responseFor is what the daemon reports to AuthZRes: its status and
+// headers, and the body when the response is JSON (the daemon forwards
+// JSON response bodies; streams, archives and text are not).
+func responseFor(method, uri string, jsonBody []byte) (int, map[string]string, []byte) {
+	h := map[string]string{
+		"Api-Version": "1.41", "Docker-Experimental": "false", "Ostype": "linux",
+		"Server": "Docker/20.10.24+dfsg1 (linux)",
+	}
+	path, _, _ := strings.Cut(uri, "?")
+	switch {
+	case strings.HasSuffix(path, "/_ping"):
+		h["Content-Type"] = "text/plain; charset=utf-8"
+		return 200, h, nil
+	case method == "POST" && strings.HasSuffix(path, "/containers/create"):
+		h["Content-Type"] = "application/json"
+		return 201, h, []byte(`{"Id":"7dbf2888445d0bd82c47cf0d14291e088344463b37d170e49194acf5c9348248","Warnings":[]}` + "\n")
+	case method == "DELETE" || strings.HasSuffix(path, "/start") || strings.HasSuffix(path, "/stop"):
+		return 204, h, nil
+	case method == "GET" && !strings.Contains(path, "/logs") && !strings.Contains(path, "/archive") &&
+		!strings.Contains(path, "/events") && !strings.Contains(path, "/export"):
+		h["Content-Type"] = "application/json"
+		return 200, h, jsonBody
+	default:
+		return 200, h, nil
+	}
+}
+
+// jsonResponseBody is a JSON document of about n bytes, shaped like an
+// inspect or list answer.
+func jsonResponseBody(n int) []byte {
+	if n <= 0 {
+		return nil
+	}
+	var b bytes.Buffer
+	b.WriteString(`[`)
+	for i := 0; b.Len() < n-120; i++ {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `{"Id":"%064d","Names":["/c%d"],"Image":"busybox","State":"running","Status":"Up 2 hours","Labels":{}}`, i, i)
+	}
+	b.WriteString("]\n")
+	return b.Bytes()
+}
+
+// createVariant is a kind of `docker run` the generator sends, built from
+// the CLI's own create body (all of its null, false and "" fields).
+type createVariant struct {
+	name   string
+	expect string // with the shipped default policy
+	edit   func(cfg, host map[string]any, i int)
+}
+
+func (v createVariant) body(template []byte, i int) ([]byte, error) {
+	var m map[string]any
+	if err := json.Unmarshal(template, &m); err != nil {
+		return nil, err
+	}
+	host, _ := m["HostConfig"].(map[string]any)
+	if host == nil {
+		host = map[string]any{}
+		m["HostConfig"] = host
+	}
+	m["Image"] = "busybox:1.36"
+	v.edit(m, host, i)
+	out, err := json.Marshal(m)
+	if err != nil {
+		return nil, err
+	}
+	return append(out, '\n'), nil
+}
+
+var createVariants = []createVariant{
+	{"plain", "", func(cfg, host map[string]any, i int) {
+		cfg["Cmd"] = []string{"sh", "-c", "echo " + strconv.Itoa(i)}
+	}},
+	{"hardened", "allow", func(cfg, host map[string]any, i int) {
+		cfg["User"] = "1000:1000"
+		cfg["Cmd"] = []string{"sleep", "60"}
+		cfg["Labels"] = map[string]string{"team": "web"}
+		host["CapDrop"] = []string{"ALL"}
+		host["CapAdd"] = []string{"NET_BIND_SERVICE"}
+		host["SecurityOpt"] = []string{"no-new-privileges"}
+		host["ReadonlyRootfs"] = true
+		host["Memory"] = 256 << 20
+		host["PidsLimit"] = 256
+		host["LogConfig"] = map[string]any{"Type": "json-file", "Config": map[string]string{"max-size": "10m"}}
+	}},
+	{"privileged", "deny", func(cfg, host map[string]any, i int) {
+		host["Privileged"] = true
+	}},
+	{"docker-socket", "deny", func(cfg, host map[string]any, i int) {
+		host["Binds"] = []string{"/var/run/docker.sock:/var/run/docker.sock"}
+	}},
+	{"bind-etc", "deny", func(cfg, host map[string]any, i int) {
+		host["Binds"] = []string{"/etc:/host/etc:ro", "/tmp:/tmp"}
+	}},
+	{"bind-mounts-api", "", func(cfg, host map[string]any, i int) {
+		host["Mounts"] = []map[string]any{
+			{"Type": "bind", "Source": "/tmp", "Target": "/scratch"},
+			{"Type": "volume", "Source": "data" + strconv.Itoa(i), "Target": "/data"},
+		}
+	}},
+	{"cap-sys-admin", "deny", func(cfg, host map[string]any, i int) {
+		host["CapAdd"] = []string{"SYS_ADMIN", "NET_ADMIN"}
+	}},
+	{"host-namespaces", "deny", func(cfg, host map[string]any, i int) {
+		host["NetworkMode"] = "host"
+		host["PidMode"] = "host"
+	}},
+	{"seccomp-unconfined", "deny", func(cfg, host map[string]any, i int) {
+		host["SecurityOpt"] = []string{"seccomp=unconfined", "apparmor=unconfined"}
+	}},
+	{"env-and-ports", "", func(cfg, host map[string]any, i int) {
+		env := make([]string, 40)
+		for k := range env {
+			env[k] = fmt.Sprintf("APP_SETTING_%02d=value-%d", k, i)
+		}
+		cfg["Env"] = env
+		cfg["ExposedPorts"] = map[string]any{"8080/tcp": map[string]any{}}
+		host["PortBindings"] = map[string]any{"8080/tcp": []map[string]string{{"HostIp": "127.0.0.1", "HostPort": strconv.Itoa(18000 + i)}}}
+	}},
+}
