@@ -1,0 +1,160 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// Self-protection: with the shipped default policy, nobody can switch
+// Portcullis off through the API it guards.
+//
+// The daemon itself does not protect an authorization plugin: `docker
+// plugin disable` of an enabled authz plugin removes it from the daemon's
+// authorization chain (moby plugin/backend_linux.go, Manager.Disable), and
+// from then on every request is allowed. The policy must deny it.
+
+// TestSelfProtectManagedPlugin runs the shipped policies in a managed
+// plugin and tries to disable, remove, reconfigure and upgrade that very
+// plugin, with the CLI and on the raw API. Every attempt is denied by rule
+// actions.denied ("plugin.*" is denied by default), and the plugin still
+// enforces afterwards.
+func TestSelfProtectManagedPlugin(t *testing.T) {
+	t.Parallel()
+	m := StartManagedPlugin(t, shippedPolicyFiles(t))
+	d := m.Daemon
+	const rule = "[actions.denied]"
+
+	for _, tt := range []struct {
+		name string
+		args []string
+	}{
+		{"disable", []string{"plugin", "disable", m.Ref}},
+		{"disable -f", []string{"plugin", "disable", "--force", m.Ref}},
+		{"rm -f", []string{"plugin", "rm", "--force", m.Ref}},
+		{"set", []string{"plugin", "set", m.Ref, "policies.source=/tmp"}},
+		{"upgrade", []string{"plugin", "upgrade", "--grant-all-permissions", "--skip-remote-check", m.Ref, "127.0.0.1:1/evil/allow-all:latest"}},
+		{"install", []string{"plugin", "install", "--grant-all-permissions", "127.0.0.1:1/evil/allow-all:latest"}},
+		{"ls", []string{"plugin", "ls"}},
+	} {
+		t.Run("cli "+tt.name, func(t *testing.T) {
+			m.RequireDenied(t, d.Docker(tt.args...), rule)
+		})
+	}
+
+	// The endpoints themselves, in case the CLI's first call (often an
+	// inspect) is what was denied above.
+	name := strings.TrimSuffix(m.Ref, ":latest")
+	for _, tt := range []struct {
+		method, path, body string
+	}{
+		{"POST", "/plugins/" + name + "/disable?force=1", ""},
+		{"DELETE", "/plugins/" + name + "?force=1", ""},
+		{"POST", "/plugins/" + name + "/set", `["policies.source=/tmp"]`},
+		{"POST", "/plugins/" + name + "/upgrade?remote=127.0.0.1:1/evil/allow-all:latest", `[]`},
+		{"POST", "/plugins/" + name + ":latest/disable", ""},
+	} {
+		t.Run("api "+tt.method+" "+tt.path, func(t *testing.T) {
+			var body io.Reader
+			if tt.body != "" {
+				body = strings.NewReader(tt.body)
+			}
+			resp, b, err := d.Do(tt.method, d.API(tt.path), nil, body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.StatusCode != http.StatusForbidden || !strings.Contains(string(b), m.DeniedMessage()) || !strings.Contains(string(b), rule) {
+				t.Fatalf("%s %s: want 403 from %s naming %s, got %s: %s", tt.method, tt.path, m.Ref, rule, resp.Status, b)
+			}
+		})
+	}
+
+	// Still enabled and enforcing.
+	m.RequireDenied(t, d.Docker("create", "--privileged", TestImage), "[container.privileged]")
+}
+
+// selfProtectRule is the rule docs/operations.md asks the default policy
+// to carry for a Portcullis run as a container named "portcullis" (a legacy
+// plugin started with `docker run`). If the shipped default.hcl does not
+// have a rule of that name yet, the test adds this one to it and says so.
+const selfProtectRule = `
+  # Self-protection when Portcullis runs as a container named "portcullis"
+  # (a legacy plugin started with docker run): nobody may stop, kill,
+  # remove, restart, pause, rename, update, exec into, copy into or attach
+  # to it through the API it guards. A managed plugin is protected by the
+  # "plugin.*" deny above; a systemd service is not reachable through the
+  # API at all. Requests name the container as the client wrote it: by
+  # name this rule holds, by ID it cannot (see docs/operations.md).
+  rule "self_protect" {
+    when = contains(["portcullis", "/portcullis"], request.target) && contains([
+      "container.stop", "container.kill", "container.remove", "container.restart", "container.pause",
+      "container.rename", "container.update", "container.exec", "container.archive.put",
+      "container.attach", "container.attach.ws",
+    ], request.action)
+    message = "the container \"portcullis\" is the authorization plugin itself; stop or change it on the host, not through the Docker API"
+  }
+`
+
+// shippedPolicyWithSelfProtect returns the shipped policies, adding
+// selfProtectRule to policy "default" if it has no rule "self_protect".
+func shippedPolicyWithSelfProtect(t testing.TB) map[string]string {
+	t.Helper()
+	files := shippedPolicyFiles(t)
+	def, ok := files["default.hcl"]
+	if !ok {
+		t.Fatal("examples/policies/default.hcl is missing")
+	}
+	if strings.Contains(def, `rule "self_protect"`) {
+		return files
+	}
+	t.Logf("NOTE: examples/policies/default.hcl has no rule \"self_protect\"; testing the rule proposed in docs/operations.md added to it")
+	i := strings.LastIndex(def, "}")
+	if i < 0 || !strings.Contains(def, `policy "default"`) {
+		t.Fatal(`examples/policies/default.hcl does not define policy "default"`)
+	}
+	files["default.hcl"] = def[:i] + selfProtectRule + def[i:]
+	return files
+}
+
+// TestSelfProtectContainer runs a container named "portcullis", standing
+// for a Portcullis run as a legacy plugin in a container, under the
+// shipped default policy with rule self_protect: stopping, killing and
+// removing it by name are denied with the rule's id, other containers
+// are not affected, and it is still running at the end.
+func TestSelfProtectContainer(t *testing.T) {
+	t.Parallel()
+	e := NewEnv(t, Options{PolicyFiles: shippedPolicyWithSelfProtect(t)})
+	const rule = "[rule.self_protect]"
+
+	RequireOK(t, e.Docker("run", "-d", "--name", "portcullis", e.Image, "sleep", "600"))
+	RequireOK(t, e.Docker("run", "-d", "--name", "pe-other", e.Image, "sleep", "600"))
+
+	for _, args := range [][]string{
+		{"stop", "portcullis"},
+		{"kill", "portcullis"},
+		{"kill", "--signal", "TERM", "portcullis"},
+		{"rm", "-f", "portcullis"},
+		{"restart", "portcullis"},
+		{"pause", "portcullis"},
+		{"rename", "portcullis", "not-portcullis"},
+		{"update", "--restart", "no", "portcullis"},
+		{"exec", "portcullis", "kill", "1"},
+		{"container", "stop", "/portcullis"},
+	} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			e.RequireDenied(t, e.Docker(args...), rule)
+		})
+	}
+
+	r := e.Docker("inspect", "--format", "{{.State.Running}}", "portcullis")
+	RequireOK(t, r)
+	if strings.TrimSpace(r.Stdout) != "true" {
+		t.Errorf("container portcullis is not running any more: %s", r)
+	}
+	// The rule is about that one container.
+	RequireOK(t, e.Docker("kill", "pe-other"))
+	RequireOK(t, e.Docker("rm", "-f", "pe-other"))
+}
