@@ -28,6 +28,7 @@ type auditFlags struct {
 	appName        string
 	hostname       string
 	spoolDir       string
+	maxMessageSize int
 	caFile         string
 	certFile       string
 	keyFile        string
@@ -47,6 +48,7 @@ func (a *auditFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&a.appName, "syslog-app-name", "", "syslog APP-NAME (default portcullis)")
 	fs.StringVar(&a.hostname, "syslog-hostname", "", "syslog HOSTNAME (default the host name)")
 	fs.StringVar(&a.spoolDir, "syslog-spool-dir", "", "directory where records wait on disk while syslog is unreachable and memory is full")
+	fs.IntVar(&a.maxMessageSize, "syslog-max-message-size", 0, "largest syslog message sent whole; larger records are sent truncated (0: 65507 for udp, else no limit; match the server's, e.g. rsyslog's 8192 default)")
 	fs.StringVar(&a.caFile, "syslog-ca", "", "CA file that verifies a tls:// syslog server")
 	fs.StringVar(&a.certFile, "syslog-cert", "", "client certificate for a tls:// syslog server")
 	fs.StringVar(&a.keyFile, "syslog-key", "", "client key for a tls:// syslog server")
@@ -73,7 +75,7 @@ func (a *auditFlags) open(instance string, log logrus.FieldLogger) (*audit.Audit
 		}
 		cfg.Syslog = &audit.SyslogConfig{
 			Network: u.Scheme, Address: addr, Required: a.syslogRequired, Facility: a.facility,
-			AppName: a.appName, Hostname: a.hostname, SpoolDir: a.spoolDir,
+			AppName: a.appName, Hostname: a.hostname, SpoolDir: a.spoolDir, MaxMessageSize: a.maxMessageSize,
 			CAFile: a.caFile, CertFile: a.certFile, KeyFile: a.keyFile,
 		}
 	}

@@ -81,8 +81,10 @@ func New(cfg Config) (*Auditor, error) {
 	if cfg.Stdout != nil {
 		a.sinks = append(a.sinks, NamedSink{Name: "stdout", Sink: NewWriterSink(cfg.Stdout), Required: cfg.StdoutRequired})
 	}
+	var ss *syslogSink
 	if cfg.Syslog != nil {
-		ss, err := newSyslogSink(*cfg.Syslog, a.newRecord, a.log)
+		var err error
+		ss, err = newSyslogSink(*cfg.Syslog, a.newRecord, func(rec *Record, line []byte) { a.reportLoss("syslog", rec, line) }, a.log)
 		if err != nil {
 			closeAll()
 			return nil, err
@@ -91,7 +93,24 @@ func New(cfg Config) (*Auditor, error) {
 	}
 	a.sinks = append(a.sinks, cfg.Sinks...)
 	a.lastWarn = make([]atomic.Int64, len(a.sinks))
+	if ss != nil {
+		ss.start()
+	}
 	return a, nil
+}
+
+// reportLoss writes an audit.loss record of the sink named from to every
+// other sink: records a syslog server never got are reported in the file
+// trail too, which holds them.
+func (a *Auditor) reportLoss(from string, rec *Record, line []byte) {
+	for i, s := range a.sinks {
+		if s.Name == from {
+			continue
+		}
+		if err := s.Sink.Write(rec, line); err != nil {
+			a.warn(i, s.Name, err)
+		}
+	}
 }
 
 // Instance returns the instance id written in every record.
@@ -185,7 +204,9 @@ func (a *Auditor) Flush() error {
 // Close waits for Record calls in flight, then flushes and closes every
 // sink, draining queues for at most Config.CloseTimeout. Records still
 // queued then go to the spool directory when one is configured, and are
-// otherwise reported lost in the error. Close is idempotent.
+// otherwise reported lost in the error and by an audit.loss record in the
+// other sinks: sinks close in reverse order, the file last. Close is
+// idempotent.
 func (a *Auditor) Close() error {
 	a.mu.Lock()
 	if a.closed.Swap(true) {
@@ -197,7 +218,8 @@ func (a *Auditor) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), a.cfg.CloseTimeout)
 	defer cancel()
 	var errs []error
-	for _, s := range a.sinks {
+	for i := len(a.sinks) - 1; i >= 0; i-- {
+		s := a.sinks[i]
 		if err := s.Sink.Close(ctx); err != nil {
 			errs = append(errs, &SinkError{Sink: s.Name, Err: err})
 		}

@@ -105,6 +105,14 @@ type SyslogConfig struct {
 	// Address's host.
 	ServerName string `json:"server_name"`
 
+	// MaxMessageSize is the largest message (RFC 5424 header and MSG,
+	// without framing) sent whole; a larger record is sent as a truncated
+	// copy, or replaced by an audit.loss record when even that does not
+	// fit. Default 65507 for "udp" (the largest UDP payload over IPv4),
+	// otherwise 0: no limit but the socket's (a Unix datagram socket's
+	// limit is learned from EMSGSIZE). At least 1024 when set.
+	MaxMessageSize int `json:"max_message_size"`
+
 	// QueueSize is the number of records held in memory while the
 	// server is unreachable. Default 10000.
 	QueueSize int `json:"queue_size"`
@@ -284,6 +292,14 @@ func (s *SyslogConfig) fill() error {
 	}
 	if (s.CertFile == "") != (s.KeyFile == "") {
 		return badKey("syslog.key_file", "cert_file and key_file go together")
+	}
+	switch {
+	case s.MaxMessageSize < 0:
+		return badKey("syslog.max_message_size", "must not be negative, got %d", s.MaxMessageSize)
+	case s.MaxMessageSize == 0 && s.Network == "udp":
+		s.MaxMessageSize = maxUDPPayload
+	case s.MaxMessageSize > 0 && s.MaxMessageSize < minMessageSize:
+		return badKey("syslog.max_message_size", "must be at least %d, got %d", minMessageSize, s.MaxMessageSize)
 	}
 	if s.QueueSize < 0 {
 		return badKey("syslog.queue_size", "must not be negative, got %d", s.QueueSize)

@@ -45,6 +45,9 @@ func readRecords(t *testing.T, path string) []audit.Record {
 			}
 			out = append(out, r)
 		}
+		if err := sc.Err(); err != nil {
+			t.Fatalf("read %s: %v", f, err)
+		}
 		fh.Close()
 	}
 	return out

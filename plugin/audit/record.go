@@ -110,6 +110,14 @@ type Record struct {
 	Message     string   `json:"message,omitempty"`
 	Diagnostics []string `json:"diagnostics,omitempty"`
 	Dropped     uint64   `json:"dropped,omitempty"`
+	// Sink names the sink that lost the records of an audit.loss record
+	// ("syslog"); the record reaches the other sinks too.
+	Sink string `json:"sink,omitempty"`
+
+	// Truncated marks a shortened copy of a record, sent where the whole
+	// record did not fit (a syslog datagram); the other sinks hold it
+	// whole. docs/audit.md says what a truncated copy leaves out.
+	Truncated bool `json:"truncated,omitempty"`
 
 	Instance      string `json:"instance"`
 	PluginVersion string `json:"plugin_version"`

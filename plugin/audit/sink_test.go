@@ -336,13 +336,21 @@ func TestSyslogOutage(t *testing.T) {
 		name      string
 		queueSize int
 		spool     bool
+		tls       bool
 	}{
-		{"memory", 1000, false},
-		{"memory_then_spool", 7, true},
+		{"memory", 1000, false, false},
+		{"memory_then_spool", 7, true, false},
+		{"tls", 1000, false, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			srv := newTCPServer(t, nil)
-			sc := audit.SyslogConfig{Network: "tcp", Address: srv.addr, QueueSize: tc.queueSize}
+			sc := audit.SyslogConfig{Network: "tcp", QueueSize: tc.queueSize}
+			var serverConf *tls.Config
+			if tc.tls {
+				sc.Network, sc.ServerName = "tls", "syslog.test"
+				sc.CAFile, serverConf = testCA(t)
+			}
+			srv := newTCPServer(t, serverConf)
+			sc.Address = srv.addr
 			if tc.spool {
 				sc.SpoolDir = filepath.Join(t.TempDir(), "spool")
 			}

@@ -23,11 +23,14 @@ type queue struct {
 	memCap  int
 	spool   *spool // nil without a spool directory
 	dropped uint64 // messages lost since the last loss message
-	lossMsg func(n uint64) []byte
+	// lossMsg returns the loss message for n dropped messages and a
+	// function to call, outside mu, once that message is queued.
+	lossMsg func(n uint64) (msg []byte, queued func())
+	reports []func()      // queued calls of lossMsg's functions
 	wake    chan struct{} // capacity 1: something was queued
 }
 
-func newQueue(memCap int, sp *spool, lossMsg func(uint64) []byte) *queue {
+func newQueue(memCap int, sp *spool, lossMsg func(uint64) ([]byte, func())) *queue {
 	return &queue{memCap: memCap, spool: sp, lossMsg: lossMsg, wake: make(chan struct{}, 1)}
 }
 
@@ -64,8 +67,25 @@ func (q *queue) reportLoss() {
 	if q.dropped == 0 {
 		return
 	}
-	if q.put(q.lossMsg(q.dropped)) {
+	msg, queued := q.lossMsg(q.dropped)
+	if q.put(msg) {
 		q.dropped = 0
+		if queued != nil {
+			q.reports = append(q.reports, queued)
+		}
+	}
+}
+
+// takeReports returns the loss reports to run, under q.mu.
+func (q *queue) takeReports() []func() {
+	r := q.reports
+	q.reports = nil
+	return r
+}
+
+func runReports(reports []func()) {
+	for _, f := range reports {
+		f()
 	}
 }
 
@@ -78,7 +98,9 @@ func (q *queue) push(msg []byte) error {
 	if !ok {
 		q.dropped++
 	}
+	reports := q.takeReports()
 	q.mu.Unlock()
+	runReports(reports)
 	select {
 	case q.wake <- struct{}{}:
 	default:
@@ -109,14 +131,31 @@ func (q *queue) peek() ([]byte, bool) {
 // now that there is room.
 func (q *queue) pop() {
 	q.mu.Lock()
-	defer q.mu.Unlock()
+	q.removeHead()
+	q.reportLoss()
+	reports := q.takeReports()
+	q.mu.Unlock()
+	runReports(reports)
+}
+
+// dropHead removes the oldest message undelivered and counts it lost.
+func (q *queue) dropHead() {
+	q.mu.Lock()
+	q.removeHead()
+	q.dropped++
+	q.reportLoss()
+	reports := q.takeReports()
+	q.mu.Unlock()
+	runReports(reports)
+}
+
+func (q *queue) removeHead() {
 	if q.memLen() > 0 {
 		q.mem[q.head] = nil
 		q.head++
 	} else if q.spool != nil {
 		q.spool.pop()
 	}
-	q.reportLoss()
 }
 
 // spillAll moves what is in memory to the spool (at Close) and returns the

@@ -27,9 +27,18 @@ type syslogSink struct {
 	procID    string
 	tls       *tls.Config
 	newRecord func(Type) *Record
-	log       logrus.FieldLogger
-	q         *queue
+	// report writes an audit.loss record to the auditor's other sinks.
+	report func(rec *Record, line []byte)
+	log    logrus.FieldLogger
+	q      *queue
 
+	// Owned by the delivering goroutine.
+	maxMsg    int       // largest message sent whole; 0: no limit
+	fitted    fitted    // the head message's shortened form
+	truncated int       // truncated copies sent since the last warning
+	truncWarn time.Time // last warning about truncated copies
+
+	begin   chan struct{} // closed by start: delivery may begin
 	closing chan struct{} // closed by Close: drain, then stop
 	ctx     context.Context
 	abort   context.CancelFunc // stops delivery at the Close deadline
@@ -39,13 +48,19 @@ type syslogSink struct {
 	conn   net.Conn
 }
 
-func newSyslogSink(cfg SyslogConfig, newRecord func(Type) *Record, log logrus.FieldLogger) (*syslogSink, error) {
+// newSyslogSink opens the sink; delivery begins with start. newRecord
+// returns stamped records (for audit.loss); report writes an audit.loss
+// record to the other sinks.
+func newSyslogSink(cfg SyslogConfig, newRecord func(Type) *Record, report func(*Record, []byte), log logrus.FieldLogger) (*syslogSink, error) {
 	s := &syslogSink{
 		cfg:       cfg,
 		facility:  facilities[cfg.Facility],
 		procID:    strconv.Itoa(os.Getpid()),
 		newRecord: newRecord,
+		report:    report,
 		log:       log.WithField("sink", "syslog"),
+		maxMsg:    cfg.MaxMessageSize,
+		begin:     make(chan struct{}),
 		closing:   make(chan struct{}),
 		done:      make(chan struct{}),
 	}
@@ -68,6 +83,10 @@ func newSyslogSink(cfg SyslogConfig, newRecord func(Type) *Record, log logrus.Fi
 	go s.deliver()
 	return s, nil
 }
+
+// start lets delivery begin, once the auditor that report writes to is
+// complete.
+func (s *syslogSink) start() { close(s.begin) }
 
 func tlsConfig(cfg SyslogConfig) (*tls.Config, error) {
 	tc := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: cfg.ServerName}
@@ -127,16 +146,27 @@ func (s *syslogSink) format(rec *Record, line []byte) []byte {
 	return append(b, line...)
 }
 
-func (s *syslogSink) lossMessage(n uint64) []byte {
+// lossRecord returns a stamped audit.loss record for n records this sink
+// lost, and its encoding.
+func (s *syslogSink) lossRecord(n uint64, why string) (*Record, []byte) {
 	rec := s.newRecord(TypeAuditLoss)
-	rec.Dropped = n
-	rec.Message = fmt.Sprintf("%d audit records were lost: the syslog queue and spool were full", n)
+	rec.Dropped, rec.Sink, rec.Message = n, "syslog", why
 	line, err := Encode(rec)
 	if err != nil {
-		line = []byte(`{"type":"audit.loss"}`)
+		line = []byte(`{"type":"audit.loss","sink":"syslog"}`)
 	}
-	s.log.WithField("dropped", n).Warn("audit records lost; reporting the loss to syslog")
-	return s.format(rec, line)
+	return rec, line
+}
+
+// lossMessage is the queue's loss message for n records dropped while the
+// queue and spool were full. Once it is queued, the same record goes to
+// the other sinks, so the file trail shows the gap in syslog's.
+func (s *syslogSink) lossMessage(n uint64) ([]byte, func()) {
+	rec, line := s.lossRecord(n, fmt.Sprintf("%d audit records were not sent to syslog: its queue and spool were full", n))
+	return s.format(rec, line), func() {
+		s.log.WithField("dropped", n).Warn("audit records lost for syslog; reported to syslog and the other sinks")
+		s.report(rec, line)
+	}
 }
 
 // Write queues the record. It fails only when the queue and the spool are
@@ -179,7 +209,9 @@ func (s *syslogSink) Close(ctx context.Context) error {
 		s.q.spool.close()
 	}
 	if lost > 0 {
-		return fmt.Errorf("%d queued records were not delivered before the close deadline", lost)
+		rec, line := s.lossRecord(uint64(lost), fmt.Sprintf("%d audit records were not sent to syslog: still queued at close without room in a spool, or dropped while the queue and spool were full", lost))
+		s.report(rec, line)
+		return fmt.Errorf("%d records were not delivered to syslog (queued at the close deadline or dropped) and are lost", lost)
 	}
 	return nil
 }
@@ -187,6 +219,11 @@ func (s *syslogSink) Close(ctx context.Context) error {
 // deliver sends queued messages in order until Close.
 func (s *syslogSink) deliver() {
 	defer close(s.done)
+	select {
+	case <-s.begin:
+	case <-s.closing:
+		return // closed before it started: what is spooled stays there
+	}
 	var conn net.Conn
 	defer func() {
 		if conn != nil {
@@ -233,9 +270,22 @@ func (s *syslogSink) deliver() {
 			s.conn = c
 			s.connMu.Unlock()
 		}
-		frame = s.frame(frame[:0], msg)
+		out, sent := s.fit(msg)
+		if out == nil {
+			s.log.WithField("bytes", len(msg)).Error("audit record too large for syslog even as an audit.loss record; dropped and counted")
+			s.q.dropHead()
+			s.fitted = fitted{}
+			continue
+		}
+		frame = s.frame(frame[:0], out)
 		conn.SetWriteDeadline(time.Now().Add(s.cfg.WriteTimeout))
 		if _, err := conn.Write(frame); err != nil {
+			if errors.Is(err, syscall.EMSGSIZE) {
+				// A datagram larger than the socket takes: it would
+				// fail forever. Send a shorter form instead.
+				s.maxMsg = len(out) - 1
+				continue
+			}
 			s.log.WithError(err).WithField("retry_in", backoff).Warn("write to syslog server; will reconnect and send the record again")
 			conn.Close()
 			conn = nil
@@ -246,7 +296,11 @@ func (s *syslogSink) deliver() {
 			continue
 		}
 		backoff = s.cfg.ReconnectMin
+		if sent != nil {
+			sent()
+		}
 		s.q.pop()
+		s.fitted = fitted{}
 	}
 }
 
@@ -270,10 +324,16 @@ func (s *syslogSink) dial() (net.Conn, error) {
 		if err != nil {
 			return nil, err
 		}
-		// The server may send data (TLS 1.3 session tickets); read and
-		// discard it so that peerClosed sees only the end of stream.
-		go io.Copy(io.Discard, c)
-		return c, nil
+		// The server may send data (TLS 1.3 session tickets): read and
+		// discard it, and note the end of stream for peerClosed. (Peeking
+		// at the socket, as for plain TCP, would see the tickets, and
+		// would wait for this reader's lock on the descriptor.)
+		w := &watchedConn{Conn: c, gone: make(chan struct{})}
+		go func() {
+			io.Copy(io.Discard, c)
+			close(w.gone)
+		}()
+		return w, nil
 	}
 	return d.DialContext(s.ctx, s.cfg.Network, s.cfg.Address)
 }
@@ -303,14 +363,26 @@ func nextBackoff(d, max time.Duration) time.Duration {
 	return min(d+j, max)
 }
 
+// watchedConn is a connection that a goroutine reads until it ends; gone
+// is closed then.
+type watchedConn struct {
+	net.Conn
+	gone chan struct{}
+}
+
 // peerClosed reports whether a stream connection's peer has closed it or
 // reset it, by peeking at the socket without blocking. A syslog server
 // sends nothing, so end of stream or an error means the connection is
 // gone and writing would silently lose the record. Call it for stream
 // sockets only.
 func peerClosed(c net.Conn) bool {
-	if tc, ok := c.(*tls.Conn); ok {
-		c = tc.NetConn()
+	if w, ok := c.(*watchedConn); ok {
+		select {
+		case <-w.gone:
+			return true
+		default:
+			return false
+		}
 	}
 	sc, ok := c.(syscall.Conn)
 	if !ok {
