@@ -14,7 +14,7 @@ import (
 // except through the path resolver and is safe for concurrent use.
 func (s *Set) Decide(id request.Identity, r *request.Request) Decision {
 	team, p, amb := s.lookup(id)
-	e := evaluator{s: s, p: p, team: team, id: &id, r: r}
+	e := evaluator{s: s, p: p, team: team, id: id, r: r}
 	fatal := false
 	if amb != "" {
 		e.add("identity.ambiguous", "", amb+"; the request cannot be assigned to one team")
@@ -38,7 +38,7 @@ func (s *Set) DecideRequest(id request.Identity, method, uri string, headers map
 		return s.Decide(id, r)
 	}
 	team, p, _ := s.lookup(id)
-	e := evaluator{s: s, p: p, team: team, id: &id, r: r}
+	e := evaluator{s: s, p: p, team: team, id: id, r: r}
 	if re, ok := request.AsError(err); ok {
 		e.add(re.Code, re.Field, re.Reason)
 	} else {
@@ -51,7 +51,7 @@ type evaluator struct {
 	s    *Set
 	p    *compiled
 	team string
-	id   *request.Identity
+	id   request.Identity
 	r    *request.Request
 	v    []Violation
 }

@@ -153,20 +153,31 @@ func cleanHostPath(p string) string {
 // pathList is a compiled list of host path entries.
 type pathList struct {
 	entries []string // cleaned
+	glob    []bool
 }
 
 func newPathList(items []string) pathList {
 	var l pathList
 	for _, it := range items {
-		l.entries = append(l.entries, cleanHostPath(it))
+		c := cleanHostPath(it)
+		l.entries = append(l.entries, c)
+		l.glob = append(l.glob, hasMeta(c))
 	}
 	return l
 }
 
+// under reports whether p is e or below it, for a literal e.
+func under(e, p string) bool {
+	if e == "/" {
+		return p == "/"
+	}
+	return len(p) >= len(e) && p[:len(e)] == e && (len(p) == len(e) || p[len(e)] == '/')
+}
+
 // covers reports the first entry that is p or an ancestor of p.
 func (l *pathList) covers(p string) (string, bool) {
-	for _, e := range l.entries {
-		if pathCovers(e, p) {
+	for i, e := range l.entries {
+		if l.glob[i] && pathCovers(e, p) || !l.glob[i] && under(e, p) {
 			return e, true
 		}
 	}
@@ -176,8 +187,8 @@ func (l *pathList) covers(p string) (string, bool) {
 // exposes reports the first entry that p covers: binding p makes that
 // entry visible (binding /var exposes /var/lib/docker).
 func (l *pathList) exposes(p string) (string, bool) {
-	for _, e := range l.entries {
-		if pathCovers(p, e) || pathPrefixMatches(e, p) {
+	for i, e := range l.entries {
+		if p == "/" || !l.glob[i] && under(p, e) || l.glob[i] && pathPrefixMatches(e, p) {
 			return e, true
 		}
 	}
