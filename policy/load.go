@@ -429,9 +429,6 @@ func (l *loader) checkExtends() {
 			l.errorf(attrRange(p.Body, "extends", -1), "Unknown base policy", "Policy %q extends %q, which is not defined.", name, *p.Extends)
 		}
 	}
-	if l.diags.HasErrors() {
-		return
-	}
 	// Walk each chain; with n policies a chain longer than n loops.
 	reported := map[string]bool{}
 	for _, name := range l.order {
@@ -454,7 +451,7 @@ func (l *loader) checkExtends() {
 			seen[cur] = len(chain)
 			chain = append(chain, cur)
 			p := l.policies[cur]
-			if p.Extends == nil {
+			if p.Extends == nil || l.policies[*p.Extends] == nil {
 				break
 			}
 			cur = *p.Extends

@@ -1,0 +1,4 @@
+policy "default" {}
+policy "a" { extends = "b" }
+policy "b" { extends = "a" }
+policy "c" { extends = "nope" }

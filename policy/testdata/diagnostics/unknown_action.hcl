@@ -1,0 +1,5 @@
+policy "default" {
+  actions {
+    allow = ["system.ping", "container.creat", "plugins.*", "image.[a]"]
+  }
+}

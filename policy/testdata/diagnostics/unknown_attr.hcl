@@ -1,0 +1,6 @@
+policy "default" {
+  actions { allow = ["system.ping"] }
+  container {
+    privilegd = true
+  }
+}
