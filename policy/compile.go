@@ -228,24 +228,49 @@ func ownChain(own, _ *policyBlock) []*actionsBlock {
 // compileActions resolves the action lists to a set of allowed actions.
 // For each action the nearest policy in the extends chain whose allow or
 // deny list mentions it decides; within one policy deny wins. Actions no
-// policy mentions are denied.
-func compileActions(name string, chain []*actionsBlock) map[request.Action]bool {
+// policy mentions are denied. Each block's verdicts are computed once and
+// shared by every policy that extends it.
+func compileActions(_ string, chain []*actionsBlock) map[request.Action]bool {
 	allowed := map[request.Action]bool{}
-	for _, a := range request.Actions() {
-		s := string(a)
+	for i, a := range allActions {
 		for _, blk := range chain {
-			deny := blk.Deny != nil && anyGlob(*blk.Deny, s)
-			allow := blk.Allow != nil && anyGlob(*blk.Allow, s)
-			if deny {
+			v := blockVerdicts(blk)[i]
+			if v == verdictDeny {
 				break
 			}
-			if allow {
+			if v == verdictAllow {
 				allowed[a] = true
 				break
 			}
 		}
 	}
 	return allowed
+}
+
+const (
+	verdictNone int8 = iota
+	verdictAllow
+	verdictDeny
+)
+
+var allActions = request.Actions()
+
+func blockVerdicts(blk *actionsBlock) []int8 {
+	if blk.verdicts != nil {
+		return blk.verdicts
+	}
+	v := make([]int8, len(allActions))
+	for i, a := range allActions {
+		s := string(a)
+		switch {
+		case blk.Deny != nil && anyGlob(*blk.Deny, s):
+			v[i] = verdictDeny
+		case blk.Allow != nil && anyGlob(*blk.Allow, s):
+			v[i] = verdictAllow
+		}
+	}
+	blk.verdicts = v
+	return v
 }
 
 func anyGlob(patterns []string, s string) bool {

@@ -55,6 +55,8 @@ type actionsBlock struct {
 	ReadOnly *bool     `hcl:"read_only,optional"`
 
 	Body hcl.Body `hcl:",body"`
+
+	verdicts []int8 // per request.Actions() entry, computed once at load
 }
 
 // containerBlock: container.create, and the container spec of service
