@@ -418,7 +418,7 @@ func (e *evaluator) mounts(hc *container.HostConfig, f *fieldNames) {
 					if !c.volumeHostPaths {
 						e.add("mounts.volume_host_path", field+".VolumeOptions.DriverConfig.Options", "volumes that "+kind+" ("+hp+") are not allowed")
 					} else {
-						e.hostPath(hp, field+".VolumeOptions.DriverConfig.Options.device", m.ReadOnly, "")
+						e.volumeDevice(hp, field+".VolumeOptions.DriverConfig.Options.device", m.ReadOnly)
 					}
 				}
 			}

@@ -239,7 +239,7 @@ func (e *evaluator) volumeCreate() {
 			if !e.p.volumeHostPaths {
 				e.add("volume.host_path", "DriverOpts", "local volumes that "+kind+" ("+hp+") are not allowed")
 			} else {
-				e.hostPath(hp, "DriverOpts.device", true, "")
+				e.volumeDevice(hp, "DriverOpts.device", true)
 			}
 		}
 	}
@@ -261,7 +261,12 @@ func (e *evaluator) networkCreate() {
 }
 
 // localVolumeHostPath reports whether local-driver options bind a host
-// path or mount a device: kind is "bind a host path", "mount a device" or "".
+// path or mount a device: kind is "bind a host path", "mount a device",
+// "mount a "TYPE" file system" or "". The local driver hands type, o and
+// device to mount(2) as they are, so any file system type but the network
+// ones and tmpfs reaches the host: proc (a procfs whose /proc/sys the
+// container can write), sysfs, devtmpfs (every device node), overlay
+// (lowerdir=/etc in o), a block device.
 func localVolumeHostPath(opts map[string]string) (hostPath, kind string) {
 	if len(opts) == 0 {
 		return "", ""
@@ -277,7 +282,26 @@ func localVolumeHostPath(opts map[string]string) (hostPath, kind string) {
 	if strings.HasPrefix(dev, "/") {
 		return dev, "mount a device"
 	}
+	if typ != "" || dev != "" {
+		return dev, "mount a " + strconv.Quote(typ) + " file system"
+	}
 	return "", ""
+}
+
+// volumeDevice judges the device path of a local volume where host paths
+// are allowed. Unlike a bind source, which the daemon cleans before
+// mounting, the local driver gives device to mount(2) as written, and the
+// kernel resolves ".." after following symlinks: with /tmp/l -> /etc/ssl,
+// "/tmp/l/../shadow" is /etc/shadow, not the /tmp/shadow a lexical clean
+// gives. Such paths are refused.
+func (e *evaluator) volumeDevice(dev, field string, readOnly bool) {
+	for _, seg := range strings.Split(dev, "/") {
+		if seg == ".." {
+			e.add("mounts.invalid", field, "volume device "+strconv.Quote(dev)+" contains \"..\", which the kernel resolves after symlinks; write the path without it")
+			return
+		}
+	}
+	e.hostPath(dev, field, readOnly, "")
 }
 
 func hasMountOpt(o, want string) bool {
