@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -130,15 +129,11 @@ func load(srcs []source, opts ...Option) (*Set, map[string]*hcl.File, hcl.Diagno
 		var fsch fileSchema
 		d = gohcl.DecodeBody(f.Body, nil, &fsch)
 		l.diags = append(l.diags, d...)
-		if d.HasErrors() {
-			continue
-		}
+		// What did decode is checked too, so that one run of validate
+		// reports every problem, not only the first kind.
 		l.addFile(&fsch)
 	}
 	files := parser.Files()
-	if l.diags.HasErrors() {
-		return nil, files, l.diags
-	}
 
 	s := &Set{
 		policies:  map[string]*compiled{},
@@ -191,7 +186,7 @@ func (l *loader) addFile(f *fileSchema) {
 			l.diags = append(l.diags, &hcl.Diagnostic{
 				Severity: hcl.DiagError,
 				Summary:  "Duplicate policy",
-				Detail:   fmt.Sprintf("A policy named %q was already defined; previous definition was at %s.", p.Name, prev.DeclRange),
+				Detail:   fmt.Sprintf("A policy named %q was already defined; previous definition was at %s.", p.Name, at(prev.DeclRange)),
 				Subject:  p.DeclRange.Ptr(),
 			})
 			continue
@@ -213,7 +208,7 @@ func (l *loader) addFile(f *fileSchema) {
 			l.diags = append(l.diags, &hcl.Diagnostic{
 				Severity: hcl.DiagError,
 				Summary:  "Duplicate team",
-				Detail:   fmt.Sprintf("A team named %q was already defined; previous definition was at %s.", t.Name, prev.DeclRange),
+				Detail:   fmt.Sprintf("A team named %q was already defined; previous definition was at %s.", t.Name, at(prev.DeclRange)),
 				Subject:  t.DeclRange.Ptr(),
 			})
 			continue
@@ -484,13 +479,6 @@ func (l *loader) effective(name string) *policyBlock {
 	}
 	mergeInto(eff, builtinPolicy)
 	return eff
-}
-
-// WriteDiagnostics prints diagnostics in HCL's format: file, line,
-// column, the source line and a caret.
-func WriteDiagnostics(w io.Writer, files map[string]*hcl.File, diags hcl.Diagnostics) error {
-	wr := hcl.NewDiagnosticTextWriter(w, files, 100, false)
-	return wr.WriteDiagnostics(diags)
 }
 
 // parseBytes parses a size such as "512m", "2g", "1048576" or "1.5GiB"

@@ -121,7 +121,7 @@ func (l *loader) checkRules(p *policyBlock) {
 	ctx := &hcl.EvalContext{Variables: ruleVarsUnknown(), Functions: ruleFunctions}
 	for _, r := range p.Rules {
 		if prev, ok := seen[r.Name]; ok {
-			l.errorf(r.DeclRange.Ptr(), "Duplicate rule", "A rule named %q was already defined in policy %q; previous definition was at %s.", r.Name, p.Name, prev.DeclRange)
+			l.errorf(r.DeclRange.Ptr(), "Duplicate rule", "A rule named %q was already defined in policy %q; previous definition was at %s.", r.Name, p.Name, at(prev.DeclRange))
 			continue
 		}
 		seen[r.Name] = r

@@ -195,7 +195,7 @@ func (l *loader) buildTeams(s *Set) {
 					if prev.team == t.Name {
 						continue
 					}
-					l.errorf(rng, "Conflicting team membership", "%s %q is already a member of team %q; previous definition was at %s. A member may belong to one team only.", what, v, prev.team, prev.rng)
+					l.errorf(rng, "Conflicting team membership", "%s %q is already a member of team %q; previous definition was at %s. A member may belong to one team only.", what, v, prev.team, at(prev.rng))
 					continue
 				}
 				target[v] = ref
