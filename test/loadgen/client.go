@@ -80,11 +80,20 @@ type result struct {
 	deny     int
 	errors   int
 	errSamp  []string
+	cpu      time.Duration  // the plugin process's CPU time during the run, when known
 	surprise map[string]int // expected allow, was denied (and the reverse), by name
 	denyMsgs map[string]int // a sample of denial messages, by call name
 }
 
 func (r *result) calls() int { return len(r.lat) }
+
+// cpuPerCall is the plugin's CPU time per call, when it was measured.
+func (r *result) cpuPerCall() time.Duration {
+	if r.cpu == 0 || r.calls() == 0 {
+		return 0
+	}
+	return r.cpu / time.Duration(r.calls())
+}
 
 func (r *result) rate() float64 {
 	if r.elapsed <= 0 {
@@ -96,6 +105,7 @@ func (r *result) rate() float64 {
 // merge adds o's measurements to r.
 func (r *result) merge(o *result) {
 	r.elapsed += o.elapsed
+	r.cpu += o.cpu
 	r.lat = append(r.lat, o.lat...)
 	r.reqLat = append(r.reqLat, o.reqLat...)
 	r.allow += o.allow

@@ -249,7 +249,7 @@ func compare(ctx context.Context, cfg config, tmp string, calls []call, out io.W
 			if err := s.alive(); err != nil {
 				return err
 			}
-			r := runLoad(ctx, s.name, s.socket, calls, cfg.clients, cfg.duration, cfg.rate)
+			r := measure(ctx, s, calls, cfg.clients, cfg.duration, cfg.rate)
 			totals[s.name].merge(r)
 			perRound[s.name] = append(perRound[s.name], r.rate())
 			p99Round[s.name] = append(p99Round[s.name], pct(r.lat).p99)
@@ -274,6 +274,10 @@ func compare(ctx context.Context, cfg config, tmp string, calls []call, out io.W
 	fmt.Fprintln(out)
 	fmt.Fprintf(out, "ratio portcullis/allow-all  throughput %.2f (target >= 0.90: %s)   p99 %.2fx (target <= 1.20: %s)   p50 %.2fx\n",
 		thr, verdict(thr >= 0.90), p99, verdict(p99 <= 1.20), float64(pp.p50)/float64(pa.p50))
+	if a.cpuPerCall() > 0 && p.cpuPerCall() > 0 {
+		fmt.Fprintf(out, "plugin CPU per call         allow-all %s, portcullis %s (%.2fx; the machine's noise does not count here)\n",
+			dur(a.cpuPerCall()), dur(p.cpuPerCall()), float64(p.cpuPerCall())/float64(a.cpuPerCall()))
+	}
 
 	pcs.mu.Lock()
 	fmt.Fprintf(out, "portcullis process  RSS idle %s, after warm-up %s, under load max %s, end %s; VmHWM %s (target < 50 MiB: %s)\n",
@@ -302,13 +306,28 @@ func compare(ctx context.Context, cfg config, tmp string, calls []call, out io.W
 	return nil
 }
 
+// measure runs one round against s and records the CPU time s used.
+func measure(ctx context.Context, s *server, calls []call, clients int, d time.Duration, rate float64) *result {
+	c0, err0 := cpuTime(s.pid())
+	r := runLoad(ctx, s.name, s.socket, calls, clients, d, rate)
+	c1, err1 := cpuTime(s.pid())
+	if err0 == nil && err1 == nil {
+		r.cpu = c1 - c0
+	}
+	return r
+}
+
 func printTable(out io.Writer, rs []*result) {
-	fmt.Fprintf(out, "%-12s %9s %10s %9s %9s %9s %9s %9s %7s %8s %8s\n",
-		"plugin", "calls", "calls/s", "p50", "p90", "p99", "max", "req p99", "errors", "allow", "deny")
+	fmt.Fprintf(out, "%-12s %9s %10s %9s %9s %9s %9s %9s %9s %7s %8s %8s\n",
+		"plugin", "calls", "calls/s", "p50", "p90", "p99", "max", "req p99", "cpu/call", "errors", "allow", "deny")
 	for _, r := range rs {
 		p, q := pct(r.lat), pct(r.reqLat)
-		fmt.Fprintf(out, "%-12s %9d %10.0f %9s %9s %9s %9s %9s %7d %8d %8d\n",
-			r.target, r.calls(), r.rate(), dur(p.p50), dur(p.p90), dur(p.p99), dur(p.max), dur(q.p99), r.errors, r.allow, r.deny)
+		cpu := "-"
+		if r.cpuPerCall() > 0 {
+			cpu = dur(r.cpuPerCall())
+		}
+		fmt.Fprintf(out, "%-12s %9d %10.0f %9s %9s %9s %9s %9s %9s %7d %8d %8d\n",
+			r.target, r.calls(), r.rate(), dur(p.p50), dur(p.p90), dur(p.p99), dur(p.max), dur(q.p99), cpu, r.errors, r.allow, r.deny)
 	}
 }
 

@@ -35,21 +35,27 @@ func scale(ctx context.Context, cfg config, tmp string, corpus []corpusEntry, ou
 	}
 	fmt.Fprintf(out, "\n== %d team policy files (copies of %s) vs 1\n", cfg.scale, filepath.Base(cfg.scaleTmpl))
 
-	// Load time: the whole `portcullis validate` process, best of 3.
-	var loadOne, loadMany time.Duration
+	// Load time: the whole `portcullis validate` process, best of 3, in
+	// wall-clock and in CPU time (which a busy machine does not inflate).
+	var loadOne, loadMany, cpuOne, cpuMany time.Duration
 	for _, d := range []struct {
-		dir string
-		t   *time.Duration
-	}{{one, &loadOne}, {many, &loadMany}} {
+		dir    string
+		t, cpu *time.Duration
+	}{{one, &loadOne, &cpuOne}, {many, &loadMany, &cpuMany}} {
 		for i := 0; i < 3; i++ {
+			cmd := exec.CommandContext(ctx, cfg.portcullis, "validate", d.dir)
 			t0 := time.Now()
-			msg, err := exec.CommandContext(ctx, cfg.portcullis, "validate", d.dir).CombinedOutput()
+			msg, err := cmd.CombinedOutput()
 			el := time.Since(t0)
 			if err != nil {
 				return fmt.Errorf("portcullis validate %s: %w\n%s", d.dir, err, tail2(msg, 30))
 			}
+			cpu := cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
 			if *d.t == 0 || el < *d.t {
 				*d.t = el
+			}
+			if *d.cpu == 0 || cpu < *d.cpu {
+				*d.cpu = cpu
 			}
 		}
 	}
@@ -67,6 +73,7 @@ func scale(ctx context.Context, cfg config, tmp string, corpus []corpusEntry, ou
 		dir   string
 		srv   *server
 		up    time.Duration
+		upCPU time.Duration // CPU time used until activation
 		calls []call
 		res   *result
 	}
@@ -81,6 +88,7 @@ func scale(ctx context.Context, cfg config, tmp string, corpus []corpusEntry, ou
 		}
 		defer srv.stop()
 		s.srv, s.up = srv, time.Since(t0)
+		s.upCPU, _ = cpuTime(srv.pid())
 		n := 1
 		if i == 1 {
 			n = cfg.scale
@@ -104,12 +112,13 @@ func scale(ctx context.Context, cfg config, tmp string, corpus []corpusEntry, ou
 			if err := s.srv.alive(); err != nil {
 				return err
 			}
-			s.res.merge(runLoad(ctx, s.name, s.srv.socket, s.calls, cfg.scaleCli, cfg.scaleDur, 0))
+			s.res.merge(measure(ctx, s.srv, s.calls, cfg.scaleCli, cfg.scaleDur, 0))
 		}
 	}
-	fmt.Fprintf(out, "load (portcullis validate, best of 3): 1 team %s, %d teams %s (target < 1 s: %s)\n",
-		dur(loadOne), cfg.scale, dur(loadMany), verdict(loadMany < time.Second))
-	fmt.Fprintf(out, "serve start to activation:            1 team %s, %d teams %s\n", dur(sides[0].up), cfg.scale, dur(sides[1].up))
+	fmt.Fprintf(out, "load (portcullis validate, best of 3): 1 team %s (CPU %s), %d teams %s (CPU %s) (target < 1 s: %s)\n",
+		dur(loadOne), dur(cpuOne), cfg.scale, dur(loadMany), dur(cpuMany), verdict(loadMany < time.Second))
+	fmt.Fprintf(out, "serve start to activation:            1 team %s (CPU %s), %d teams %s (CPU %s)\n",
+		dur(sides[0].up), dur(sides[0].upCPU), cfg.scale, dur(sides[1].up), dur(sides[1].upCPU))
 	fmt.Fprintf(out, "traffic: every call as a team member (User cycles over the teams' users), %d client(s), %d rounds x %s\n\n",
 		cfg.scaleCli, cfg.rounds, cfg.scaleDur)
 	printTable(out, []*result{sides[0].res, sides[1].res})
@@ -125,6 +134,9 @@ func scale(ctx context.Context, cfg config, tmp string, corpus []corpusEntry, ou
 	mr := mean(sides[1].res) / mean(sides[0].res)
 	fmt.Fprintf(out, "\nlatency %d teams / 1 team: p50 %.2fx, mean %.2fx, p99 %.2fx (target within 10%%: %s)\n",
 		cfg.scale, ratio, mr, float64(b.p99)/float64(a.p99), verdict(ratio <= 1.10 && mr <= 1.10))
+	if c0, c1 := sides[0].res.cpuPerCall(), sides[1].res.cpuPerCall(); c0 > 0 && c1 > 0 {
+		fmt.Fprintf(out, "plugin CPU per call:       1 team %s, %d teams %s (%.2fx)\n", dur(c0), cfg.scale, dur(c1), float64(c1)/float64(c0))
+	}
 	for _, s := range sides {
 		st, _ := readProc(s.srv.pid())
 		fmt.Fprintf(out, "%-10s RSS %s, VmHWM %s\n", s.name, kib(st.rssKiB), kib(st.hwmKiB))

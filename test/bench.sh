@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Performance check for Portcullis (what `make bench` runs):
+#   1. the Go benchmarks of every package (short benchtime), summarised;
+#   2. the load generator: allow-all baseline vs `portcullis serve` with the
+#      shipped policies and the audit file sink, same traffic, alternating
+#      rounds; then 1,000 generated team files vs one.
+# It takes about three minutes. Timing never fails it; it fails only when
+# something does not build, a benchmark fails, or the load generator saw
+# failed calls. docs/performance.md explains the numbers and the targets.
+#
+# Knobs (environment): BENCHTIME (200ms), CLIENTS (8), DURATION (5s per
+# round), ROUNDS (4), WARMUP (2s), SCALE (1000; 0 skips), SCALE_DURATION (3s),
+# BENCH_PKGS (./...), LOADGEN_ARGS (extra loadgen flags).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+BENCHTIME=${BENCHTIME:-200ms}
+CLIENTS=${CLIENTS:-8}
+DURATION=${DURATION:-5s}
+ROUNDS=${ROUNDS:-4}
+WARMUP=${WARMUP:-2s}
+SCALE=${SCALE:-1000}
+SCALE_DURATION=${SCALE_DURATION:-3s}
+BENCH_PKGS=${BENCH_PKGS:-./...}
+
+echo "== machine"
+echo "date:    $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+echo "commit:  $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet 2>/dev/null || echo ' (dirty tree)')"
+echo "go:      $(go version)"
+echo "cpus:    $(nproc) x $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
+echo "memory:  $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo)"
+echo "load:    $(cut -d' ' -f1-3 /proc/loadavg) (1/5/15 min; a busy machine inflates wall-clock numbers, not cpu-ns/op)"
+echo
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+echo "== build"
+go build ./...
+go build -o "$tmp/loadgen" ./test/loadgen
+echo ok
+echo
+
+echo "== Go benchmarks (-benchtime $BENCHTIME)"
+if ! go test -run XXX -bench . -benchmem -benchtime "$BENCHTIME" $BENCH_PKGS >"$tmp/bench.txt" 2>&1; then
+  cat "$tmp/bench.txt"
+  echo "bench.sh: benchmarks failed" >&2
+  exit 1
+fi
+# One row per benchmark: wall ns/op, CPU ns/op (where reported), B/op, allocs/op.
+awk '
+  /^pkg: / { pkg = $2; sub(/^github.com\/portcullis\/portcullis\//, "", pkg) }
+  /^Benchmark/ {
+    name = $1; sub(/-[0-9]+$/, "", name)
+    ns = cpu = bytes = allocs = "-"
+    for (i = 2; i <= NF; i++) {
+      if ($i == "ns/op") ns = $(i-1)
+      else if ($i == "cpu-ns/op") cpu = $(i-1)
+      else if ($i == "B/op") bytes = $(i-1)
+      else if ($i == "allocs/op") allocs = $(i-1)
+    }
+    printf "%-16s %-44s %14s %14s %12s %10s\n", pkg, name, ns, cpu, bytes, allocs
+  }
+  BEGIN { printf "%-16s %-44s %14s %14s %12s %10s\n", "package", "benchmark", "ns/op", "cpu-ns/op", "B/op", "allocs/op" }
+' "$tmp/bench.txt"
+echo
+
+echo "== load: allow-all vs portcullis, then $SCALE team files vs 1"
+scale_args=()
+if [ "$SCALE" -gt 0 ]; then
+  scale_args=(-scale "$SCALE" -scale-duration "$SCALE_DURATION")
+fi
+# shellcheck disable=SC2086
+"$tmp/loadgen" -clients "$CLIENTS" -duration "$DURATION" -rounds "$ROUNDS" -warmup "$WARMUP" \
+  "${scale_args[@]}" ${LOADGEN_ARGS:-}
