@@ -28,7 +28,8 @@ type compiled struct {
 	images           imagePolicy
 	buildNetworkMode globList
 
-	rules []*customRule
+	rules     []*customRule
+	ruleNeeds ruleNeeds
 }
 
 type imagePolicy struct {
@@ -211,6 +212,7 @@ func compile(name string, e *policyBlock, own *policyBlock) (*compiled, hcl.Diag
 	rules, d := compileRules(e)
 	diags = append(diags, d...)
 	p.rules = rules
+	p.ruleNeeds = needsOf(rules)
 	return p, diags
 }
 

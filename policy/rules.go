@@ -64,8 +64,8 @@ var ruleFunctions = map[string]function.Function{
 	"keys":            stdlib.KeysFunc,
 	"values":          stdlib.ValuesFunc,
 	"lookup":          stdlib.LookupFunc,
-	"regex":           stdlib.RegexFunc,
-	"regexall":        stdlib.RegexAllFunc,
+	"regex":           regexFunc,
+	"regexall":        regexAllFunc,
 	"join":            stdlib.JoinFunc,
 	"split":           stdlib.SplitFunc,
 	"concat":          stdlib.ConcatFunc,
@@ -105,6 +105,43 @@ type customRule struct {
 	when    hcl.Expression
 	message hcl.Expression
 }
+
+// ruleNeeds is what a policy's rules read, so that evaluation builds only
+// those variables: building every one on every request cost more than all
+// the built-in controls together.
+type ruleNeeds struct {
+	roots     map[string]bool // request, user, create, exec
+	createAll bool            // create used as a whole (or indexed)
+	create    map[string]bool // create attributes read, unless createAll
+}
+
+func (n *ruleNeeds) add(expr hcl.Expression) {
+	for _, tr := range expr.Variables() {
+		root := tr.RootName()
+		n.roots[root] = true
+		if root != "create" {
+			continue
+		}
+		if len(tr) > 1 {
+			if a, ok := tr[1].(hcl.TraverseAttr); ok {
+				n.create[a.Name] = true
+				continue
+			}
+		}
+		n.createAll = true
+	}
+}
+
+func needsOf(rules []*customRule) ruleNeeds {
+	n := ruleNeeds{roots: map[string]bool{}, create: map[string]bool{}}
+	for _, r := range rules {
+		n.add(r.when)
+		n.add(r.message)
+	}
+	return n
+}
+
+func (n *ruleNeeds) wantCreate(attr string) bool { return n.createAll || n.create[attr] }
 
 func ruleVarsUnknown() map[string]cty.Value {
 	return map[string]cty.Value{
@@ -211,37 +248,49 @@ func strmap(m map[string]string) cty.Value {
 }
 
 func (e *evaluator) ruleVars() map[string]cty.Value {
-	r := e.r
-	q := map[string]string{}
-	for k, v := range r.Query {
-		if len(v) > 0 {
-			q[k] = v[0]
+	r, n := e.r, &e.p.ruleNeeds
+	vars := make(map[string]cty.Value, 4)
+	if n.roots["request"] {
+		q := map[string]string{}
+		for k, v := range r.Query {
+			if len(v) > 0 {
+				q[k] = v[0]
+			}
 		}
-	}
-	vars := map[string]cty.Value{
-		"request": cty.ObjectVal(map[string]cty.Value{
+		vars["request"] = cty.ObjectVal(map[string]cty.Value{
 			"action": cty.StringVal(string(r.Action)), "method": cty.StringVal(r.Method),
 			"path": cty.StringVal(r.Path), "query": strmap(q), "target": cty.StringVal(r.Target),
 			"api_version": cty.StringVal(r.APIVersion),
-		}),
-		"user": cty.ObjectVal(map[string]cty.Value{
+		})
+	}
+	if n.roots["user"] {
+		vars["user"] = cty.ObjectVal(map[string]cty.Value{
 			"name": cty.StringVal(e.id.User), "team": cty.StringVal(e.team),
 			"ous": strs(e.id.OrganizationalUnits), "orgs": strs(e.id.Organizations),
 			"authn": cty.StringVal(e.id.AuthNMethod), "authenticated": cty.BoolVal(e.id.User != ""),
-		}),
+		})
 	}
-	vars["create"] = createVal(e)
-	ex := map[string]cty.Value{"present": cty.False, "user": cty.StringVal(""), "privileged": cty.False, "cmd": strs(nil)}
-	if x := r.Exec; x != nil {
-		ex = map[string]cty.Value{"present": cty.True, "user": cty.StringVal(x.User), "privileged": cty.BoolVal(x.Privileged), "cmd": strs(x.Cmd)}
+	if n.roots["create"] {
+		vars["create"] = createVal(e, n)
 	}
-	vars["exec"] = cty.ObjectVal(ex)
+	if n.roots["exec"] {
+		ex := map[string]cty.Value{"present": cty.False, "user": cty.StringVal(""), "privileged": cty.False, "cmd": strs(nil)}
+		if x := r.Exec; x != nil {
+			ex = map[string]cty.Value{"present": cty.True, "user": cty.StringVal(x.User), "privileged": cty.BoolVal(x.Privileged), "cmd": strs(x.Cmd)}
+		}
+		vars["exec"] = cty.ObjectVal(ex)
+	}
 	return vars
 }
 
-func createVal(e *evaluator) cty.Value {
+// createVal builds the create object with the attributes n wants (all of
+// them when the rules use the object as a whole).
+func createVal(e *evaluator, n *ruleNeeds) cty.Value {
 	vals := map[string]cty.Value{}
 	for k, t := range createType.AttributeTypes() {
+		if !n.wantCreate(k) {
+			continue
+		}
 		switch {
 		case t == cty.String:
 			vals[k] = cty.StringVal("")
@@ -263,63 +312,90 @@ func createVal(e *evaluator) cty.Value {
 		return cty.ObjectVal(vals)
 	}
 	cfg, hc := cc.Config, cc.HostConfig
-	var mountSrc, mountTypes, networks, envNames, devices, ports []string
-	for _, m := range hc.Mounts {
-		mountSrc = append(mountSrc, m.Source)
-		mountTypes = append(mountTypes, string(m.Type))
-	}
-	for n := range cc.NetworkingConfig.EndpointsConfig {
-		networks = append(networks, n)
-	}
-	sort.Strings(networks)
-	for _, env := range cfg.Env {
-		k, _, _ := strings.Cut(env, "=")
-		envNames = append(envNames, k)
-	}
-	for _, d := range hc.Devices {
-		devices = append(devices, d.PathOnHost)
-	}
-	for p, bs := range hc.PortBindings {
-		for _, b := range bs {
-			ports = append(ports, b.HostIP+":"+b.HostPort+":"+string(p))
+	set := func(k string, f func() cty.Value) {
+		if n.wantCreate(k) {
+			vals[k] = f()
 		}
 	}
-	sort.Strings(ports)
-	var pids int64
-	if hc.PidsLimit != nil {
-		pids = *hc.PidsLimit
-	}
-	vals["present"] = cty.True
-	vals["name"] = cty.StringVal(cc.Name)
-	vals["image"] = cty.StringVal(cfg.Image)
-	vals["user"] = cty.StringVal(cfg.User)
-	vals["privileged"] = cty.BoolVal(hc.Privileged)
-	vals["read_only_rootfs"] = cty.BoolVal(hc.ReadonlyRootfs)
-	vals["cap_add"] = strs(hc.CapAdd)
-	vals["cap_drop"] = strs(hc.CapDrop)
-	vals["security_opt"] = strs(hc.SecurityOpt)
-	vals["binds"] = strs(hc.Binds)
-	vals["mount_sources"] = strs(mountSrc)
-	vals["mount_types"] = strs(mountTypes)
-	vals["network_mode"] = cty.StringVal(string(hc.NetworkMode))
-	vals["networks"] = strs(networks)
-	vals["pid_mode"] = cty.StringVal(string(hc.PidMode))
-	vals["ipc_mode"] = cty.StringVal(string(hc.IpcMode))
-	vals["uts_mode"] = cty.StringVal(string(hc.UTSMode))
-	vals["userns_mode"] = cty.StringVal(string(hc.UsernsMode))
-	vals["cgroupns_mode"] = cty.StringVal(string(hc.CgroupnsMode))
-	vals["labels"] = strmap(cfg.Labels)
-	vals["env_names"] = strs(envNames)
-	vals["cmd"] = strs(cfg.Cmd)
-	vals["entrypoint"] = strs(cfg.Entrypoint)
-	vals["sysctls"] = strmap(hc.Sysctls)
-	vals["devices"] = strs(devices)
-	vals["log_driver"] = cty.StringVal(hc.LogConfig.Type)
-	vals["runtime"] = cty.StringVal(hc.Runtime)
-	vals["memory"] = cty.NumberIntVal(hc.Memory)
-	vals["nano_cpus"] = cty.NumberIntVal(effectiveNanoCPUs(hc.NanoCPUs, hc.CPUQuota, hc.CPUPeriod))
-	vals["pids_limit"] = cty.NumberIntVal(pids)
-	vals["restart_policy"] = cty.StringVal(string(hc.RestartPolicy.Name))
-	vals["ports"] = strs(ports)
+	set("present", func() cty.Value { return cty.True })
+	set("name", func() cty.Value { return cty.StringVal(cc.Name) })
+	set("image", func() cty.Value { return cty.StringVal(cfg.Image) })
+	set("user", func() cty.Value { return cty.StringVal(cfg.User) })
+	set("privileged", func() cty.Value { return cty.BoolVal(hc.Privileged) })
+	set("read_only_rootfs", func() cty.Value { return cty.BoolVal(hc.ReadonlyRootfs) })
+	set("cap_add", func() cty.Value { return strs(hc.CapAdd) })
+	set("cap_drop", func() cty.Value { return strs(hc.CapDrop) })
+	set("security_opt", func() cty.Value { return strs(hc.SecurityOpt) })
+	set("binds", func() cty.Value { return strs(hc.Binds) })
+	set("mount_sources", func() cty.Value {
+		var out []string
+		for _, m := range hc.Mounts {
+			out = append(out, m.Source)
+		}
+		return strs(out)
+	})
+	set("mount_types", func() cty.Value {
+		var out []string
+		for _, m := range hc.Mounts {
+			out = append(out, string(m.Type))
+		}
+		return strs(out)
+	})
+	set("network_mode", func() cty.Value { return cty.StringVal(string(hc.NetworkMode)) })
+	set("networks", func() cty.Value {
+		var out []string
+		for name := range cc.NetworkingConfig.EndpointsConfig {
+			out = append(out, name)
+		}
+		sort.Strings(out)
+		return strs(out)
+	})
+	set("pid_mode", func() cty.Value { return cty.StringVal(string(hc.PidMode)) })
+	set("ipc_mode", func() cty.Value { return cty.StringVal(string(hc.IpcMode)) })
+	set("uts_mode", func() cty.Value { return cty.StringVal(string(hc.UTSMode)) })
+	set("userns_mode", func() cty.Value { return cty.StringVal(string(hc.UsernsMode)) })
+	set("cgroupns_mode", func() cty.Value { return cty.StringVal(string(hc.CgroupnsMode)) })
+	set("labels", func() cty.Value { return strmap(cfg.Labels) })
+	set("env_names", func() cty.Value {
+		out := make([]string, 0, len(cfg.Env))
+		for _, env := range cfg.Env {
+			k, _, _ := strings.Cut(env, "=")
+			out = append(out, k)
+		}
+		return strs(out)
+	})
+	set("cmd", func() cty.Value { return strs(cfg.Cmd) })
+	set("entrypoint", func() cty.Value { return strs(cfg.Entrypoint) })
+	set("sysctls", func() cty.Value { return strmap(hc.Sysctls) })
+	set("devices", func() cty.Value {
+		var out []string
+		for _, d := range hc.Devices {
+			out = append(out, d.PathOnHost)
+		}
+		return strs(out)
+	})
+	set("log_driver", func() cty.Value { return cty.StringVal(hc.LogConfig.Type) })
+	set("runtime", func() cty.Value { return cty.StringVal(hc.Runtime) })
+	set("memory", func() cty.Value { return cty.NumberIntVal(hc.Memory) })
+	set("nano_cpus", func() cty.Value {
+		return cty.NumberIntVal(effectiveNanoCPUs(hc.NanoCPUs, hc.CPUQuota, hc.CPUPeriod))
+	})
+	set("pids_limit", func() cty.Value {
+		if hc.PidsLimit == nil {
+			return cty.Zero
+		}
+		return cty.NumberIntVal(*hc.PidsLimit)
+	})
+	set("restart_policy", func() cty.Value { return cty.StringVal(string(hc.RestartPolicy.Name)) })
+	set("ports", func() cty.Value {
+		var out []string
+		for p, bs := range hc.PortBindings {
+			for _, b := range bs {
+				out = append(out, b.HostIP+":"+b.HostPort+":"+string(p))
+			}
+		}
+		sort.Strings(out)
+		return strs(out)
+	})
 	return cty.ObjectVal(vals)
 }

@@ -1,0 +1,86 @@
+package policy_test
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/portcullis/portcullis/policy"
+	"github.com/portcullis/portcullis/policy/request"
+)
+
+// TestCustomRules: rules see the request, the identity and the create
+// settings they name; regex functions return what cty's stdlib returns.
+func TestCustomRules(t *testing.T) {
+	src := `
+policy "default" {
+  actions { allow = ["container.*", "exec.*", "system.*"] }
+  rule "debug-image" {
+    when    = startswith(create.image, "debug/")
+    message = "debug images (${create.image}) are for laptops"
+  }
+  rule "named-groups" {
+    when    = length(regexall("(?P<reg>[a-z.]+)/(?P<repo>.+)", create.image)) > 0 && regexall("(?P<reg>[a-z.]+)/(?P<repo>.+)", create.image)[0].reg == "evil.io"
+    message = "registry ${regex("(?P<reg>[a-z.]+)/", create.image).reg} is not trusted"
+  }
+  rule "tuple-groups" {
+    when    = length(regexall("^(x)(y)?$", create.user)) > 0 && regex("^(x)(y)?$", create.user)[1] == null
+    message = "user x"
+  }
+  rule "whole-object" {
+    when    = length(keys(create)) < 10
+    message = "create object is missing attributes"
+  }
+  rule "exec-sh" {
+    when    = exec.present && contains(exec.cmd, "sh")
+    message = "no shells by exec for ${user.name == "" ? "anonymous" : user.name}"
+  }
+  rule "query" {
+    when    = lookup(request.query, "name", "") == "forbidden"
+    message = "that name is reserved"
+  }
+}
+`
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "p.hcl"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s, files, diags := policy.LoadDir(dir)
+	if diags.HasErrors() {
+		policy.WriteDiagnostics(os.Stderr, files, diags)
+		t.Fatal("does not load")
+	}
+	json := map[string]string{"Content-Type": "application/json"}
+	cases := []struct {
+		name, uri, body string
+		want            string // rule id, or "" for allowed
+		msg             string
+	}{
+		{"plain", "/containers/create", `{"Image":"busybox"}`, "", ""},
+		{"debug image", "/containers/create", `{"Image":"debug/tools"}`, "rule.debug-image", "debug images (debug/tools) are for laptops"},
+		{"named groups", "/containers/create", `{"Image":"evil.io/x"}`, "rule.named-groups", "registry evil.io is not trusted"},
+		{"tuple with null group", "/containers/create", `{"Image":"busybox","User":"x"}`, "rule.tuple-groups", "user x"},
+		{"tuple with both groups", "/containers/create", `{"Image":"busybox","User":"xy"}`, "", ""},
+		{"query", "/containers/create?name=forbidden", `{"Image":"busybox"}`, "rule.query", "that name is reserved"},
+		{"exec shell", "/containers/c/exec", `{"Cmd":["sh"]}`, "rule.exec-sh", "no shells by exec for anonymous"},
+		{"exec other", "/containers/c/exec", `{"Cmd":["ls"],"User":"1000"}`, "", ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r, err := request.Parse("POST", c.uri, json, []byte(c.body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			d := s.Decide(request.Identity{}, r)
+			if c.want == "" {
+				if !d.Allow {
+					t.Fatalf("denied: %s", d.Message())
+				}
+				return
+			}
+			if d.Allow || len(d.Violations) != 1 || d.Violations[0].Rule != c.want || d.Violations[0].Reason != c.msg {
+				t.Fatalf("got %+v, want one %s: %q", d.Violations, c.want, c.msg)
+			}
+		})
+	}
+}
