@@ -103,4 +103,18 @@ policy "default" {
   networks {
     drivers = ["bridge", "overlay"]
   }
+
+  # Self-protection for a legacy Portcullis run as a container named
+  # "portcullis": nobody stops, changes or enters it through the API. (The
+  # managed plugin is protected by denying every plugin.* action above.)
+  # Requests name the container as typed, so this guards the name; its id
+  # is not known to the policy.
+  rule "self_protect" {
+    when = contains(["portcullis", "/portcullis"], request.target) && contains([
+      "container.stop", "container.kill", "container.remove", "container.restart", "container.pause",
+      "container.rename", "container.update", "container.exec", "container.archive.put",
+      "container.attach", "container.attach.ws",
+    ], request.action)
+    message = "the container \"portcullis\" is the authorization plugin itself; stop or change it on the host, not through the Docker API"
+  }
 }

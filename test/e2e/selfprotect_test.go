@@ -76,46 +76,14 @@ func TestSelfProtectManagedPlugin(t *testing.T) {
 	m.RequireDenied(t, d.Docker("create", "--privileged", TestImage), "[container.privileged]")
 }
 
-// selfProtectRule is the rule docs/operations.md asks the default policy
-// to carry for a Portcullis run as a container named "portcullis" (a legacy
-// plugin started with `docker run`). If the shipped default.hcl does not
-// have a rule of that name yet, the test adds this one to it and says so.
-const selfProtectRule = `
-  # Self-protection when Portcullis runs as a container named "portcullis"
-  # (a legacy plugin started with docker run): nobody may stop, kill,
-  # remove, restart, pause, rename, update, exec into, copy into or attach
-  # to it through the API it guards. A managed plugin is protected by the
-  # "plugin.*" deny above; a systemd service is not reachable through the
-  # API at all. Requests name the container as the client wrote it: by
-  # name this rule holds, by ID it cannot (see docs/operations.md).
-  rule "self_protect" {
-    when = contains(["portcullis", "/portcullis"], request.target) && contains([
-      "container.stop", "container.kill", "container.remove", "container.restart", "container.pause",
-      "container.rename", "container.update", "container.exec", "container.archive.put",
-      "container.attach", "container.attach.ws",
-    ], request.action)
-    message = "the container \"portcullis\" is the authorization plugin itself; stop or change it on the host, not through the Docker API"
-  }
-`
-
-// shippedPolicyWithSelfProtect returns the shipped policies, adding
-// selfProtectRule to policy "default" if it has no rule "self_protect".
+// shippedPolicyWithSelfProtect returns the shipped policies, which must
+// carry rule "self_protect" in policy "default".
 func shippedPolicyWithSelfProtect(t testing.TB) map[string]string {
 	t.Helper()
 	files := shippedPolicyFiles(t)
-	def, ok := files["default.hcl"]
-	if !ok {
-		t.Fatal("examples/policies/default.hcl is missing")
+	if !strings.Contains(files["default.hcl"], `rule "self_protect"`) {
+		t.Fatal(`examples/policies/default.hcl has no rule "self_protect"`)
 	}
-	if strings.Contains(def, `rule "self_protect"`) {
-		return files
-	}
-	t.Logf("NOTE: examples/policies/default.hcl has no rule \"self_protect\"; testing the rule proposed in docs/operations.md added to it")
-	i := strings.LastIndex(def, "}")
-	if i < 0 || !strings.Contains(def, `policy "default"`) {
-		t.Fatal(`examples/policies/default.hcl does not define policy "default"`)
-	}
-	files["default.hcl"] = def[:i] + selfProtectRule + def[i:]
 	return files
 }
 
