@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"runtime"
 	"strings"
 
@@ -111,3 +112,23 @@ type stringList []string
 
 func (s *stringList) String() string     { return strings.Join(*s, ",") }
 func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
+
+// flagsFromEnv sets each flag of fs whose environment variable (prefix
+// plus the flag name upper-cased, dashes as underscores: --policy-dir is
+// PORTCULLIS_POLICY_DIR) is set. Flags on the command line still win,
+// since they are parsed afterwards. A managed plugin is configured this
+// way (docker plugin set NAME PORTCULLIS_LOG_LEVEL=debug).
+func flagsFromEnv(fs *flag.FlagSet, prefix string) error {
+	var err error
+	fs.VisitAll(func(f *flag.Flag) {
+		name := prefix + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		v, ok := os.LookupEnv(name)
+		if !ok || err != nil {
+			return
+		}
+		if e := fs.Set(f.Name, v); e != nil {
+			err = fmt.Errorf("%s=%q: %v", name, v, e)
+		}
+	})
+	return err
+}

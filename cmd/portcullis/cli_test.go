@@ -184,3 +184,27 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+func TestFlagsFromEnv(t *testing.T) {
+	t.Setenv("PORTCULLIS_LOG_LEVEL", "debug")
+	t.Setenv("PORTCULLIS_POLICY_DIR", "/from/env")
+	fs := newFlags("x", "", &bytes.Buffer{})
+	level := fs.String("log-level", "info", "")
+	dir := fs.String("policy-dir", "/etc", "")
+	other := fs.String("audit-file", "/a", "")
+	if err := flagsFromEnv(fs, "PORTCULLIS_"); err != nil {
+		t.Fatal(err)
+	}
+	if err := fs.Parse([]string{"--policy-dir", "/from/flag"}); err != nil {
+		t.Fatal(err)
+	}
+	if *level != "debug" || *dir != "/from/flag" || *other != "/a" {
+		t.Errorf("level %q dir %q audit %q", *level, *dir, *other)
+	}
+	t.Setenv("PORTCULLIS_RELOAD_INTERVAL", "soon")
+	fs2 := newFlags("y", "", &bytes.Buffer{})
+	fs2.Duration("reload-interval", 0, "")
+	if err := flagsFromEnv(fs2, "PORTCULLIS_"); err == nil || !strings.Contains(err.Error(), "PORTCULLIS_RELOAD_INTERVAL") {
+		t.Errorf("bad env value: %v", err)
+	}
+}

@@ -15,16 +15,20 @@ import (
 
 	"github.com/portcullis/portcullis/plugin"
 	"github.com/portcullis/portcullis/plugin/audit"
+	"github.com/portcullis/portcullis/plugin/hostpath"
 	"github.com/portcullis/portcullis/policy"
 )
 
 type serveConfig struct {
 	socket    string
 	policyDir string
+	hostRoot  string
 	logLevel  string
 	poll      time.Duration
-	drain     time.Duration
-	audit     auditFlags
+	// policyOpts are the options every load of the policy set uses.
+	policyOpts []policy.Option
+	drain      time.Duration
+	audit      auditFlags
 }
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -32,10 +36,15 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs := newFlags("serve", "", stderr)
 	fs.StringVar(&cfg.socket, "socket", plugin.DefaultSocket, "Unix socket to serve the plugin protocol on (ignored under systemd socket activation)")
 	fs.StringVar(&cfg.policyDir, "policy-dir", "/etc/portcullis/policies", "directory of HCL policy files (read recursively)")
+	fs.StringVar(&cfg.hostRoot, "host-root", "/", "where the host's file system is visible, to resolve symlinks in bind sources (a managed plugin mounts it, e.g. /host); empty judges paths as written")
 	fs.StringVar(&cfg.logLevel, "log-level", "info", "operational log level: debug, info, warn, error")
 	fs.DurationVar(&cfg.poll, "reload-interval", 2*time.Second, "how often to look for changed policy files (0 disables; SIGHUP always reloads)")
 	fs.DurationVar(&cfg.drain, "shutdown-timeout", 30*time.Second, "how long in-flight requests may take to finish on shutdown")
 	cfg.audit.register(fs)
+	if err := flagsFromEnv(fs, "PORTCULLIS_"); err != nil {
+		fmt.Fprintf(stderr, "portcullis serve: %v\n", err)
+		return exitUsage
+	}
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
@@ -74,8 +83,18 @@ func serve(ctx context.Context, cfg serveConfig, log *logrus.Logger, stderr io.W
 		}
 	}()
 
+	var popts []policy.Option
+	if cfg.hostRoot != "" {
+		r, err := hostpath.New(cfg.hostRoot)
+		if err != nil {
+			return fmt.Errorf("--host-root: %w", err)
+		}
+		popts = append(popts, policy.WithPathResolver(r.Resolve))
+	}
+	cfg.policyOpts = popts
+
 	var diag bytes.Buffer
-	set, err := loadPolicies(cfg.policyDir, &diag)
+	set, err := loadPolicies(cfg.policyDir, &diag, popts...)
 	if err != nil {
 		// Refuse to start rather than serve without a policy: the daemon
 		// then fails every request, which is closed, and says why.
@@ -132,8 +151,8 @@ func splitDiagnostics(s string) []string {
 
 // loadPolicies compiles the policy directory; on failure it prints every
 // diagnostic and returns an error.
-func loadPolicies(dir string, diagOut io.Writer) (*policy.Set, error) {
-	set, files, diags := policy.LoadDir(dir)
+func loadPolicies(dir string, diagOut io.Writer, opts ...policy.Option) (*policy.Set, error) {
+	set, files, diags := policy.LoadDir(dir, opts...)
 	if diags.HasErrors() || set == nil {
 		var buf bytes.Buffer
 		_ = policy.WriteDiagnostics(&buf, files, diags)
@@ -171,14 +190,14 @@ func reloadLoop(ctx context.Context, cfg serveConfig, p *plugin.Plugin, auditor 
 			last = sig
 			reason = "policy files changed"
 		}
-		reload(cfg.policyDir, p, auditor, log, reason)
+		reload(cfg, p, auditor, log, reason)
 	}
 }
 
-func reload(dir string, p *plugin.Plugin, auditor *audit.Auditor, log *logrus.Logger, reason string) {
+func reload(cfg serveConfig, p *plugin.Plugin, auditor *audit.Auditor, log *logrus.Logger, reason string) {
 	old := p.Policy()
 	var diag bytes.Buffer
-	set, err := loadPolicies(dir, &diag)
+	set, err := loadPolicies(cfg.policyDir, &diag, cfg.policyOpts...)
 	if err != nil {
 		log.WithFields(logrus.Fields{"reason": reason, "policy_revision": old.Revision()}).
 			Errorf("policy reload failed, keeping the loaded policies: %v\n%s", err, diag.String())
