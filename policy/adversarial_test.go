@@ -185,9 +185,9 @@ func TestAdversarial(t *testing.T) {
 	}
 }
 
-// TestAdversarialAuditModeStillRejectsUnjudgeable: requests that cannot be
-// judged at all are denied whatever the mode; the cases above that fail in
-// request.Parse must never depend on the policy.
+// TestAdversarialParseErrorsArePolicyIndependent: the cases that fail in
+// request.Parse (request.* rules) are denied whoever sends them, whatever
+// the caller's team policy allows.
 func TestAdversarialParseErrorsArePolicyIndependent(t *testing.T) {
 	s := loadExamples(t)
 	for _, cases := range readAdversarial(t) {
