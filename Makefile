@@ -36,6 +36,9 @@ lint:
 	if [ -n "$$fmt" ]; then echo "gofmt needed:"; echo "$$fmt"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) vet -tags e2e ./test/...
+	$(GO) run ./cmd/portcullis validate examples/policies
+	$(GO) run ./cmd/portcullis validate examples/policies/default.hcl examples/profiles/cis-docker-5.hcl examples/profiles/restricted.hcl
+	$(GO) run ./cmd/portcullis test examples/policies
 
 # Each fuzz target for FUZZTIME (default 30s).
 FUZZTIME ?= 30s
@@ -45,6 +48,18 @@ fuzz:
 	    echo "== $$pkg $$t"; $(GO) test $$pkg -run XXX -fuzz "^$$t$$" -fuzztime $(FUZZTIME) || exit 1; \
 	  done; \
 	done
+
+# Go benchmarks and the load comparison against an allow-all plugin.
+bench:
+	bash test/bench.sh
+
+# The managed (v2) plugin: static binary, rootfs, `docker plugin create`.
+plugin:
+	VERSION=$(VERSION) COMMIT=$(COMMIT) bash build/plugin/build.sh
+
+# Legacy mode: binary, systemd units, example policies, log directory.
+install: build
+	BINARY=$(BIN) bash build/install.sh
 
 clean:
 	rm -rf bin dist
