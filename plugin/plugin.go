@@ -6,8 +6,6 @@
 package plugin
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"sync/atomic"
 	"time"
@@ -15,6 +13,7 @@ import (
 	"github.com/docker/go-plugins-helpers/authorization"
 	"github.com/sirupsen/logrus"
 
+	"github.com/portcullis/portcullis/plugin/audit"
 	"github.com/portcullis/portcullis/policy"
 	"github.com/portcullis/portcullis/policy/request"
 )
@@ -115,25 +114,22 @@ func (o *Outcome) Message() string {
 
 // AuthZReq judges one request. It implements authorization.Plugin.
 func (p *Plugin) AuthZReq(req authorization.Request) authorization.Response {
-	e := &Envelope{
-		User: req.User, UserAuthNMethod: req.UserAuthNMethod,
-		RequestMethod: req.RequestMethod, RequestURI: req.RequestURI,
-		RequestBody: req.RequestBody, RequestHeaders: req.RequestHeaders,
-	}
-	for _, c := range req.RequestPeerCertificates {
-		raw, err := c.MarshalJSON()
-		if err != nil {
-			return p.fail("request", e, fmt.Errorf("encode peer certificate: %w", err))
-		}
-		e.RequestPeerCertificates = append(e.RequestPeerCertificates, raw)
+	e, err := envelopeOf(req)
+	if err != nil {
+		return p.fail("request", e, err)
 	}
 	return p.judge(e)
 }
 
 // AuthZRes records the daemon's response to a request that was allowed.
-// Portcullis does not filter responses: it allows them, unless a required
-// audit sink cannot take the record.
+// Portcullis does not filter responses: it allows them.
 func (p *Plugin) AuthZRes(req authorization.Request) authorization.Response {
+	e, _ := envelopeOf(req)
+	return p.respond(e)
+}
+
+// envelopeOf converts the protocol library's request into an Envelope.
+func envelopeOf(req authorization.Request) (*Envelope, error) {
 	e := &Envelope{
 		User: req.User, UserAuthNMethod: req.UserAuthNMethod,
 		RequestMethod: req.RequestMethod, RequestURI: req.RequestURI,
@@ -141,7 +137,14 @@ func (p *Plugin) AuthZRes(req authorization.Request) authorization.Response {
 		ResponseStatusCode: req.ResponseStatusCode, ResponseBody: req.ResponseBody,
 		ResponseHeaders: req.ResponseHeaders,
 	}
-	return p.respond(e)
+	for _, c := range req.RequestPeerCertificates {
+		raw, err := c.MarshalJSON()
+		if err != nil {
+			return e, fmt.Errorf("encode peer certificate: %w", err)
+		}
+		e.RequestPeerCertificates = append(e.RequestPeerCertificates, raw)
+	}
+	return e, nil
 }
 
 // judge decides one envelope of the request phase.
@@ -189,13 +192,14 @@ func (p *Plugin) respond(e *Envelope) authorization.Response {
 		StatusCode: e.ResponseStatusCode, ResponseBody: e.ResponseBody, ResponseHeaders: e.ResponseHeaders,
 	}
 	o.Identity, _ = e.identity()
+	o.Decision = policy.Decision{Allow: true}
 	if set := p.policies.Load(); set != nil {
 		o.Revision = set.Revision()
+		o.Decision.Team = set.TeamOf(o.Identity)
 	}
 	// The request phase already judged the request; parse it again only
 	// to describe it in the record. Errors do not matter here.
 	o.Request, _ = request.Parse(e.RequestMethod, e.RequestURI, e.RequestHeaders, e.RequestBody)
-	o.Decision = policy.Decision{Allow: true}
 	o.Duration = p.now().Sub(start)
 	return p.finish(o)
 }
@@ -214,10 +218,11 @@ func (p *Plugin) finish(o *Outcome) authorization.Response {
 	if o.Allowed() {
 		return authorization.Response{Allow: true}
 	}
+	msg := o.Message() + " (decision " + o.ID + ")"
 	p.log.WithFields(logrus.Fields{
 		"decision_id": o.ID, "user": o.Identity.User, "method": o.Method, "uri": o.URI,
 	}).Info(o.Message())
-	return authorization.Response{Allow: false, Msg: o.Message()}
+	return authorization.Response{Allow: false, Msg: msg}
 }
 
 // fail denies an envelope the plugin could not handle.
@@ -234,10 +239,6 @@ func asRequestError(err error) *request.Error {
 	return &request.Error{Code: "plugin.internal", Reason: err.Error()}
 }
 
-// newID returns 128 random bits in hex. crypto/rand never fails on Linux;
-// if it did, the id would be all zeros and the decision still made.
-func newID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
-}
+// newID is a decision id: the audit trail's own ids (UUIDv7, so they sort
+// by time), so that the id a user sees in a denial is the record's id.
+func newID() string { return audit.NewID() }

@@ -102,6 +102,13 @@ func (d Decision) Message() string {
 	return b.String()
 }
 
+// TeamOf is the team whose policy judges id ("" for the default policy,
+// and for an identity two teams claim).
+func (s *Set) TeamOf(id request.Identity) string {
+	team, _, _ := s.lookup(id)
+	return team
+}
+
 // lookup finds the identity's team and policy. Precedence: exact user
 // name, then user glob, then certificate OU, then certificate O; an
 // identity that two teams claim at the same level (only possible through

@@ -1,0 +1,7 @@
+team "web" {
+  ous = ["web"]
+}
+
+policy "web" {
+  extends = "default"
+}
