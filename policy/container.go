@@ -65,6 +65,9 @@ func (e *evaluator) container(cc *request.ContainerCreate, f *fieldNames) {
 	e.namespace("uts", string(hc.UTSMode), f.utsMode)
 	e.namespace("userns", string(hc.UsernsMode), f.usernsMode)
 	e.namespace("cgroupns", string(hc.CgroupnsMode), f.cgroupnsMode)
+	// Cgroup "container:<id>" puts the container in another one's cgroup;
+	// it is governed like joining that container's cgroup namespace.
+	e.namespace("cgroupns", string(hc.Cgroup), "HostConfig.Cgroup")
 	if hc.CgroupParent != "" && !c.cgroupParents.match(hc.CgroupParent) {
 		e.add("container.cgroup_parent", f.cgroupParent, "cgroup parent "+strconv.Quote(hc.CgroupParent)+" is not allowed")
 	}

@@ -42,6 +42,7 @@ func TestControls(t *testing.T) {
 		{"masked null", "", hc(map[string]any{"MaskedPaths": nil}), nil},
 		{"pid container", "", hc(map[string]any{"PidMode": "container:abc"}), []string{"namespaces.container"}},
 		{"cgroupns host", "", hc(map[string]any{"CgroupnsMode": "host"}), []string{"namespaces.host"}},
+		{"cgroup of another container", "", hc(map[string]any{"Cgroup": "container:abc"}), []string{"namespaces.container"}},
 		{"cgroup parent", "", hc(map[string]any{"CgroupParent": "/system.slice"}), []string{"container.cgroup_parent"}},
 		{"bind etc dotdot", "", hc(map[string]any{"Binds": []string{"/srv/../etc:/x"}}), []string{"mounts.bind"}},
 		{"bind etc child", "", hc(map[string]any{"Binds": []string{"/etc/ssl/:/x:ro"}}), []string{"mounts.bind"}},
