@@ -101,7 +101,11 @@ var (
 )
 
 type customRule struct {
-	name    string
+	name string
+	// actions limits the rule to these actions (globs); nil: every
+	// request. Checked before any expression is evaluated, so a rule
+	// about container stops costs nothing on a ping.
+	actions *globList
 	when    hcl.Expression
 	message hcl.Expression
 }
@@ -162,6 +166,11 @@ func (l *loader) checkRules(p *policyBlock) {
 			continue
 		}
 		seen[r.Name] = r
+		if r.Actions != nil {
+			for i, a := range *r.Actions {
+				l.checkActionPattern(r.Body, "actions", i, a)
+			}
+		}
 		v, d := r.When.Value(ctx)
 		l.diags = append(l.diags, d...)
 		if !d.HasErrors() && !v.Type().Equals(cty.Bool) && v.Type() != cty.DynamicPseudoType {
@@ -188,7 +197,12 @@ func compileRules(e *policyBlock) ([]*customRule, hcl.Diagnostics) {
 	}
 	for i := len(chain) - 1; i >= 0; i-- {
 		for _, r := range chain[i].Rules {
-			byName[r.Name] = &customRule{name: r.Name, when: r.When, message: r.Message}
+			cr := &customRule{name: r.Name, when: r.When, message: r.Message}
+			if r.Actions != nil {
+				g := newGlobList(*r.Actions)
+				cr.actions = &g
+			}
+			byName[r.Name] = cr
 		}
 	}
 	names := make([]string, 0, len(byName))
@@ -206,8 +220,14 @@ func compileRules(e *policyBlock) ([]*customRule, hcl.Diagnostics) {
 // customRules evaluates the policy's custom rules. A rule that cannot be
 // evaluated is a violation: the request cannot be judged.
 func (e *evaluator) customRules() {
-	ctx := &hcl.EvalContext{Variables: e.ruleVars(), Functions: ruleFunctions}
+	var ctx *hcl.EvalContext
 	for _, r := range e.p.rules {
+		if r.actions != nil && !r.actions.match(string(e.r.Action)) {
+			continue
+		}
+		if ctx == nil {
+			ctx = &hcl.EvalContext{Variables: e.ruleVars(), Functions: ruleFunctions}
+		}
 		id := "rule." + r.name
 		v, d := r.when.Value(ctx)
 		if d.HasErrors() || !v.IsKnown() || v.IsNull() || !v.Type().Equals(cty.Bool) {

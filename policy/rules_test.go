@@ -3,6 +3,7 @@ package policy_test
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/portcullis/portcullis/policy"
@@ -82,5 +83,48 @@ policy "default" {
 				t.Fatalf("got %+v, want one %s: %q", d.Violations, c.want, c.msg)
 			}
 		})
+	}
+}
+
+// TestRuleActions: a rule with actions runs only for those actions, and
+// its action names are checked at load time.
+func TestRuleActions(t *testing.T) {
+	load := func(src string) (*policy.Set, string) {
+		dir := t.TempDir()
+		os.WriteFile(filepath.Join(dir, "p.hcl"), []byte(src), 0o644)
+		s, files, diags := policy.LoadDir(dir)
+		var b strings.Builder
+		policy.WriteDiagnostics(&b, files, diags)
+		return s, b.String()
+	}
+	s, diag := load(`policy "default" {
+  actions { allow = ["container.*", "system.*"] }
+  rule "no-stop" {
+    actions = ["container.stop", "container.kill"]
+    when    = true
+    message = "no"
+  }
+}`)
+	if s == nil {
+		t.Fatal(diag)
+	}
+	for uri, want := range map[string]bool{"/_ping": true, "/containers/x/stop": false, "/containers/x/kill": false, "/containers/x/restart": true} {
+		method := "POST"
+		if uri == "/_ping" {
+			method = "GET"
+		}
+		d := s.DecideRequest(request.Identity{}, method, uri, nil, nil)
+		if d.Allow != want {
+			t.Errorf("%s %s: allow %v, want %v (%s)", method, uri, d.Allow, want, d.Message())
+		}
+	}
+	if s, diag := load(`policy "default" {
+  rule "typo" {
+    actions = ["container.stpo"]
+    when    = true
+    message = "x"
+  }
+}`); s != nil || !strings.Contains(diag, `"container.stpo" is not an action name`) || !strings.Contains(diag, "p.hcl:3:16") {
+		t.Errorf("a misspelt rule action loaded:\n%s", diag)
 	}
 }

@@ -176,8 +176,11 @@ type buildBlock struct {
 // ruleBlock: a custom rule.
 type ruleBlock struct {
 	Name    string         `hcl:"name,label"`
+	Actions *[]string      `hcl:"actions,optional"`
 	When    hcl.Expression `hcl:"when"`
 	Message hcl.Expression `hcl:"message"`
+
+	Body hcl.Body `hcl:",body"`
 
 	DeclRange hcl.Range `hcl:",def_range"`
 }

@@ -110,11 +110,12 @@ policy "default" {
   # Requests name the container as typed, so this guards the name; its id
   # is not known to the policy.
   rule "self_protect" {
-    when = contains(["portcullis", "/portcullis"], request.target) && contains([
+    actions = [
       "container.stop", "container.kill", "container.remove", "container.restart", "container.pause",
       "container.rename", "container.update", "container.exec", "container.archive.put",
       "container.attach", "container.attach.ws",
-    ], request.action)
+    ]
+    when    = contains(["portcullis", "/portcullis"], request.target)
     message = "the container \"portcullis\" is the authorization plugin itself; stop or change it on the host, not through the Docker API"
   }
 }

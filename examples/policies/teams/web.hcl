@@ -36,6 +36,7 @@ policy "web" {
   }
 
   rule "no-secrets-in-env" {
+    actions = ["container.create", "service.create", "service.update"]
     when    = length(regexall("(?i)(PASSWORD|SECRET|TOKEN)", join(" ", create.env_names))) > 0
     message = "pass secrets as files (docker secrets or a read-only bind), not environment variables"
   }
