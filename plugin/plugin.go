@@ -197,9 +197,10 @@ func (p *Plugin) respond(e *Envelope) authorization.Response {
 		o.Revision = set.Revision()
 		o.Decision.Team = set.TeamOf(o.Identity)
 	}
-	// The request phase already judged the request; parse it again only
-	// to describe it in the record. Errors do not matter here.
-	o.Request, _ = request.Parse(e.RequestMethod, e.RequestURI, e.RequestHeaders, e.RequestBody)
+	// The request phase already judged the request and recorded what it
+	// asked for; the response record needs only its route and target, so
+	// the body is not decoded a second time. Errors do not matter here.
+	o.Request, _ = request.Parse(e.RequestMethod, e.RequestURI, e.RequestHeaders, nil)
 	o.Duration = p.now().Sub(start)
 	return p.finish(o)
 }

@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"github.com/portcullis/portcullis/plugin/audit"
+	"github.com/portcullis/portcullis/policy/request"
 )
 
 // Trail turns outcomes into audit records and links each response record
@@ -44,7 +45,7 @@ func (t *Trail) Record(o *Outcome) error {
 		rec.Decision = audit.Allow
 		rec.StatusCode = o.StatusCode
 		rec.RequestID = t.pending.take(key)
-		if o.Request != nil && (o.StatusCode == 200 || o.StatusCode == 201) {
+		if o.Request != nil && creates[o.Request.Action] && (o.StatusCode == 200 || o.StatusCode == 201) {
 			rec.CreatedID = audit.ParseCreatedID(o.ResponseBody)
 		}
 	default:
@@ -77,6 +78,13 @@ func (t *Trail) Record(o *Outcome) error {
 		t.pending.put(key, o.ID)
 	}
 	return nil
+}
+
+// creates are the actions whose response names a new object by "Id" (or
+// "ID", which encoding/json matches alike).
+var creates = map[request.Action]bool{
+	"container.create": true, "container.exec": true, "commit": true, "network.create": true,
+	"service.create": true, "secret.create": true, "config.create": true,
 }
 
 // pendingRequests remembers the ids of allowed requests until their
