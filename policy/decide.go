@@ -54,9 +54,15 @@ type evaluator struct {
 	id   request.Identity
 	r    *request.Request
 	v    []Violation
+	// unjudgeable: a request.* violation was added (no body to judge).
+	unjudgeable bool
 }
 
 func (e *evaluator) add(rule, field, reason string) {
+	if strings.HasPrefix(rule, "request.") {
+		// A request that cannot be judged is denied in audit mode too.
+		e.unjudgeable = true
+	}
 	if e.v == nil {
 		e.v = make([]Violation, 0, 4)
 	}
@@ -76,7 +82,7 @@ func (e *evaluator) decision(fatal bool) Decision {
 	if e.p.audit {
 		d.Mode = "audit"
 	}
-	d.Allow = len(e.v) == 0 || (e.p.audit && !fatal)
+	d.Allow = len(e.v) == 0 || (e.p.audit && !fatal && !e.unjudgeable)
 	return d
 }
 

@@ -128,3 +128,25 @@ func TestRuleActions(t *testing.T) {
 		t.Errorf("a misspelt rule action loaded:\n%s", diag)
 	}
 }
+
+// TestAuditModeStillDeniesUnjudgeable: audit mode allows what a policy
+// would deny, but never a request whose body could not be judged.
+func TestAuditModeStillDeniesUnjudgeable(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "p.hcl"), []byte(`policy "default" {
+  mode = "audit"
+  actions { allow = ["container.*"] }
+}`), 0o644)
+	s, _, diags := policy.LoadDir(dir)
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	priv := &request.Request{Method: "POST", Action: "container.create", ContainerCreate: nil}
+	if d := s.Decide(request.Identity{}, priv); d.Allow {
+		t.Errorf("a create without a decoded body was allowed in audit mode: %+v", d)
+	}
+	r, _ := request.Parse("POST", "/containers/create", map[string]string{"Content-Type": "application/json"}, []byte(`{"HostConfig":{"Privileged":true}}`))
+	if d := s.Decide(request.Identity{}, r); !d.Allow || !d.WouldDeny() {
+		t.Errorf("audit mode: privileged create should be allowed and recorded as would-deny: %+v", d)
+	}
+}
