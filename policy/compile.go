@@ -16,24 +16,24 @@ type compiled struct {
 	name  string
 	audit bool
 
-	allowed  map[request.Action]bool
+	allowed  actionSet
 	readOnly bool
 
 	c    containerPolicy
 	exec execPolicy
 
-	volumeDrivers    globList
+	volumeDrivers    *globList
 	volumeHostPaths  bool
-	networkDrivers   globList
+	networkDrivers   *globList
 	images           imagePolicy
-	buildNetworkMode globList
+	buildNetworkMode *globList
 
 	rules     []*customRule
 	ruleNeeds ruleNeeds
 }
 
 type imagePolicy struct {
-	allow         globList
+	allow         *globList
 	requireDigest bool
 	allowLatest   bool
 }
@@ -47,45 +47,45 @@ type containerPolicy struct {
 	seccompCustom      bool
 	seccompDangerous   map[string]bool
 	apparmorUnconfined bool
-	apparmorProfiles   globList
+	apparmorProfiles   *globList
 	selinuxDisable     bool
-	selinuxTypes       globList
+	selinuxTypes       *globList
 	requireNNP         bool
 	writableCgroups    bool
 	unmaskedPaths      bool
 
 	hostNS        map[string]bool
 	containerNS   map[string]bool
-	cgroupParents globList
+	cgroupParents *globList
 
 	allowRoot       bool
 	emptyUserIsRoot bool
 	requireROFS     bool
 
-	bindAllow         pathList
-	bindDeny          pathList
-	sockets           pathList
+	bindAllow         *pathList
+	bindDeny          *pathList
+	sockets           *pathList
 	bindReadOnly      bool
 	sharedPropagation bool
-	volumeDrivers     globList
+	volumeDrivers     *globList
 	volumeHostPaths   bool
 	volumesFrom       bool
 	tmpfs             bool
 
-	devices           pathList
+	devices           *pathList
 	deviceCgroupRules bool
 	deviceRequests    bool
 
-	networks        globList
+	networks        *globList
 	privilegedPorts bool
 	requireHostIP   bool
-	hostIPs         globList
+	hostIPs         *globList
 	publishAll      bool
 
-	logDrivers      globList
+	logDrivers      *globList
 	logRequired     map[string][]string
 	logDenied       map[string][]string
-	syslogAddresses globList
+	syslogAddresses *globList
 
 	requireMemory  bool
 	memoryMax      int64 // 0: none
@@ -97,12 +97,12 @@ type containerPolicy struct {
 	unlimitedPids  bool
 	ulimits        map[string]int64 // nil: no check
 
-	sysctls  globList
-	runtimes globList
+	sysctls  *globList
+	runtimes *globList
 
 	labels          map[string]string
 	labelKeys       []string
-	restartPolicies globList
+	restartPolicies *globList
 	restartMax      int64 // -1: none
 }
 
@@ -110,12 +110,72 @@ type execPolicy struct {
 	privileged      bool
 	allowRoot       bool
 	emptyUserIsRoot bool
-	commands        globList
+	commands        *globList
+}
+
+// compiler compiles the policies of one load. Lists and maps inherited
+// unchanged (mergeInto copies the pointer of the attribute as written)
+// are compiled once and shared by every policy that inherits them: with
+// 1,000 team policies extending the default, per-team copies of the
+// default's lists were most of what a loaded Set held.
+type compiler struct {
+	globs     map[*[]string]*globList
+	sysctls   map[*[]string]*globList
+	paths     map[*[]string]*pathList
+	sets      map[*[]string]map[string]bool
+	caps      map[*[]string]map[string]bool
+	capDrops  map[*[]string][]string
+	labelKeys map[*map[string]string][]string
+	ruleSets  map[*policyBlock]*ruleSet
+	rules     map[*ruleBlock]*customRule
+}
+
+func newCompiler() *compiler {
+	return &compiler{
+		globs:     map[*[]string]*globList{},
+		sysctls:   map[*[]string]*globList{},
+		paths:     map[*[]string]*pathList{},
+		sets:      map[*[]string]map[string]bool{},
+		caps:      map[*[]string]map[string]bool{},
+		capDrops:  map[*[]string][]string{},
+		labelKeys: map[*map[string]string][]string{},
+		ruleSets:  map[*policyBlock]*ruleSet{},
+		rules:     map[*ruleBlock]*customRule{},
+	}
+}
+
+func (cc *compiler) glob(items *[]string) *globList {
+	g, ok := cc.globs[items]
+	if !ok {
+		l := newGlobList(*items)
+		g = &l
+		cc.globs[items] = g
+	}
+	return g
+}
+
+func (cc *compiler) path(items *[]string) *pathList {
+	l, ok := cc.paths[items]
+	if !ok {
+		pl := newPathList(*items)
+		l = &pl
+		cc.paths[items] = l
+	}
+	return l
+}
+
+func (cc *compiler) set(items *[]string) map[string]bool {
+	m, ok := cc.sets[items]
+	if !ok {
+		m = setOf(*items)
+		cc.sets[items] = m
+	}
+	return m
 }
 
 // compile turns an effective (merged) policy into its evaluation form.
 // own is the policy as written, for diagnostics about its rules.
-func compile(name string, e *policyBlock, own *policyBlock) (*compiled, hcl.Diagnostics) {
+func (cc *compiler) compile(name string, e *policyBlock, own *policyBlock) (*compiled, hcl.Diagnostics) {
 	var diags hcl.Diagnostics
 	p := &compiled{name: name, audit: *e.Mode == "audit"}
 
@@ -125,50 +185,60 @@ func compile(name string, e *policyBlock, own *policyBlock) (*compiled, hcl.Diag
 	c := e.Container
 	cp := &p.c
 	cp.privileged = *c.Privileged
-	cp.capAdd = map[string]bool{}
-	for _, v := range *c.CapAdd {
-		cp.capAdd[normCap(v)] = true
+	capAdd, ok := cc.caps[c.CapAdd]
+	if !ok {
+		capAdd = map[string]bool{}
+		for _, v := range *c.CapAdd {
+			capAdd[normCap(v)] = true
+		}
+		cc.caps[c.CapAdd] = capAdd
 	}
-	for _, v := range *c.CapDropRequire {
-		cp.capDropRequire = append(cp.capDropRequire, normCap(v))
+	cp.capAdd = capAdd
+	capDrop, ok := cc.capDrops[c.CapDropRequire]
+	if !ok {
+		for _, v := range *c.CapDropRequire {
+			capDrop = append(capDrop, normCap(v))
+		}
+		cc.capDrops[c.CapDropRequire] = capDrop
 	}
+	cp.capDropRequire = capDrop
 	cp.seccompUnconfined = *c.SeccompUnconfined
 	cp.seccompCustom = *c.SeccompCustom
-	cp.seccompDangerous = setOf(*c.SeccompDangerous)
+	cp.seccompDangerous = cc.set(c.SeccompDangerous)
 	cp.apparmorUnconfined = *c.AppArmorUnconfined
-	cp.apparmorProfiles = newGlobList(*c.AppArmorProfiles)
+	cp.apparmorProfiles = cc.glob(c.AppArmorProfiles)
 	cp.selinuxDisable = *c.SELinuxDisable
-	cp.selinuxTypes = newGlobList(*c.SELinuxTypes)
+	cp.selinuxTypes = cc.glob(c.SELinuxTypes)
 	cp.requireNNP = *c.RequireNoNewPrivs
 	cp.writableCgroups = *c.WritableCgroups
 	cp.unmaskedPaths = *c.UnmaskedPaths
-	cp.hostNS = setOf(*c.HostNamespaces)
-	cp.containerNS = setOf(*c.ContainerNamespaces)
-	cp.cgroupParents = newGlobList(*c.CgroupParents)
+	cp.hostNS = cc.set(c.HostNamespaces)
+	cp.containerNS = cc.set(c.ContainerNamespaces)
+	cp.cgroupParents = cc.glob(c.CgroupParents)
 	cp.allowRoot = *c.AllowRootUser
 	cp.emptyUserIsRoot = *c.EmptyUserIsRoot
 	cp.requireROFS = *c.RequireReadOnly
-	cp.bindAllow = newPathList(*c.BindAllow)
-	cp.bindDeny = newPathList(*c.BindDeny)
-	cp.sockets = newPathList(*c.DockerSockets)
+	cp.bindAllow = cc.path(c.BindAllow)
+	cp.bindDeny = cc.path(c.BindDeny)
+	cp.sockets = cc.path(c.DockerSockets)
 	cp.bindReadOnly = *c.BindRequireReadOnly
 	cp.sharedPropagation = *c.SharedPropagation
-	cp.volumeDrivers = newGlobList(*c.VolumeDrivers)
+	cp.volumeDrivers = cc.glob(c.VolumeDrivers)
 	cp.volumeHostPaths = *c.VolumeHostPaths
 	cp.volumesFrom = *c.VolumesFrom
 	cp.tmpfs = *c.Tmpfs
-	cp.devices = newPathList(*c.Devices)
+	cp.devices = cc.path(c.Devices)
 	cp.deviceCgroupRules = *c.DeviceCgroupRules
 	cp.deviceRequests = *c.DeviceRequests
-	cp.networks = newGlobList(*c.Networks)
+	cp.networks = cc.glob(c.Networks)
 	cp.privilegedPorts = *c.PrivilegedPorts
 	cp.requireHostIP = *c.RequireHostIP
-	cp.hostIPs = newGlobList(*c.HostIPs)
+	cp.hostIPs = cc.glob(c.HostIPs)
 	cp.publishAll = *c.PublishAll
-	cp.logDrivers = newGlobList(*c.LogDrivers)
+	cp.logDrivers = cc.glob(c.LogDrivers)
 	cp.logRequired = *c.LogOptionsRequired
 	cp.logDenied = *c.LogOptionsDenied
-	cp.syslogAddresses = newGlobList(*c.SyslogAddresses)
+	cp.syslogAddresses = cc.glob(c.SyslogAddresses)
 	cp.requireMemory = *c.RequireMemoryLimit
 	if *c.MemoryMax != "" {
 		cp.memoryMax, _ = parseBytes(*c.MemoryMax) // validated
@@ -182,37 +252,47 @@ func compile(name string, e *policyBlock, own *policyBlock) (*compiled, hcl.Diag
 	if c.Ulimits != nil {
 		cp.ulimits = *c.Ulimits
 	}
-	sysctls := make([]string, 0, len(*c.Sysctls))
-	for _, s := range *c.Sysctls {
-		sysctls = append(sysctls, strings.ReplaceAll(s, "/", "."))
+	sysctls, ok := cc.sysctls[c.Sysctls]
+	if !ok {
+		items := make([]string, 0, len(*c.Sysctls))
+		for _, s := range *c.Sysctls {
+			items = append(items, strings.ReplaceAll(s, "/", "."))
+		}
+		l := newGlobList(items)
+		sysctls = &l
+		cc.sysctls[c.Sysctls] = sysctls
 	}
-	cp.sysctls = newGlobList(sysctls)
-	cp.runtimes = newGlobList(*c.Runtimes)
+	cp.sysctls = sysctls
+	cp.runtimes = cc.glob(c.Runtimes)
 	cp.labels = *c.RequiredLabels
-	cp.labelKeys = sortedKeys(cp.labels)
-	cp.restartPolicies = newGlobList(*c.RestartPolicies)
+	labelKeys, ok := cc.labelKeys[c.RequiredLabels]
+	if !ok {
+		labelKeys = sortedKeys(cp.labels)
+		cc.labelKeys[c.RequiredLabels] = labelKeys
+	}
+	cp.labelKeys = labelKeys
+	cp.restartPolicies = cc.glob(c.RestartPolicies)
 	cp.restartMax = *c.RestartMaxRetry
 
 	p.exec = execPolicy{
 		privileged:      *e.Exec.Privileged,
 		allowRoot:       *e.Exec.AllowRootUser,
 		emptyUserIsRoot: *e.Exec.EmptyUserIsRoot,
-		commands:        newGlobList(*e.Exec.Commands),
+		commands:        cc.glob(e.Exec.Commands),
 	}
-	p.volumeDrivers = newGlobList(*e.Volumes.Drivers)
+	p.volumeDrivers = cc.glob(e.Volumes.Drivers)
 	p.volumeHostPaths = *e.Volumes.HostPaths
-	p.networkDrivers = newGlobList(*e.Networks.Drivers)
+	p.networkDrivers = cc.glob(e.Networks.Drivers)
 	p.images = imagePolicy{
-		allow:         newGlobList(*e.Images.Allow),
+		allow:         cc.glob(e.Images.Allow),
 		requireDigest: *e.Images.RequireDigest,
 		allowLatest:   *e.Images.AllowLatest,
 	}
-	p.buildNetworkMode = newGlobList(*e.Build.NetworkModes)
+	p.buildNetworkMode = cc.glob(e.Build.NetworkModes)
 
-	rules, d := compileRules(e)
-	diags = append(diags, d...)
-	p.rules = rules
-	p.ruleNeeds = needsOf(rules)
+	rs := cc.ruleSet(e.self)
+	p.rules = rs.rules
+	p.ruleNeeds = rs.needs
 	return p, diags
 }
 
@@ -232,21 +312,31 @@ func ownChain(own, _ *policyBlock) []*actionsBlock {
 // deny list mentions it decides; within one policy deny wins. Actions no
 // policy mentions are denied. Each block's verdicts are computed once and
 // shared by every policy that extends it.
-func compileActions(_ string, chain []*actionsBlock) map[request.Action]bool {
-	allowed := map[request.Action]bool{}
-	for i, a := range allActions {
+func compileActions(_ string, chain []*actionsBlock) actionSet {
+	allowed := make(actionSet, (len(allActions)+63)/64)
+	for i := range allActions {
 		for _, blk := range chain {
 			v := blockVerdicts(blk)[i]
 			if v == verdictDeny {
 				break
 			}
 			if v == verdictAllow {
-				allowed[a] = true
+				allowed[i/64] |= 1 << (i % 64)
 				break
 			}
 		}
 	}
 	return allowed
+}
+
+// actionSet is a set of actions: bit i stands for allActions[i].
+type actionSet []uint64
+
+// has reports whether a is in the set; actions that request.Actions()
+// does not list never are.
+func (s actionSet) has(a request.Action) bool {
+	i, ok := actionIndex[a]
+	return ok && s[i/64]&(1<<(i%64)) != 0
 }
 
 const (
@@ -256,6 +346,17 @@ const (
 )
 
 var allActions = request.Actions()
+
+// actionIndex is the index of each action in allActions.
+var actionIndex = func() map[request.Action]int {
+	m := make(map[request.Action]int, len(allActions))
+	for i, a := range allActions {
+		if _, ok := m[a]; !ok {
+			m[a] = i
+		}
+	}
+	return m
+}()
 
 func blockVerdicts(blk *actionsBlock) []int8 {
 	if blk.verdicts != nil {

@@ -88,7 +88,7 @@ func (e *evaluator) decision(fatal bool) Decision {
 
 func (e *evaluator) request() {
 	r := e.r
-	if !e.p.allowed[r.Action] {
+	if !e.p.allowed.has(r.Action) {
 		e.add("actions.denied", "", "action "+string(r.Action)+" ("+r.Method+" "+r.Path+") is not allowed")
 	}
 	if e.p.readOnly && (r.Method != "GET" && r.Method != "HEAD" || r.Action == "container.attach.ws") {

@@ -8,13 +8,14 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/hashicorp/hcl/v2"
-	"github.com/hashicorp/hcl/v2/gohcl"
-	"github.com/hashicorp/hcl/v2/hclparse"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 
 	"github.com/portcullis/portcullis/policy/request"
@@ -115,25 +116,19 @@ func load(srcs []source, opts ...Option) (*Set, map[string]*hcl.File, hcl.Diagno
 		opt(&o)
 	}
 	sort.Slice(srcs, func(i, j int) bool { return srcs[i].name < srcs[j].name })
-	parser := hclparse.NewParser()
 	l := &loader{policies: map[string]*policyBlock{}, teams: map[string]*teamBlock{}}
 	h := sha256.New()
-	for _, s := range srcs {
+	parsed, files := parseAll(srcs)
+	for i, s := range srcs {
 		fmt.Fprintf(h, "%d:%s%d:", len(s.name), s.name, len(s.src))
 		h.Write(s.src)
-		f, d := parser.ParseHCL(s.src, s.name)
-		l.diags = append(l.diags, d...)
-		if f == nil || d.HasErrors() {
-			continue
+		l.diags = append(l.diags, parsed[i].diags...)
+		if parsed[i].content != nil {
+			// What did decode is checked too, so that one run of
+			// validate reports every problem, not only the first kind.
+			l.addFile(parsed[i].content)
 		}
-		var fsch fileSchema
-		d = gohcl.DecodeBody(f.Body, nil, &fsch)
-		l.diags = append(l.diags, d...)
-		// What did decode is checked too, so that one run of validate
-		// reports every problem, not only the first kind.
-		l.addFile(&fsch)
 	}
-	files := parser.Files()
 
 	s := &Set{
 		policies:  map[string]*compiled{},
@@ -162,9 +157,10 @@ func load(srcs []source, opts ...Option) (*Set, map[string]*hcl.File, hcl.Diagno
 			p.base = l.policies[*p.Extends]
 		}
 	}
+	cc := newCompiler()
 	for _, name := range l.order {
 		eff := l.effective(name)
-		c, d := compile(name, eff, l.policies[name])
+		c, d := cc.compile(name, eff, l.policies[name])
 		l.diags = append(l.diags, d...)
 		if c != nil {
 			s.policies[name] = c
@@ -178,6 +174,68 @@ func load(srcs []source, opts ...Option) (*Set, map[string]*hcl.File, hcl.Diagno
 	sort.Strings(s.names)
 	s.def = s.policies[DefaultPolicy]
 	return s, files, l.diags
+}
+
+// parsedFile is one source parsed and decoded.
+type parsedFile struct {
+	diags   hcl.Diagnostics // parsing's, then decoding's
+	content *fileSchema     // nil when the file did not parse
+}
+
+// parseAll parses and decodes srcs (sorted by name), on every CPU: parsing
+// is most of the time a load takes. Each file's diagnostics stay with it,
+// so they come out in file order as when files were parsed one by one. A
+// name given twice is parsed once and decoded again without the parse
+// diagnostics, as hclparse.Parser does.
+func parseAll(srcs []source) ([]parsedFile, map[string]*hcl.File) {
+	out := make([]parsedFile, len(srcs))
+	fileOf := make([]*hcl.File, len(srcs))
+	files := make(map[string]*hcl.File, len(srcs))
+	var first []int // index of each name's first source
+	for i, s := range srcs {
+		if i == 0 || s.name != srcs[i-1].name {
+			first = append(first, i)
+		}
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(first)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				j := int(next.Add(1)) - 1
+				if j >= len(first) {
+					return
+				}
+				i := first[j]
+				f, d := hclsyntax.ParseConfig(srcs[i].src, srcs[i].name, hcl.InitialPos)
+				fileOf[i], out[i].diags = f, d
+				if f != nil && !d.HasErrors() {
+					out[i].content = decodeFile(f, &out[i].diags)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	for i, s := range srcs {
+		if i > 0 && s.name == srcs[i-1].name {
+			f := fileOf[i-1]
+			fileOf[i] = f
+			if f != nil {
+				out[i].content = decodeFile(f, &out[i].diags)
+			}
+			continue
+		}
+		files[s.name] = fileOf[i]
+	}
+	return out, files
+}
+
+func decodeFile(f *hcl.File, diags *hcl.Diagnostics) *fileSchema {
+	var fs fileSchema
+	*diags = append(*diags, decodeBody(f.Body, &fs)...)
+	return &fs
 }
 
 func (l *loader) addFile(f *fileSchema) {
@@ -377,17 +435,12 @@ func editDistance(a, b string) int {
 // absolute paths or known names where the attribute needs them.
 func (l *loader) validateLists(v any, body hcl.Body) {
 	rv := reflect.ValueOf(v).Elem()
-	rt := rv.Type()
-	for i := 0; i < rt.NumField(); i++ {
-		name, _, _ := strings.Cut(rt.Field(i).Tag.Get("hcl"), ",")
-		f := rv.Field(i)
-		if f.Kind() != reflect.Pointer || f.IsNil() {
+	for _, lf := range listFieldsOf(rv.Type()) {
+		items := rv.Field(lf.index).Interface().(*[]string)
+		if items == nil {
 			continue
 		}
-		items, ok := f.Interface().(*[]string)
-		if !ok {
-			continue
-		}
+		name := lf.name
 		for j, it := range *items {
 			pat := strings.TrimPrefix(it, "!")
 			if err := checkGlob(pat); err != nil && !(pat == "" && (name == "restart_policies" || name == "network_modes")) {
@@ -402,6 +455,39 @@ func (l *loader) validateLists(v any, body hcl.Body) {
 			}
 		}
 	}
+}
+
+// listField is a list attribute (a *[]string field) of a block struct.
+type listField struct {
+	index int
+	name  string
+}
+
+var (
+	listFieldsMu sync.Mutex
+	listFields   = map[reflect.Type][]listField{}
+)
+
+// listFieldsOf lists the list attributes of block struct type t, in field
+// order; computed once per type.
+func listFieldsOf(t reflect.Type) []listField {
+	listFieldsMu.Lock()
+	defer listFieldsMu.Unlock()
+	if fs, ok := listFields[t]; ok {
+		return fs
+	}
+	var fs []listField
+	strList := reflect.TypeOf((*[]string)(nil))
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		if f.Type != strList {
+			continue
+		}
+		name, _, _ := strings.Cut(f.Tag.Get("hcl"), ",")
+		fs = append(fs, listField{index: i, name: name})
+	}
+	listFields[t] = fs
+	return fs
 }
 
 func sortedKeys[V any](m map[string]V) []string {
@@ -460,7 +546,7 @@ var builtinPolicy = func() *policyBlock {
 		panic(diags.Error())
 	}
 	var fs fileSchema
-	if diags := gohcl.DecodeBody(f.Body, nil, &fs); diags.HasErrors() {
+	if diags := decodeBody(f.Body, &fs); diags.HasErrors() {
 		panic(diags.Error())
 	}
 	return fs.Policies[0]

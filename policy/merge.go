@@ -15,18 +15,48 @@ func mergeInto(dst, src any) {
 
 var bodyType = reflect.TypeOf((*hcl.Body)(nil)).Elem()
 
-func mergeValue(dst, src reflect.Value) {
-	for i := 0; i < dst.NumField(); i++ {
-		f := dst.Field(i)
-		sf := src.Field(i)
-		if dst.Type().Field(i).Tag.Get("hcl") == "" || f.Type() == bodyType || f.Kind() != reflect.Pointer {
+// mergeField is a field mergeValue fills: a pointer with an hcl tag.
+type mergeField struct {
+	index int
+	block bool // a pointer to a nested block struct
+}
+
+// mergePlans lists, per block struct type, the fields mergeValue fills;
+// computed once instead of reading struct tags on every merge.
+var mergePlans = map[reflect.Type][]mergeField{}
+
+func init() { mergePlan(reflect.TypeOf(policyBlock{})) }
+
+func mergePlan(t reflect.Type) []mergeField {
+	if plan, ok := mergePlans[t]; ok {
+		return plan
+	}
+	plan := []mergeField{}
+	mergePlans[t] = plan
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		if f.Tag.Get("hcl") == "" || f.Type == bodyType || f.Type.Kind() != reflect.Pointer {
 			continue
 		}
+		block := f.Type.Elem().Kind() == reflect.Struct
+		if block {
+			mergePlan(f.Type.Elem())
+		}
+		plan = append(plan, mergeField{index: i, block: block})
+	}
+	mergePlans[t] = plan
+	return plan
+}
+
+func mergeValue(dst, src reflect.Value) {
+	for _, mf := range mergePlan(dst.Type()) {
+		f := dst.Field(mf.index)
+		sf := src.Field(mf.index)
 		if sf.IsNil() {
 			continue
 		}
 		if f.IsNil() {
-			if f.Type().Elem().Kind() == reflect.Struct {
+			if mf.block {
 				// Copy the nested block so later merges do not write
 				// into the source policy.
 				cp := reflect.New(f.Type().Elem())
@@ -37,7 +67,7 @@ func mergeValue(dst, src reflect.Value) {
 			}
 			continue
 		}
-		if f.Type().Elem().Kind() == reflect.Struct {
+		if mf.block {
 			mergeValue(f.Elem(), sf.Elem())
 		}
 	}

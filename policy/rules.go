@@ -186,21 +186,46 @@ func (l *loader) checkRules(p *policyBlock) {
 	}
 }
 
-// compileRules collects the rules of a policy and its bases; a rule in a
-// policy replaces a base's rule of the same name.
-func compileRules(e *policyBlock) ([]*customRule, hcl.Diagnostics) {
+// ruleSet is the compiled rules of a policy and its bases, and what they
+// read.
+type ruleSet struct {
+	rules []*customRule
+	needs ruleNeeds
+}
+
+// ruleSet collects the rules of own (a policy as written) and its bases;
+// a rule in a policy replaces a base's rule of the same name. A policy
+// without rules of its own shares its base's set.
+func (cc *compiler) ruleSet(own *policyBlock) *ruleSet {
+	if rs, ok := cc.ruleSets[own]; ok {
+		return rs
+	}
+	var rs *ruleSet
+	if len(own.Rules) == 0 && own.base != nil {
+		rs = cc.ruleSet(own.base)
+	} else {
+		rules := cc.compileRules(own)
+		rs = &ruleSet{rules: rules, needs: needsOf(rules)}
+	}
+	cc.ruleSets[own] = rs
+	return rs
+}
+
+func (cc *compiler) compileRules(own *policyBlock) []*customRule {
 	byName := map[string]*customRule{}
-	// e is merged, so walk the original chain through the first policy.
 	var chain []*policyBlock
-	for p := e.self; p != nil; p = p.base {
+	for p := own; p != nil; p = p.base {
 		chain = append(chain, p)
 	}
 	for i := len(chain) - 1; i >= 0; i-- {
 		for _, r := range chain[i].Rules {
-			cr := &customRule{name: r.Name, when: r.When, message: r.Message}
-			if r.Actions != nil {
-				g := newGlobList(*r.Actions)
-				cr.actions = &g
+			cr, ok := cc.rules[r]
+			if !ok {
+				cr = &customRule{name: r.Name, when: r.When, message: r.Message}
+				if r.Actions != nil {
+					cr.actions = cc.glob(r.Actions)
+				}
+				cc.rules[r] = cr
 			}
 			byName[r.Name] = cr
 		}
@@ -214,7 +239,7 @@ func compileRules(e *policyBlock) ([]*customRule, hcl.Diagnostics) {
 	for _, n := range names {
 		out = append(out, byName[n])
 	}
-	return out, nil
+	return out
 }
 
 // customRules evaluates the policy's custom rules. A rule that cannot be

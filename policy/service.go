@@ -41,7 +41,7 @@ func (e *evaluator) service() {
 		return
 	}
 	tt := &s.TaskTemplate
-	if (tt.Runtime == swarm.RuntimePlugin || tt.PluginSpec != nil) && !e.p.allowed["plugin.pull"] {
+	if (tt.Runtime == swarm.RuntimePlugin || tt.PluginSpec != nil) && !e.p.allowed.has("plugin.pull") {
 		e.add("service.plugin", "TaskTemplate.PluginSpec", "services that install plugins are not allowed")
 	}
 	cs := tt.ContainerSpec
