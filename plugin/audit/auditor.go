@@ -155,10 +155,15 @@ func (a *Auditor) Record(rec *Record) error {
 	defer a.wg.Done()
 
 	a.stamp(rec)
-	line, err := Encode(rec)
-	if err != nil {
-		return err
-	}
+	// Sinks copy the line before Write returns, so its buffer is reused.
+	buf := lineBufs.Get().(*[]byte)
+	line := appendRecord((*buf)[:0], rec)
+	defer func() {
+		if cap(line) <= maxPooledLine {
+			*buf = line[:0]
+			lineBufs.Put(buf)
+		}
+	}()
 	var errs []error
 	for i, s := range a.sinks {
 		if err := s.Sink.Write(rec, line); err != nil {
