@@ -3,6 +3,7 @@ package audit
 import (
 	"encoding/json"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/portcullis/portcullis/policy/request"
@@ -18,19 +19,35 @@ func (r *Record) SetRequest(req *request.Request) {
 	r.Action = string(req.Action)
 	r.Method = req.Method
 	r.APIVersion = req.APIVersion
-	var masked []string
-	r.URI, masked = SanitizeURI(req.URI)
+	var uriMasked, sumMasked []string
+	r.URI, uriMasked = SanitizeURI(req.URI)
 	r.Target = TargetOf(req)
 	r.Summary = Summarize(req)
 	if r.Summary != nil {
-		masked = append(masked, r.Summary.Masked...)
+		sumMasked = r.Summary.Masked
 	}
-	r.Masked = dedupe(append(r.Masked, masked...))
+	n := len(r.Masked) + len(uriMasked) + len(sumMasked)
+	if n == 0 {
+		r.Masked = nil
+		return
+	}
+	masked := make([]string, 0, n)
+	masked = append(append(append(masked, r.Masked...), uriMasked...), sumMasked...)
+	r.Masked = dedupe(masked)
 }
 
 func dedupe(s []string) []string {
 	if len(s) == 0 {
 		return nil
+	}
+	if len(s) <= 16 { // no map for a few
+		out := s[:0]
+		for _, v := range s {
+			if !slices.Contains(out, v) {
+				out = append(out, v)
+			}
+		}
+		return out
 	}
 	seen := make(map[string]bool, len(s))
 	out := s[:0]
@@ -49,7 +66,8 @@ func TargetOf(req *request.Request) *Target {
 	if req == nil {
 		return nil
 	}
-	t := &Target{}
+	var target Target // on the stack until it is known to be non-empty
+	t := &target
 	kind, _, _ := strings.Cut(string(req.Action), ".")
 	switch kind {
 	case "container", "checkpoint":
@@ -105,10 +123,12 @@ func TargetOf(req *request.Request) *Target {
 			t.Object = s.Name
 		}
 	}
-	if *t == (Target{}) {
+	if target == (Target{}) {
 		return nil
 	}
-	return t
+	out := new(Target)
+	*out = target
+	return out
 }
 
 func joinRef(repo, tag string) string {
@@ -135,7 +155,8 @@ func SanitizeURI(uri string) (string, []string) {
 		return Mask, []string{"uri"}
 	}
 	m := &masker{}
-	for _, k := range sortedKeys(q) {
+	var buf [16]string
+	for _, k := range appendSortedKeys(buf[:0], q) {
 		vs := q[k]
 		for i, v := range vs {
 			switch {
@@ -147,6 +168,11 @@ func SanitizeURI(uri string) (string, []string) {
 				vs[i] = Mask
 				m.note("uri." + k)
 			default:
+				// Only a URL with "@" in it has a user (url.Parse's
+				// parseAuthority); skip parsing the others.
+				if !strings.Contains(v, "@") {
+					continue
+				}
 				if u, err := url.Parse(v); err == nil && u.User != nil {
 					if _, has := u.User.Password(); has {
 						u.User = url.UserPassword(u.User.Username(), Mask)

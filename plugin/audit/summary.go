@@ -3,8 +3,7 @@ package audit
 import (
 	"encoding/json"
 	"net/url"
-	"reflect"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -121,7 +120,12 @@ func sensitive(key string) bool {
 // masker builds one summary and remembers what it masked.
 type masker struct{ masked []string }
 
-func (m *masker) note(path string) { m.masked = append(m.masked, path) }
+func (m *masker) note(path string) {
+	if m.masked == nil {
+		m.masked = make([]string, 0, 8) // one allocation for a typical create
+	}
+	m.masked = append(m.masked, path)
+}
 
 // env masks every value: NAME=VALUE becomes NAME=***. A bare NAME (no
 // value) is kept.
@@ -136,8 +140,11 @@ func (m *masker) env(prefix string, env []string) []string {
 			out[i] = e
 			continue
 		}
-		out[i] = name + "=" + Mask
-		m.note(prefix + "." + name)
+		// One string "prefix.NAME=***" holds both the masked path and
+		// the value written.
+		both := prefix + "." + name + "=" + Mask
+		out[i] = both[len(prefix)+1:]
+		m.note(both[:len(prefix)+1+len(name)])
 	}
 	return out
 }
@@ -148,7 +155,8 @@ func (m *masker) labels(prefix string, in map[string]string) map[string]string {
 		return nil
 	}
 	out := make(map[string]string, len(in))
-	for _, k := range sortedKeys(in) {
+	var buf [16]string
+	for _, k := range appendSortedKeys(buf[:0], in) {
 		v := in[k]
 		if sensitive(k) {
 			v = Mask
@@ -205,11 +213,16 @@ func (m *masker) args(prefix string, args []string) []string {
 }
 
 func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
+	return appendSortedKeys(make([]string, 0, len(m)), m)
+}
+
+// appendSortedKeys appends m's keys to keys, sorted; with a stack array's
+// slice as keys, small maps cost no allocation.
+func appendSortedKeys[V any](keys []string, m map[string]V) []string {
 	for k := range m {
 		keys = append(keys, k)
 	}
-	sort.Strings(keys)
+	slices.Sort(keys)
 	return keys
 }
 
@@ -222,7 +235,8 @@ func Summarize(req *request.Request) *Summary {
 		return nil
 	}
 	m := &masker{}
-	s := &Summary{}
+	var sum Summary
+	s := &sum
 	if c := req.ContainerCreate; c != nil {
 		m.config(s, "config", c.Config)
 		m.hostConfig(s, c.HostConfig)
@@ -277,12 +291,24 @@ func Summarize(req *request.Request) *Summary {
 		return nil
 	}
 	s.Masked = m.masked
-	return s
+	out := new(Summary)
+	*out = sum
+	return out
 }
 
 func itoa(n uint32) string { return strconv.FormatUint(uint64(n), 10) }
 
-func (s *Summary) empty() bool { return reflect.ValueOf(*s).IsZero() }
+// empty reports whether s is the zero Summary (reflect.Value.IsZero: nil,
+// not empty, slices and maps). TestSummaryEmpty checks it covers every
+// field.
+func (s *Summary) empty() bool {
+	return s.Image == "" && s.User == "" && !s.Privileged && s.CapAdd == nil && s.CapDrop == nil &&
+		s.SecurityOpt == nil && s.Namespaces == nil && s.NetworkMode == "" && s.Mounts == nil &&
+		s.VolumesFrom == nil && s.Devices == nil && s.DeviceCgroup == nil && s.Ports == nil &&
+		!s.PublishAll && s.LogDriver == "" && !s.ReadOnlyRootfs && s.Env == nil && s.Labels == nil &&
+		s.BuildArgs == nil && s.Exec == nil && s.Driver == "" && s.DriverOpts == nil &&
+		s.PluginPrivileges == nil && s.Masked == nil
+}
 
 func (m *masker) config(s *Summary, prefix string, c *container.Config) {
 	if c == nil {
@@ -312,10 +338,20 @@ func (m *masker) hostConfig(s *Summary, h *container.HostConfig) {
 	s.NetworkMode = string(h.NetworkMode)
 	s.Mounts = mounts(h.Binds, h.Mounts)
 	s.VolumesFrom = h.VolumesFrom
+	if len(h.Devices) > 0 {
+		s.Devices = make([]Device, 0, len(h.Devices))
+	}
 	for _, d := range h.Devices {
 		s.Devices = append(s.Devices, Device{Host: d.PathOnHost, Container: d.PathInContainer, Permissions: d.CgroupPermissions})
 	}
 	s.DeviceCgroup = h.DeviceCgroupRules
+	if len(h.PortBindings) > 0 {
+		n := 0
+		for _, bs := range h.PortBindings {
+			n += max(len(bs), 1)
+		}
+		s.Ports = make([]Port, 0, n)
+	}
 	for p, bs := range h.PortBindings {
 		if len(bs) == 0 {
 			s.Ports = append(s.Ports, Port{ContainerPort: string(p)})
@@ -324,15 +360,14 @@ func (m *masker) hostConfig(s *Summary, h *container.HostConfig) {
 			s.Ports = append(s.Ports, Port{ContainerPort: string(p), HostIP: b.HostIP, HostPort: b.HostPort})
 		}
 	}
-	sort.SliceStable(s.Ports, func(i, j int) bool {
-		a, b := s.Ports[i], s.Ports[j]
-		if a.ContainerPort != b.ContainerPort {
-			return a.ContainerPort < b.ContainerPort
+	slices.SortStableFunc(s.Ports, func(a, b Port) int {
+		if c := strings.Compare(a.ContainerPort, b.ContainerPort); c != 0 {
+			return c
 		}
-		if a.HostIP != b.HostIP {
-			return a.HostIP < b.HostIP
+		if c := strings.Compare(a.HostIP, b.HostIP); c != 0 {
+			return c
 		}
-		return a.HostPort < b.HostPort
+		return strings.Compare(a.HostPort, b.HostPort)
 	})
 	s.PublishAll = h.PublishAllPorts
 	s.LogDriver = h.LogConfig.Type
@@ -342,17 +377,23 @@ func (m *masker) hostConfig(s *Summary, h *container.HostConfig) {
 // mounts lists Binds ("source:target[:options]") and Mounts. A bind whose
 // source is not an absolute path is a named volume.
 func mounts(binds []string, ms []mount.Mount) []Mount {
-	var out []Mount
+	if len(binds)+len(ms) == 0 {
+		return nil
+	}
+	out := make([]Mount, 0, len(binds)+len(ms))
 	for _, b := range binds {
-		parts := strings.Split(b, ":")
 		mt := Mount{Type: "bind"}
-		switch len(parts) {
-		case 1:
-			mt.Type, mt.Target = "volume", parts[0]
-		default:
-			mt.Source, mt.Target = parts[0], parts[1]
-			if len(parts) > 2 {
-				for _, o := range strings.Split(parts[2], ",") {
+		// source:target[:options[:…]]; options are comma-separated.
+		src, rest, ok := strings.Cut(b, ":")
+		if !ok {
+			mt.Type, mt.Target = "volume", b
+		} else {
+			mt.Source = src
+			var opts string
+			mt.Target, opts, ok = strings.Cut(rest, ":")
+			if ok {
+				opts, _, _ = strings.Cut(opts, ":")
+				for o := range strings.SplitSeq(opts, ",") {
 					if o == "ro" {
 						mt.ReadOnly = true
 					}
