@@ -31,8 +31,11 @@ func (t *Trail) Record(o *Outcome) error {
 		Method:         o.Method,
 		DurationNS:     o.Duration.Nanoseconds(),
 	}
-	rec.URI, rec.Masked = audit.SanitizeURI(o.URI)
-	rec.SetRequest(o.Request)
+	if o.Request != nil {
+		rec.SetRequest(o.Request) // the sanitised URI, target, summary and what was masked
+	} else {
+		rec.URI, rec.Masked = audit.SanitizeURI(o.URI)
+	}
 	if o.Identity.User != "" || o.Identity.Subject != "" || o.Identity.AuthNMethod != "" || o.Decision.Team != "" {
 		rec.Identity = &audit.Identity{
 			User: o.Identity.User, AuthNMethod: o.Identity.AuthNMethod,
