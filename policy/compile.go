@@ -1,8 +1,11 @@
 package policy
 
 import (
+	"encoding/binary"
 	"math"
+	"reflect"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
@@ -19,7 +22,7 @@ type compiled struct {
 	allowed  actionSet
 	readOnly bool
 
-	c    containerPolicy
+	c    *containerPolicy // shared by policies whose sections are alike
 	exec execPolicy
 
 	volumeDrivers    *globList
@@ -113,64 +116,157 @@ type execPolicy struct {
 	commands        *globList
 }
 
-// compiler compiles the policies of one load. Lists and maps inherited
-// unchanged (mergeInto copies the pointer of the attribute as written)
-// are compiled once and shared by every policy that inherits them: with
-// 1,000 team policies extending the default, per-team copies of the
-// default's lists were most of what a loaded Set held.
+// compiler compiles the policies of one load. Every list, set and map is
+// compiled once and shared by every policy whose effective policy has the
+// same content (inherited from the same base, or written alike in many
+// team files), and so are whole container sections that come out the
+// same: with 1,000 team policies extending the default, per-team copies
+// were most of what a loaded Set held. Compiled parts are never written
+// after load, so sharing them is safe.
 type compiler struct {
+	// By the attribute as decoded (mergeInto copies the pointer of an
+	// inherited attribute), then by content.
 	globs     map[*[]string]*globList
 	sysctls   map[*[]string]*globList
 	paths     map[*[]string]*pathList
 	sets      map[*[]string]map[string]bool
 	caps      map[*[]string]map[string]bool
 	capDrops  map[*[]string][]string
-	labelKeys map[*map[string]string][]string
-	ruleSets  map[*policyBlock]*ruleSet
-	rules     map[*ruleBlock]*customRule
+	content   map[string]any
+	labelKeys map[uintptr][]string // by the shared labels map
+
+	containers map[string]*containerPolicy
+	actionSets map[string]actionSet
+	ruleSets   map[*policyBlock]*ruleSet
+	rules      map[*ruleBlock]*customRule
 }
 
 func newCompiler() *compiler {
 	return &compiler{
-		globs:     map[*[]string]*globList{},
-		sysctls:   map[*[]string]*globList{},
-		paths:     map[*[]string]*pathList{},
-		sets:      map[*[]string]map[string]bool{},
-		caps:      map[*[]string]map[string]bool{},
-		capDrops:  map[*[]string][]string{},
-		labelKeys: map[*map[string]string][]string{},
-		ruleSets:  map[*policyBlock]*ruleSet{},
-		rules:     map[*ruleBlock]*customRule{},
+		globs:      map[*[]string]*globList{},
+		sysctls:    map[*[]string]*globList{},
+		paths:      map[*[]string]*pathList{},
+		sets:       map[*[]string]map[string]bool{},
+		caps:       map[*[]string]map[string]bool{},
+		capDrops:   map[*[]string][]string{},
+		content:    map[string]any{},
+		labelKeys:  map[uintptr][]string{},
+		containers: map[string]*containerPolicy{},
+		actionSets: map[string]actionSet{},
+		ruleSets:   map[*policyBlock]*ruleSet{},
+		rules:      map[*ruleBlock]*customRule{},
 	}
+}
+
+// listKey encodes kind and items exactly, as a key of compiler.content.
+func listKey(kind string, items []string) string {
+	var b strings.Builder
+	b.WriteString(kind)
+	for _, it := range items {
+		b.WriteString(strconv.Itoa(len(it)))
+		b.WriteByte(':')
+		b.WriteString(it)
+	}
+	return b.String()
+}
+
+// shared returns what compiler.content holds for key, built by build the
+// first time.
+func shared[T any](cc *compiler, key string, build func() T) T {
+	if v, ok := cc.content[key]; ok {
+		return v.(T)
+	}
+	v := build()
+	cc.content[key] = v
+	return v
+}
+
+// byList compiles the list at items once per pointer and once per content.
+func byList[T any](cc *compiler, memo map[*[]string]T, kind string, items *[]string, build func([]string) T) T {
+	if v, ok := memo[items]; ok {
+		return v
+	}
+	v := shared(cc, listKey(kind, *items), func() T { return build(*items) })
+	memo[items] = v
+	return v
 }
 
 func (cc *compiler) glob(items *[]string) *globList {
-	g, ok := cc.globs[items]
-	if !ok {
-		l := newGlobList(*items)
-		g = &l
-		cc.globs[items] = g
-	}
-	return g
+	return byList(cc, cc.globs, "glob\x00", items, func(items []string) *globList {
+		l := newGlobList(items)
+		return &l
+	})
 }
 
 func (cc *compiler) path(items *[]string) *pathList {
-	l, ok := cc.paths[items]
-	if !ok {
-		pl := newPathList(*items)
-		l = &pl
-		cc.paths[items] = l
-	}
-	return l
+	return byList(cc, cc.paths, "path\x00", items, func(items []string) *pathList {
+		l := newPathList(items)
+		return &l
+	})
 }
 
 func (cc *compiler) set(items *[]string) map[string]bool {
-	m, ok := cc.sets[items]
-	if !ok {
-		m = setOf(*items)
-		cc.sets[items] = m
+	return byList(cc, cc.sets, "set\x00", items, setOf)
+}
+
+// sharedMap returns a map with the same content as *m (nil for a nil m),
+// one per content.
+func sharedMap[V any](cc *compiler, kind string, m *map[string]V, enc func(V) string) map[string]V {
+	if m == nil {
+		return nil
 	}
-	return m
+	keys := sortedKeys(*m)
+	items := make([]string, 0, 2*len(keys)+1)
+	if *m == nil {
+		items = append(items, "nil")
+	}
+	for _, k := range keys {
+		items = append(items, k, enc((*m)[k]))
+	}
+	return shared(cc, listKey(kind, items), func() map[string]V { return *m })
+}
+
+func encList(v []string) string { return listKey("", v) }
+func encString(v string) string { return v }
+func encInt(v int64) string     { return strconv.FormatInt(v, 10) }
+
+// container returns the one container section per content.
+func (cc *compiler) container(c *containerPolicy) *containerPolicy {
+	key := identityKey(reflect.ValueOf(c).Elem())
+	if prev, ok := cc.containers[key]; ok {
+		return prev
+	}
+	cc.containers[key] = c
+	return c
+}
+
+// identityKey encodes a struct of scalars and references by value and
+// identity: two structs with the same key are equal, field for field and
+// reference for reference. A field of another kind panics, so that one
+// added later cannot make different sections share.
+func identityKey(v reflect.Value) string {
+	b := make([]byte, 0, 16*v.NumField())
+	for i := 0; i < v.NumField(); i++ {
+		f := v.Field(i)
+		switch f.Kind() {
+		case reflect.Bool:
+			if f.Bool() {
+				b = append(b, 1)
+			} else {
+				b = append(b, 0)
+			}
+		case reflect.Int, reflect.Int64:
+			b = binary.LittleEndian.AppendUint64(b, uint64(f.Int()))
+		case reflect.Pointer, reflect.Map:
+			b = binary.LittleEndian.AppendUint64(b, uint64(uintptr(f.UnsafePointer())))
+		case reflect.Slice:
+			b = binary.LittleEndian.AppendUint64(b, uint64(uintptr(f.UnsafePointer())))
+			b = binary.LittleEndian.AppendUint64(b, uint64(f.Len()))
+		default:
+			panic("policy: identityKey: field " + v.Type().Field(i).Name + " of kind " + f.Kind().String())
+		}
+	}
+	return string(b)
 }
 
 // compile turns an effective (merged) policy into its evaluation form.
@@ -180,28 +276,30 @@ func (cc *compiler) compile(name string, e *policyBlock, own *policyBlock) (*com
 	p := &compiled{name: name, audit: *e.Mode == "audit"}
 
 	p.allowed = compileActions(name, ownChain(own, e))
+	if prev, ok := cc.actionSets[string(actionSetKey(p.allowed))]; ok {
+		p.allowed = prev
+	} else {
+		cc.actionSets[string(actionSetKey(p.allowed))] = p.allowed
+	}
 	p.readOnly = *e.Actions.ReadOnly
 
 	c := e.Container
-	cp := &p.c
+	cp := &containerPolicy{}
 	cp.privileged = *c.Privileged
-	capAdd, ok := cc.caps[c.CapAdd]
-	if !ok {
-		capAdd = map[string]bool{}
-		for _, v := range *c.CapAdd {
-			capAdd[normCap(v)] = true
+	cp.capAdd = byList(cc, cc.caps, "caps\x00", c.CapAdd, func(items []string) map[string]bool {
+		m := map[string]bool{}
+		for _, v := range items {
+			m[normCap(v)] = true
 		}
-		cc.caps[c.CapAdd] = capAdd
-	}
-	cp.capAdd = capAdd
-	capDrop, ok := cc.capDrops[c.CapDropRequire]
-	if !ok {
-		for _, v := range *c.CapDropRequire {
-			capDrop = append(capDrop, normCap(v))
+		return m
+	})
+	cp.capDropRequire = byList(cc, cc.capDrops, "capdrop\x00", c.CapDropRequire, func(items []string) []string {
+		var out []string
+		for _, v := range items {
+			out = append(out, normCap(v))
 		}
-		cc.capDrops[c.CapDropRequire] = capDrop
-	}
-	cp.capDropRequire = capDrop
+		return out
+	})
 	cp.seccompUnconfined = *c.SeccompUnconfined
 	cp.seccompCustom = *c.SeccompCustom
 	cp.seccompDangerous = cc.set(c.SeccompDangerous)
@@ -236,8 +334,8 @@ func (cc *compiler) compile(name string, e *policyBlock, own *policyBlock) (*com
 	cp.hostIPs = cc.glob(c.HostIPs)
 	cp.publishAll = *c.PublishAll
 	cp.logDrivers = cc.glob(c.LogDrivers)
-	cp.logRequired = *c.LogOptionsRequired
-	cp.logDenied = *c.LogOptionsDenied
+	cp.logRequired = sharedMap(cc, "logopts\x00", c.LogOptionsRequired, encList)
+	cp.logDenied = sharedMap(cc, "logopts\x00", c.LogOptionsDenied, encList)
 	cp.syslogAddresses = cc.glob(c.SyslogAddresses)
 	cp.requireMemory = *c.RequireMemoryLimit
 	if *c.MemoryMax != "" {
@@ -249,30 +347,25 @@ func (cc *compiler) compile(name string, e *policyBlock, own *policyBlock) (*com
 	cp.pidsMax = *c.PidsMax
 	cp.oomKillDisable = *c.OomKillDisable
 	cp.unlimitedPids = *c.UnlimitedPids
-	if c.Ulimits != nil {
-		cp.ulimits = *c.Ulimits
-	}
-	sysctls, ok := cc.sysctls[c.Sysctls]
-	if !ok {
-		items := make([]string, 0, len(*c.Sysctls))
-		for _, s := range *c.Sysctls {
-			items = append(items, strings.ReplaceAll(s, "/", "."))
+	cp.ulimits = sharedMap(cc, "ulimits\x00", c.Ulimits, encInt)
+	cp.sysctls = byList(cc, cc.sysctls, "sysctls\x00", c.Sysctls, func(items []string) *globList {
+		dotted := make([]string, 0, len(items))
+		for _, s := range items {
+			dotted = append(dotted, strings.ReplaceAll(s, "/", "."))
 		}
-		l := newGlobList(items)
-		sysctls = &l
-		cc.sysctls[c.Sysctls] = sysctls
-	}
-	cp.sysctls = sysctls
+		l := newGlobList(dotted)
+		return &l
+	})
 	cp.runtimes = cc.glob(c.Runtimes)
-	cp.labels = *c.RequiredLabels
-	labelKeys, ok := cc.labelKeys[c.RequiredLabels]
-	if !ok {
-		labelKeys = sortedKeys(cp.labels)
-		cc.labelKeys[c.RequiredLabels] = labelKeys
+	cp.labels = sharedMap(cc, "labels\x00", c.RequiredLabels, encString)
+	lk := uintptr(reflect.ValueOf(cp.labels).UnsafePointer())
+	if _, ok := cc.labelKeys[lk]; !ok {
+		cc.labelKeys[lk] = sortedKeys(cp.labels)
 	}
-	cp.labelKeys = labelKeys
+	cp.labelKeys = cc.labelKeys[lk]
 	cp.restartPolicies = cc.glob(c.RestartPolicies)
 	cp.restartMax = *c.RestartMaxRetry
+	p.c = cc.container(cp)
 
 	p.exec = execPolicy{
 		privileged:      *e.Exec.Privileged,
@@ -331,6 +424,14 @@ func compileActions(_ string, chain []*actionsBlock) actionSet {
 
 // actionSet is a set of actions: bit i stands for allActions[i].
 type actionSet []uint64
+
+func actionSetKey(s actionSet) []byte {
+	b := make([]byte, 0, 8*len(s))
+	for _, w := range s {
+		b = binary.LittleEndian.AppendUint64(b, w)
+	}
+	return b
+}
 
 // has reports whether a is in the set; actions that request.Actions()
 // does not list never are.

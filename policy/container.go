@@ -45,7 +45,7 @@ func key(field, k string) string     { return field + "[" + strconv.Quote(k) + "
 
 // container judges a container's settings.
 func (e *evaluator) container(cc *request.ContainerCreate, f *fieldNames) {
-	c := &e.p.c
+	c := e.p.c
 	cfg, hc := cc.Config, cc.HostConfig
 
 	if hc.Privileged && !c.privileged {
@@ -141,7 +141,7 @@ func (e *evaluator) container(cc *request.ContainerCreate, f *fieldNames) {
 }
 
 func (e *evaluator) capabilities(add, drop []string, f *fieldNames) {
-	c := &e.p.c
+	c := e.p.c
 	for i, a := range add {
 		n := normCap(a)
 		if !c.capAdd[n] {
@@ -172,7 +172,7 @@ func (e *evaluator) capabilities(add, drop []string, f *fieldNames) {
 // "key:value", bare "no-new-privileges", "writable-cgroups" and "disable";
 // later options override earlier ones, label options accumulate.
 func (e *evaluator) securityOpts(opts []string, f *fieldNames) {
-	c := &e.p.c
+	c := e.p.c
 	nnp, nnpSet, nnpIdx := false, false, -1
 	seccomp, seccompIdx := "", -1
 	apparmor, apparmorIdx := "", -1
@@ -249,7 +249,7 @@ func (e *evaluator) securityOpts(opts []string, f *fieldNames) {
 
 // label judges one SELinux label option ("disable", "type:X", ...).
 func (e *evaluator) label(v, field string) {
-	c := &e.p.c
+	c := e.p.c
 	if v == "disable" {
 		if !c.selinuxDisable {
 			e.add("security.selinux", field, "disabling SELinux labeling is not allowed")
@@ -287,7 +287,7 @@ func seccompAllows(action string) bool {
 }
 
 func (e *evaluator) seccomp(v, field string) {
-	c := &e.p.c
+	c := e.p.c
 	switch v {
 	case "unconfined":
 		if !c.seccompUnconfined {
@@ -326,7 +326,7 @@ func (e *evaluator) seccomp(v, field string) {
 }
 
 func (e *evaluator) namespace(kind, mode, field string) {
-	c := &e.p.c
+	c := e.p.c
 	if mode == "host" {
 		if !c.hostNS[kind] {
 			e.add("namespaces.host", field, "sharing the host's "+kind+" namespace is not allowed")
@@ -342,7 +342,7 @@ func (e *evaluator) namespace(kind, mode, field string) {
 
 // mounts judges Binds, Mounts, VolumesFrom and Tmpfs.
 func (e *evaluator) mounts(hc *container.HostConfig, f *fieldNames) {
-	c := &e.p.c
+	c := e.p.c
 	for i, raw := range hc.Binds {
 		field := idx(f.binds, i)
 		arr := strings.SplitN(raw, ":", 4)
@@ -475,7 +475,7 @@ func validMountMode(mode string) bool {
 
 // hostPath judges one host path that a container or volume would mount.
 func (e *evaluator) hostPath(src, field string, readOnly bool, propagation string) {
-	c := &e.p.c
+	c := e.p.c
 	p := cleanHostPath(src)
 	if p == "" {
 		e.add("mounts.invalid", field, "host path "+strconv.Quote(src)+" is not absolute")
@@ -525,7 +525,7 @@ func (e *evaluator) hostPath(src, field string, readOnly bool, propagation strin
 }
 
 func (e *evaluator) networks(cc *request.ContainerCreate, f *fieldNames) {
-	c := &e.p.c
+	c := e.p.c
 	mode := string(cc.HostConfig.NetworkMode)
 	if mode == "" {
 		mode = "default"
@@ -541,7 +541,7 @@ func (e *evaluator) networks(cc *request.ContainerCreate, f *fieldNames) {
 }
 
 func (e *evaluator) ports(hc *container.HostConfig, f *fieldNames) {
-	c := &e.p.c
+	c := e.p.c
 	if hc.PublishAllPorts && !c.publishAll {
 		e.add("ports.publish_all", f.publishAll, "publishing all exposed ports is not allowed")
 	}
@@ -566,7 +566,7 @@ func (e *evaluator) ports(hc *container.HostConfig, f *fieldNames) {
 }
 
 func (e *evaluator) logging(lc container.LogConfig, f *fieldNames) {
-	c := &e.p.c
+	c := e.p.c
 	if lc.Type != "" && !c.logDrivers.match(lc.Type) {
 		e.add("logging.driver", f.logConfig+".Type", "log driver "+strconv.Quote(lc.Type)+" is not allowed")
 	}
@@ -586,7 +586,7 @@ func (e *evaluator) logging(lc container.LogConfig, f *fieldNames) {
 }
 
 func (e *evaluator) resources(r *container.Resources, f *fieldNames) {
-	c := &e.p.c
+	c := e.p.c
 	switch {
 	case r.Memory <= 0 && (c.requireMemory || c.memoryMax > 0):
 		e.add("resources.memory", f.memory, "a memory limit is required")

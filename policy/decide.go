@@ -188,7 +188,7 @@ func (e *evaluator) update() {
 		e.add(request.CodeBodyMissing, "body", "container.update has no body to judge")
 		return
 	}
-	c := &e.p.c
+	c := e.p.c
 	// 0 leaves a limit unchanged; negative values remove it.
 	if u.Memory < 0 && (c.requireMemory || c.memoryMax > 0) {
 		e.add("resources.memory", "Memory", "the memory limit cannot be removed")
@@ -218,7 +218,7 @@ func (e *evaluator) update() {
 }
 
 func (e *evaluator) restart(name string, retries int, field string) {
-	c := &e.p.c
+	c := e.p.c
 	if !c.restartPolicies.match(name) {
 		e.add("restart.policy", field+".Name", "restart policy "+strconv.Quote(name)+" is not allowed")
 	}

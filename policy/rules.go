@@ -3,6 +3,7 @@ package policy
 import (
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
@@ -205,10 +206,19 @@ func (cc *compiler) ruleSet(own *policyBlock) *ruleSet {
 		rs = cc.ruleSet(own.base)
 	} else {
 		rules := cc.compileRules(own)
-		rs = &ruleSet{rules: rules, needs: needsOf(rules)}
+		rs = &ruleSet{rules: rules, needs: cc.sharedNeeds(needsOf(rules))}
 	}
 	cc.ruleSets[own] = rs
 	return rs
+}
+
+// sharedNeeds returns the one ruleNeeds per content.
+func (cc *compiler) sharedNeeds(n ruleNeeds) ruleNeeds {
+	key := []string{strconv.FormatBool(n.createAll)}
+	key = append(key, sortedKeys(n.roots)...)
+	key = append(key, "")
+	key = append(key, sortedKeys(n.create)...)
+	return shared(cc, listKey("needs\x00", key), func() ruleNeeds { return n })
 }
 
 func (cc *compiler) compileRules(own *policyBlock) []*customRule {

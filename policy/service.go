@@ -51,7 +51,7 @@ func (e *evaluator) service() {
 	cc := serviceAsCreate(s)
 	e.container(cc, &serviceFields)
 	if rp := tt.RestartPolicy; rp != nil && rp.MaxAttempts != nil {
-		c := &e.p.c
+		c := e.p.c
 		if c.restartMax >= 0 && int64(*rp.MaxAttempts) > c.restartMax {
 			e.add("restart.max_retries", "TaskTemplate.RestartPolicy.MaxAttempts", "restart attempts exceed the maximum")
 		}

@@ -34,7 +34,6 @@ type teamRef struct {
 	team    string
 	pattern string
 	policy  *compiled
-	rng     hcl.Range
 }
 
 // Revision is the sha256 of the loaded files' names and contents, in hex.
@@ -155,6 +154,8 @@ func (s *Set) lookup(id request.Identity) (team string, p *compiled, ambiguous s
 // buildTeams indexes team membership and reports conflicts.
 func (l *loader) buildTeams(s *Set) {
 	globs := map[string]*teamRef{}
+	// Where each member was defined, for conflicts; not kept in the Set.
+	defined := map[*teamRef]hcl.Range{}
 	for _, t := range l.teamList {
 		pname := t.Name
 		if t.Policy != nil {
@@ -188,7 +189,7 @@ func (l *loader) buildTeams(s *Set) {
 					l.errorf(rng, "Empty member", "An empty %s matches nothing; remove it.", what)
 					continue
 				}
-				ref := &teamRef{team: t.Name, pattern: v, policy: p, rng: *rng}
+				ref := &teamRef{team: t.Name, pattern: v, policy: p}
 				target, isGlob := idx, false
 				if glob && hasMeta(v) {
 					isGlob = true
@@ -202,10 +203,11 @@ func (l *loader) buildTeams(s *Set) {
 					if prev.team == t.Name {
 						continue
 					}
-					l.errorf(rng, "Conflicting team membership", "%s %q is already a member of team %q; previous definition was at %s. A member may belong to one team only.", what, v, prev.team, at(prev.rng))
+					l.errorf(rng, "Conflicting team membership", "%s %q is already a member of team %q; previous definition was at %s. A member may belong to one team only.", what, v, prev.team, at(defined[prev]))
 					continue
 				}
 				target[v] = ref
+				defined[ref] = *rng
 				if isGlob {
 					s.userGlobs = append(s.userGlobs, ref)
 				}
