@@ -105,6 +105,9 @@ func serve(ctx context.Context, cfg serveConfig, log *logrus.Logger, stderr io.W
 		return err
 	}
 	_ = auditor.Event(audit.TypePolicyLoad, fmt.Sprintf("loaded policies %v from %s, revision %s", set.Policies(), cfg.policyDir, set.Revision()))
+	// The parsed files are garbage now; hand their memory back rather than
+	// carry a load-time peak for the life of the process.
+	debug.FreeOSMemory()
 	p := plugin.New(set, plugin.WithLogger(log), plugin.WithAuditor(plugin.NewTrail(auditor)), plugin.WithInstance(instance))
 
 	l, err := plugin.ActivationListener()
@@ -212,6 +215,7 @@ func reload(cfg serveConfig, p *plugin.Plugin, auditor *audit.Auditor, log *logr
 		return
 	}
 	p.SetPolicy(set)
+	debug.FreeOSMemory() // the old set and the parsed files
 	_ = auditor.Event(audit.TypePolicyLoad, fmt.Sprintf("reloaded (%s) policies %v, revision %s, previous %s", reason, set.Policies(), set.Revision(), old.Revision()))
 	log.WithFields(logrus.Fields{
 		"reason": reason, "policy_revision": set.Revision(), "previous_revision": old.Revision(), "policies": set.Policies(),
