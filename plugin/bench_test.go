@@ -1,13 +1,12 @@
 package plugin_test
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -19,6 +18,7 @@ import (
 	"github.com/portcullis/portcullis/plugin"
 	"github.com/portcullis/portcullis/plugin/audit"
 	"github.com/portcullis/portcullis/policy"
+	"github.com/portcullis/portcullis/test/corpus"
 )
 
 // Benchmarks for one AuthZ call as the daemon makes it: the envelope
@@ -31,53 +31,25 @@ import (
 // policy/bench_test.go measures Decide alone, plugin/audit/bench_test.go
 // the audit encoding and file sink; docs/performance.md has the numbers.
 
-const benchCorpusPath = "../../shared/corpus/docker-cli-traffic.jsonl"
-
-// benchEnvelope is the daemon's AuthZ message; []byte fields are sent
-// base64-encoded, as the daemon sends them.
-type benchEnvelope struct {
-	User               string            `json:"User,omitempty"`
-	UserAuthNMethod    string            `json:"UserAuthNMethod,omitempty"`
-	RequestMethod      string            `json:"RequestMethod,omitempty"`
-	RequestURI         string            `json:"RequestUri,omitempty"`
-	RequestBody        []byte            `json:"RequestBody,omitempty"`
-	RequestHeaders     map[string]string `json:"RequestHeaders,omitempty"`
-	ResponseStatusCode int               `json:"ResponseStatusCode,omitempty"`
-	ResponseBody       []byte            `json:"ResponseBody,omitempty"`
-	ResponseHeaders    map[string]string `json:"ResponseHeaders,omitempty"`
-}
-
 type benchCall struct {
 	name string
-	env  benchEnvelope
+	env  plugin.Envelope
 	msg  []byte
 }
 
+// benchCalls is the recorded traffic as AuthZReq messages.
 func benchCalls(b *testing.B) []benchCall {
 	b.Helper()
-	f, err := os.Open(benchCorpusPath)
-	if err != nil {
+	entries, err := corpus.Load("")
+	if errors.Is(err, corpus.ErrNotFound) {
 		b.Skipf("recorded traffic not available: %v", err)
 	}
-	defer f.Close()
+	if err != nil {
+		b.Fatal(err)
+	}
 	var out []benchCall
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		var e struct {
-			Name    string            `json:"name"`
-			Method  string            `json:"method"`
-			URI     string            `json:"uri"`
-			Body    json.RawMessage   `json:"body"`
-			Headers map[string]string `json:"headers"`
-		}
-		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
-			b.Fatal(err)
-		}
-		env := benchEnvelope{RequestMethod: e.Method, RequestURI: e.URI, RequestHeaders: e.Headers}
-		if len(e.Body) > 0 && string(e.Body) != "null" {
-			env.RequestBody = append(append([]byte(nil), e.Body...), '\n')
-		}
+	for _, e := range entries {
+		env := plugin.Envelope{RequestMethod: e.Method, RequestURI: e.URI, RequestHeaders: e.Headers, RequestBody: e.BodyBytes()}
 		out = append(out, benchCall{name: e.Name, env: env, msg: mustJSON(b, env)})
 	}
 	return out

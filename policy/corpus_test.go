@@ -1,8 +1,7 @@
 package policy_test
 
 import (
-	"bufio"
-	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -10,36 +9,24 @@ import (
 
 	"github.com/portcullis/portcullis/policy"
 	"github.com/portcullis/portcullis/policy/request"
+	"github.com/portcullis/portcullis/test/corpus"
 )
 
-type corpusEntry struct {
-	Name    string            `json:"name"`
-	User    string            `json:"user"`
-	Method  string            `json:"method"`
-	URI     string            `json:"uri"`
-	Body    json.RawMessage   `json:"body"`
-	Headers map[string]string `json:"headers"`
-}
+// corpusEntry is one recorded request of the shared corpus.
+type corpusEntry struct{ corpus.Entry }
 
 func readCorpus(t testing.TB) []corpusEntry {
 	t.Helper()
-	f, err := os.Open(filepath.Join("..", "..", "shared", "corpus", "docker-cli-traffic.jsonl"))
-	if err != nil {
-		f, err = os.Open("/work/shared/corpus/docker-cli-traffic.jsonl")
-	}
-	if err != nil {
+	entries, err := corpus.Load("")
+	if errors.Is(err, corpus.ErrNotFound) {
 		t.Skipf("corpus not available: %v", err)
 	}
-	defer f.Close()
-	var out []corpusEntry
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		var e corpusEntry
-		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := make([]corpusEntry, len(entries))
+	for i, e := range entries {
+		out[i] = corpusEntry{e}
 	}
 	return out
 }

@@ -1,11 +1,9 @@
 package request_test
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"os"
 	"strconv"
 	"syscall"
 	"testing"
@@ -30,33 +28,9 @@ type benchEntry struct {
 
 func benchCorpus(b *testing.B) []benchEntry {
 	b.Helper()
-	f, err := os.Open(corpusPath)
-	if err != nil {
-		b.Skipf("recorded traffic not available: %v", err)
-	}
-	defer f.Close()
 	var out []benchEntry
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		var e struct {
-			Name    string            `json:"name"`
-			Method  string            `json:"method"`
-			URI     string            `json:"uri"`
-			Body    json.RawMessage   `json:"body"`
-			Headers map[string]string `json:"headers"`
-		}
-		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
-			b.Fatalf("corpus line %d: %v", len(out)+1, err)
-		}
-		be := benchEntry{name: e.Name, method: e.Method, uri: e.URI, headers: e.Headers}
-		if len(e.Body) > 0 && string(e.Body) != "null" {
-			be.body = append(append([]byte(nil), e.Body...), '\n')
-		}
-		out = append(out, be)
-	}
-	if err := sc.Err(); err != nil {
-		b.Fatal(err)
+	for _, e := range loadCorpus(b) {
+		out = append(out, benchEntry{name: e.Name, method: e.Method, uri: e.URI, headers: e.Headers, body: e.BodyBytes()})
 	}
 	return out
 }

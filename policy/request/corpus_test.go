@@ -1,53 +1,29 @@
 package request_test
 
 import (
-	"bufio"
-	"encoding/json"
-	"os"
+	"errors"
 	"testing"
 
 	"github.com/portcullis/portcullis/policy/request"
+	"github.com/portcullis/portcullis/test/corpus"
 )
 
-// corpusPath is the recorded Docker CLI traffic shared with CI.
-const corpusPath = "../../../shared/corpus/docker-cli-traffic.jsonl"
-
-// CorpusEntry is one recorded request.
-type CorpusEntry struct {
-	Name    string            `json:"name"`
-	Method  string            `json:"method"`
-	URI     string            `json:"uri"`
-	Body    json.RawMessage   `json:"body"`
-	Headers map[string]string `json:"headers"`
-}
-
-func loadCorpus(t testing.TB) []CorpusEntry {
-	f, err := os.Open(corpusPath)
-	if err != nil {
+func loadCorpus(t testing.TB) []corpus.Entry {
+	t.Helper()
+	entries, err := corpus.Load("")
+	if errors.Is(err, corpus.ErrNotFound) {
 		t.Skipf("recorded traffic not available: %v", err)
 	}
-	defer f.Close()
-	var out []CorpusEntry
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		var e CorpusEntry
-		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
-			t.Fatalf("corpus line %d: %v", len(out)+1, err)
-		}
-		out = append(out, e)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return out
+	return entries
 }
 
 // Every request the real CLI sent is classified to a route and decodes.
 func TestCorpusParses(t *testing.T) {
 	for _, e := range loadCorpus(t) {
-		var body []byte
-		if len(e.Body) > 0 {
-			body = e.Body
-		}
-		r, err := request.Parse(e.Method, e.URI, e.Headers, body)
+		r, err := request.Parse(e.Method, e.URI, e.Headers, e.BodyBytes())
 		if err != nil {
 			t.Errorf("%s: %v", e.Name, err)
 			continue

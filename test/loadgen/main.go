@@ -28,6 +28,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/portcullis/portcullis/test/corpus"
 	"io"
 	"os"
 	"os/exec"
@@ -120,11 +121,11 @@ func do(ctx context.Context, cfg config, out io.Writer) error {
 	if cfg.corpus == "" {
 		cfg.corpus = filepath.Join(root, "..", "shared", "corpus", "docker-cli-traffic.jsonl")
 	}
-	corpus, err := readCorpus(cfg.corpus)
+	entries, err := corpus.Load(cfg.corpus)
 	if err != nil {
 		return err
 	}
-	wl := workloadConfig{corpus: corpus, creates: cfg.creates, respBytes: cfg.respBytes, seed: 1}
+	wl := workloadConfig{corpus: entries, creates: cfg.creates, respBytes: cfg.respBytes, seed: 1}
 	if cfg.users != "" {
 		wl.users = strings.Split(cfg.users, ",")
 	}
@@ -145,7 +146,7 @@ func do(ctx context.Context, cfg config, out io.Writer) error {
 			total.merge(runLoad(ctx, cfg.socket, cfg.socket, calls, cfg.clients, cfg.duration, cfg.rate))
 		}
 		fmt.Fprintf(out, "%d calls per pass (%d recorded, %d generated creates), %d clients, %d x %s\n\n",
-			len(calls), len(corpus), cfg.creates, cfg.clients, cfg.rounds, cfg.duration)
+			len(calls), len(entries), cfg.creates, cfg.clients, cfg.rounds, cfg.duration)
 		printTable(out, []*result{total})
 		printDetails(out, total)
 		if total.errors > 0 {
@@ -185,7 +186,7 @@ func do(ctx context.Context, cfg config, out io.Writer) error {
 	failed := false
 	if !cfg.skipCmp {
 		fmt.Fprintf(out, "== allow-all vs portcullis: %d calls per pass (%d recorded, %d generated creates), %d clients, %d rounds x %s each, warm-up %s\n",
-			len(calls), len(corpus), cfg.creates, cfg.clients, cfg.rounds, cfg.duration, cfg.warmup)
+			len(calls), len(entries), cfg.creates, cfg.clients, cfg.rounds, cfg.duration, cfg.warmup)
 		if cfg.rate > 0 {
 			fmt.Fprintf(out, "   paced at %.0f calls/s\n", cfg.rate)
 		}
@@ -197,7 +198,7 @@ func do(ctx context.Context, cfg config, out io.Writer) error {
 		}
 	}
 	if cfg.scale > 0 && ctx.Err() == nil {
-		if err := scale(ctx, cfg, tmp, corpus, out); err != nil {
+		if err := scale(ctx, cfg, tmp, entries, out); err != nil {
 			if !errors.Is(err, errCallsFailed) {
 				return err
 			}

@@ -1,30 +1,19 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/portcullis/portcullis/plugin"
+	"github.com/portcullis/portcullis/test/corpus"
 	"math/rand/v2"
-	"os"
 	"strconv"
 	"strings"
 )
 
-// envelope is the daemon's AuthZ message (authorization.Request on the
-// wire). RequestBody and ResponseBody are []byte, so encoding/json sends
-// them base64-encoded, as the daemon does.
-type envelope struct {
-	User               string            `json:"User,omitempty"`
-	UserAuthNMethod    string            `json:"UserAuthNMethod,omitempty"`
-	RequestMethod      string            `json:"RequestMethod,omitempty"`
-	RequestURI         string            `json:"RequestUri,omitempty"`
-	RequestBody        []byte            `json:"RequestBody,omitempty"`
-	RequestHeaders     map[string]string `json:"RequestHeaders,omitempty"`
-	ResponseStatusCode int               `json:"ResponseStatusCode,omitempty"`
-	ResponseBody       []byte            `json:"ResponseBody,omitempty"`
-	ResponseHeaders    map[string]string `json:"ResponseHeaders,omitempty"`
-}
+// envelope is the daemon's AuthZ message (RequestBody and ResponseBody
+// go out base64-encoded, as the daemon sends them).
+type envelope = plugin.Envelope
 
 // call is one request as the daemon would send it: the AuthZReq message
 // and, for when the plugin allows it, the AuthZRes message that follows.
@@ -36,43 +25,7 @@ type call struct {
 }
 
 // corpusEntry is one line of the recorded traffic.
-type corpusEntry struct {
-	Name    string            `json:"name"`
-	Expect  string            `json:"expect"`
-	User    string            `json:"user"`
-	Method  string            `json:"method"`
-	URI     string            `json:"uri"`
-	Body    json.RawMessage   `json:"body"`
-	Headers map[string]string `json:"headers"`
-}
-
-func readCorpus(path string) ([]corpusEntry, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("open corpus: %w", err)
-	}
-	defer f.Close()
-	var out []corpusEntry
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 4<<20)
-	for sc.Scan() {
-		if len(bytes.TrimSpace(sc.Bytes())) == 0 {
-			continue
-		}
-		var e corpusEntry
-		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
-			return nil, fmt.Errorf("corpus line %d: %w", len(out)+1, err)
-		}
-		out = append(out, e)
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("read corpus: %w", err)
-	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("corpus %s is empty", path)
-	}
-	return out, nil
-}
+type corpusEntry = corpus.Entry
 
 // workloadConfig says what traffic to send.
 type workloadConfig struct {
