@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 
 	"github.com/sirupsen/logrus"
@@ -18,6 +17,7 @@ import (
 	"github.com/portcullis/portcullis/plugin"
 	"github.com/portcullis/portcullis/plugin/audit"
 	"github.com/portcullis/portcullis/policy"
+	"github.com/portcullis/portcullis/test/benchcpu"
 	"github.com/portcullis/portcullis/test/corpus"
 )
 
@@ -127,7 +127,7 @@ func benchHandler(b *testing.B, h http.Handler, path string, msg []byte, wantAll
 	b.ReportAllocs()
 	b.SetBytes(int64(len(msg)))
 	b.ResetTimer()
-	done := reportCPU(b)
+	done := benchcpu.Report(b)
 	for b.Loop() {
 		roundTrip(b, h, path, msg)
 	}
@@ -140,7 +140,7 @@ func BenchmarkDecodeEnvelopeCreate(b *testing.B) {
 	c := findCall(b, benchCalls(b), "POST", "/containers/create")
 	b.ReportAllocs()
 	b.SetBytes(int64(len(c.msg)))
-	done := reportCPU(b)
+	done := benchcpu.Report(b)
 	for b.Loop() {
 		if _, err := plugin.DecodeEnvelope(bytes.NewReader(c.msg)); err != nil {
 			b.Fatal(err)
@@ -240,7 +240,7 @@ func BenchmarkHandlerCorpus(b *testing.B) {
 			h := benchPlugin(b, dir)
 			calls := benchCalls(b)
 			b.ReportAllocs()
-			done := reportCPU(b)
+			done := benchcpu.Report(b)
 			for b.Loop() {
 				for _, c := range calls {
 					roundTrip(b, h, reqPath, c.msg)
@@ -249,23 +249,5 @@ func BenchmarkHandlerCorpus(b *testing.B) {
 			done()
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(calls)), "ns/call")
 		})
-	}
-}
-
-// cpuTime is the CPU time this process has used, in all threads (the
-// garbage collector's included).
-func cpuTime() int64 {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return ru.Utime.Nano() + ru.Stime.Nano()
-}
-
-// reportCPU reports CPU ns per operation beside the wall-clock ns/op: on
-// a shared machine the wall clock also counts time spent waiting for a
-// CPU, the CPU time does not. Call the returned function after the loop.
-func reportCPU(b *testing.B) func() {
-	start := cpuTime()
-	return func() {
-		b.ReportMetric(float64(cpuTime()-start)/float64(b.N), "cpu-ns/op")
 	}
 }

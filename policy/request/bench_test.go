@@ -5,10 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
-	"syscall"
 	"testing"
 
 	"github.com/portcullis/portcullis/policy/request"
+	"github.com/portcullis/portcullis/test/benchcpu"
 )
 
 // Benchmarks for the work every AuthZ call does before a policy sees the
@@ -92,7 +92,7 @@ func benchParse(b *testing.B, e benchEntry) {
 		b.SetBytes(int64(len(e.body)))
 	}
 	b.ResetTimer()
-	done := reportCPU(b)
+	done := benchcpu.Report(b)
 	for b.Loop() {
 		_, _ = request.Parse(e.method, e.uri, e.headers, e.body)
 	}
@@ -138,7 +138,7 @@ func BenchmarkParseCorpus(b *testing.B) {
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
-	done := reportCPU(b)
+	done := benchcpu.Report(b)
 	for b.Loop() {
 		for _, e := range es {
 			_, _ = request.Parse(e.method, e.uri, e.headers, e.body)
@@ -146,22 +146,4 @@ func BenchmarkParseCorpus(b *testing.B) {
 	}
 	done()
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(es)), "ns/request")
-}
-
-// cpuTime is the CPU time this process has used, in all threads (the
-// garbage collector's included).
-func cpuTime() int64 {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return ru.Utime.Nano() + ru.Stime.Nano()
-}
-
-// reportCPU reports CPU ns per operation beside the wall-clock ns/op: on
-// a shared machine the wall clock also counts time spent waiting for a
-// CPU, the CPU time does not. Call the returned function after the loop.
-func reportCPU(b *testing.B) func() {
-	start := cpuTime()
-	return func() {
-		b.ReportMetric(float64(cpuTime()-start)/float64(b.N), "cpu-ns/op")
-	}
 }
