@@ -236,7 +236,7 @@ func TestIdentityFromCertificate(t *testing.T) {
 	}
 }
 
-func selfSigned(t *testing.T, cn, ou string) *x509.Certificate {
+func selfSigned(t testing.TB, cn, ou string) *x509.Certificate {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
