@@ -98,8 +98,13 @@ var creates = map[request.Action]bool{
 // are forgotten oldest first.
 type pendingRequests struct {
 	mu    sync.Mutex
-	ids   map[uint64][]string
-	order []uint64
+	ids   map[uint64][]string // per key, oldest first
+	order []pendingEntry      // every put, oldest first, for eviction
+}
+
+type pendingEntry struct {
+	key uint64
+	id  string
 }
 
 const maxPending = 4096
@@ -121,18 +126,20 @@ func (p *pendingRequests) put(k uint64, id string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.ids[k] = append(p.ids[k], id)
-	p.order = append(p.order, k)
+	p.order = append(p.order, pendingEntry{k, id})
 	if len(p.order) > maxPending {
 		old := p.order[0]
 		p.order = p.order[1:]
-		if ids := p.ids[old]; len(ids) > 1 {
-			p.ids[old] = ids[1:]
-		} else {
-			delete(p.ids, old)
+		// Forget old.id unless its response already took it (both lists
+		// are oldest first, so it can only be at the front).
+		if ids := p.ids[old.key]; len(ids) > 0 && ids[0] == old.id {
+			p.remove(old.key, ids)
 		}
 	}
 }
 
+// take returns the oldest id waiting for a response with key k. Its entry
+// in order is left for put to skip: taking stays O(1).
 func (p *pendingRequests) take(k uint64) string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -140,17 +147,14 @@ func (p *pendingRequests) take(k uint64) string {
 	if len(ids) == 0 {
 		return ""
 	}
-	id := ids[0]
+	p.remove(k, ids)
+	return ids[0]
+}
+
+func (p *pendingRequests) remove(k uint64, ids []string) {
 	if len(ids) == 1 {
 		delete(p.ids, k)
 	} else {
 		p.ids[k] = ids[1:]
 	}
-	for i, o := range p.order {
-		if o == k {
-			p.order = append(p.order[:i], p.order[i+1:]...)
-			break
-		}
-	}
-	return id
 }
