@@ -41,12 +41,24 @@ type Envelope struct {
 // DecodeEnvelope reads one AuthZ message. Anything but exactly one JSON
 // object is an error.
 func DecodeEnvelope(r io.Reader) (*Envelope, error) {
-	data, err := io.ReadAll(io.LimitReader(r, maxEnvelope+1))
+	return decodeEnvelope(r, -1)
+}
+
+// decodeEnvelope is DecodeEnvelope with the message's length when known
+// (Content-Length; -1 when not), so that it is read into one buffer.
+func decodeEnvelope(r io.Reader, size int64) (*Envelope, error) {
+	data, err := readMessage(r, size)
 	if err != nil {
 		return nil, fmt.Errorf("read authorization request: %w", err)
 	}
 	if len(data) > maxEnvelope {
 		return nil, fmt.Errorf("authorization request larger than %d bytes", maxEnvelope)
+	}
+	// The daemon's own encoding is read by scanEnvelope, whose result is
+	// by construction what encoding/json gives; anything else by
+	// encoding/json.
+	if e, ok := scanEnvelope(data); ok {
+		return e, nil
 	}
 	// Unmarshal accepts exactly the messages the decoder path below
 	// accepts, without copying the message into the decoder's buffer
@@ -67,6 +79,32 @@ func DecodeEnvelope(r io.Reader) (*Envelope, error) {
 		return nil, fmt.Errorf("decode authorization request: unexpected content after JSON")
 	}
 	return e, nil
+}
+
+// readMessage reads at most maxEnvelope+1 bytes of r, into a buffer of
+// the announced size when there is one.
+func readMessage(r io.Reader, size int64) ([]byte, error) {
+	r = io.LimitReader(r, maxEnvelope+1)
+	if size < 0 || size > maxEnvelope {
+		return io.ReadAll(r)
+	}
+	// One byte more than announced, so that a longer message is read to
+	// its end (and found too long) rather than cut.
+	buf := make([]byte, 0, size+1)
+	for {
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+		if len(buf) == cap(buf) {
+			rest, err := io.ReadAll(r)
+			return append(buf, rest...), err
+		}
+	}
 }
 
 // identity is what the daemon authenticated: its User and authentication

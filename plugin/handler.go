@@ -1,6 +1,7 @@
 package plugin
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -36,7 +37,7 @@ func (p *Plugin) serve(phase string) http.HandlerFunc {
 					res = authorization.Response{Allow: false, Msg: fmt.Sprintf("portcullis: request rejected: [plugin.internal] internal error while judging the %s", phase)}
 				}
 			}()
-			e, err := DecodeEnvelope(r.Body)
+			e, err := decodeEnvelope(r.Body, r.ContentLength)
 			if err != nil {
 				res = p.fail(phase, &Envelope{}, err)
 				return
@@ -58,9 +59,23 @@ func writeResponse(w http.ResponseWriter, res authorization.Response) {
 	if res.Allow && res.Err != "" {
 		res.Allow = false
 	}
-	w.Header().Set("Content-Type", sdk.DefaultContentTypeV1_1)
+	w.Header()["Content-Type"] = contentType
+	if res == (authorization.Response{Allow: true}) {
+		_, _ = w.Write(allowAnswer)
+		return
+	}
 	_ = json.NewEncoder(w).Encode(res)
 }
+
+var (
+	contentType = []string{sdk.DefaultContentTypeV1_1}
+	// allowAnswer is the encoded plain allow, the answer to most calls.
+	allowAnswer = func() []byte {
+		var b bytes.Buffer
+		_ = json.NewEncoder(&b).Encode(authorization.Response{Allow: true})
+		return b.Bytes()
+	}()
+)
 
 // Status is what /Portcullis.Status reports, for `portcullis status`.
 type Status struct {

@@ -1,0 +1,208 @@
+package plugin
+
+import (
+	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/json"
+	"errors"
+	"math/big"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/docker/go-plugins-helpers/authorization"
+
+	"github.com/portcullis/portcullis/test/corpus"
+)
+
+// daemonMessage encodes req the way the daemon sends it: a json.Encoder
+// with its defaults (HTML escaping on, a trailing newline).
+func daemonMessage(t testing.TB, req authorization.Request) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	if err := json.NewEncoder(&b).Encode(req); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+// unmarshalEnvelope is the definition scanEnvelope must agree with.
+func unmarshalEnvelope(data []byte) (*Envelope, error) {
+	var e *Envelope
+	if err := json.Unmarshal(data, &e); err != nil {
+		return nil, err
+	}
+	if e == nil {
+		return nil, errors.New("null")
+	}
+	return e, nil
+}
+
+func testCertificate(t testing.TB) *x509.Certificate {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		Subject:      pkix.Name{CommonName: "alice", OrganizationalUnit: []string{"web"}},
+		NotBefore:    time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cert
+}
+
+// Every message the daemon would send for the recorded traffic, in both
+// phases and with a TLS user, takes the fast path and decodes as
+// encoding/json decodes it. If the fast path stopped accepting the
+// daemon's form this fails, rather than silently costing the speed.
+func TestScanEnvelopeDaemonMessages(t *testing.T) {
+	entries, err := corpus.Load("")
+	if errors.Is(err, corpus.ErrNotFound) {
+		t.Skipf("recorded traffic not available: %v", err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert := (*authorization.PeerCertificate)(testCertificate(t))
+	var msgs [][]byte
+	for _, e := range entries {
+		req := authorization.Request{RequestMethod: e.Method, RequestURI: e.URI, RequestHeaders: e.Headers, RequestBody: e.BodyBytes()}
+		msgs = append(msgs, daemonMessage(t, req))
+		req.User, req.UserAuthNMethod = "alice", "TLS"
+		req.RequestPeerCertificates = []*authorization.PeerCertificate{cert}
+		msgs = append(msgs, daemonMessage(t, req))
+		req.ResponseStatusCode = 200
+		req.ResponseHeaders = map[string]string{"Content-Type": "application/json", "Api-Version": "1.41", "Docker-Experimental": "false"}
+		req.ResponseBody = []byte(`{"Id":"7dbf2888445d","Warnings":["<&>"]}` + "\n")
+		msgs = append(msgs, daemonMessage(t, req))
+	}
+	for _, msg := range msgs {
+		got, ok := scanEnvelope(msg)
+		if !ok {
+			t.Errorf("not taken by the fast path: %.300s", msg)
+			continue
+		}
+		want, err := unmarshalEnvelope(msg)
+		if err != nil {
+			t.Fatalf("encoding/json: %v", err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("fast path %+v\nencoding/json %+v\nfor %.300s", got, want, msg)
+		}
+	}
+}
+
+func TestScanEnvelope(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		msg  string
+		fast bool // taken by the fast path
+	}{
+		{"empty object", `{}`, true},
+		{"white space", " \t\r\n{ \"User\" : \"a\" , \"RequestMethod\":\"GET\" }\n ", true},
+		{"escaped URI", `{"RequestMethod":"GET","RequestUri":"/v1.41/build?q=1\u0026t=a%3A1"}`, true},
+		{"escapes everywhere", `{"User":"\u00e9\"\\\/\b\f\n\r\t","RequestHeaders":{"X-\u0041":"\ud83d\ude00","x-a":"b"}}`, true},
+		{"invalid surrogate", `{"User":"\ud800x"}`, true},
+		{"non-ASCII", `{"User":"é日本"}`, true},
+		{"invalid UTF-8", "{\"User\":\"a\xffb\"}", true},
+		{"duplicate header", `{"RequestHeaders":{"A":"1","A":"2"}}`, true},
+		{"empty header map", `{"RequestHeaders":{}}`, true},
+		{"empty body", `{"RequestBody":""}`, true},
+		{"body", `{"RequestBody":"eyJhIjoxfQ=="}`, true},
+		{"body with line breaks", `{"RequestBody":"eyJh\r\nIjoxfQ=="}`, true},
+		{"escaped body", `{"RequestBody":"eyJhIjoxfQ\u003d\u003d"}`, true},
+		{"certificates", `{"RequestPeerCertificates":["YQ==","\u0059Q=="]}`, true},
+		{"no certificates", `{"RequestPeerCertificates":[]}`, true},
+		{"status", `{"ResponseStatusCode":201}`, true},
+		{"negative status", `{"ResponseStatusCode":-0}`, true},
+
+		{"top-level null", `null`, false},
+		{"array", `[]`, false},
+		{"other case", `{"user":"a"}`, false},
+		{"folded key", "{\"U\u017fer\":\"a\"}", false},
+		{"escaped key", `{"\u0055ser":"a"}`, false},
+		{"unknown key", `{"Team":"ops"}`, false},
+		{"duplicate key", `{"User":"a","User":"b"}`, false},
+		{"duplicate map", `{"RequestHeaders":{"A":"1"},"RequestHeaders":{"B":"2"}}`, false},
+		{"null string", `{"User":null}`, false},
+		{"null map", `{"RequestHeaders":null}`, false},
+		{"number as string", `{"User":1}`, false},
+		{"fraction", `{"ResponseStatusCode":200.0}`, false},
+		{"exponent", `{"ResponseStatusCode":2e2}`, false},
+		{"leading zero", `{"ResponseStatusCode":0200}`, false},
+		{"overflow", `{"ResponseStatusCode":99999999999999999999}`, false},
+		{"bad base64", `{"RequestBody":"e@=="}`, false},
+		{"URL base64", `{"RequestBody":"-_8="}`, false},
+		{"control character", "{\"User\":\"a\x01\"}", false},
+		{"bad escape", `{"User":"\x41"}`, false},
+		{"certificate object", `{"RequestPeerCertificates":[{}]}`, false},
+		{"header number", `{"RequestHeaders":{"A":1}}`, false},
+		{"trailing comma", `{"User":"a",}`, false},
+		{"trailing data", `{"User":"a"}x`, false},
+		{"second value", `{} {}`, false},
+		{"unterminated", `{"User":"a`, false},
+		{"unterminated escape", `{"User":"a\`, false},
+		{"missing colon", `{"User" "a"}`, false},
+		{"empty", ``, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, ok := scanEnvelope([]byte(tc.msg))
+			if ok != tc.fast {
+				t.Fatalf("fast path = %v, want %v", ok, tc.fast)
+			}
+			want, err := unmarshalEnvelope([]byte(tc.msg))
+			if ok && (err != nil || !reflect.DeepEqual(got, want)) {
+				t.Fatalf("fast path %+v, encoding/json %+v (%v)", got, want, err)
+			}
+			// Either way, DecodeEnvelope answers as encoding/json does.
+			dec, derr := DecodeEnvelope(bytes.NewReader([]byte(tc.msg)))
+			if (derr != nil) != (err != nil) || err == nil && !reflect.DeepEqual(dec, want) {
+				t.Fatalf("DecodeEnvelope %+v (%v), encoding/json %+v (%v)", dec, derr, want, err)
+			}
+		})
+	}
+}
+
+// Whenever the fast path accepts a message, encoding/json accepts it too
+// and decodes the same envelope.
+func FuzzScanEnvelope(f *testing.F) {
+	cert := (*authorization.PeerCertificate)(testCertificate(f))
+	f.Add(daemonMessage(f, authorization.Request{
+		User: "alice", UserAuthNMethod: "TLS", RequestMethod: "POST", RequestURI: "/v1.41/containers/create?name=a&b=<c>",
+		RequestBody:             []byte(`{"Image":"busybox","HostConfig":{"Privileged":true}}`),
+		RequestHeaders:          map[string]string{"Content-Type": "application/json"},
+		RequestPeerCertificates: []*authorization.PeerCertificate{cert},
+		ResponseStatusCode:      201, ResponseBody: []byte(`{"Id":"x"}`),
+		ResponseHeaders: map[string]string{"Api-Version": "1.41"},
+	}))
+	for _, s := range []string{`{}`, `{"User":"\u00e9"}`, `{"RequestHeaders":{"A":"1","A":"2"}}`, `{"ResponseStatusCode":-12}`,
+		`{"RequestBody":"eyJh\r\nIjoxfQ=="}`, `{"RequestPeerCertificates":["YQ=="]}`, `{"user":"a"}`, `{"User":"a","User":"b"}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		got, ok := scanEnvelope(data)
+		if !ok {
+			return
+		}
+		want, err := unmarshalEnvelope(data)
+		if err != nil {
+			t.Fatalf("fast path accepted %q, encoding/json: %v", data, err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("fast path %+v, encoding/json %+v for %q", got, want, data)
+		}
+	})
+}
