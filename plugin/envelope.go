@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/portcullis/portcullis/policy/request"
+	"github.com/portcullis/portcullis/policy/request/jsonfast"
 )
 
 // maxEnvelope bounds what the plugin reads of one AuthZ call. The daemon
@@ -54,16 +55,16 @@ func decodeEnvelope(r io.Reader, size int64) (*Envelope, error) {
 	if len(data) > maxEnvelope {
 		return nil, fmt.Errorf("authorization request larger than %d bytes", maxEnvelope)
 	}
-	// The daemon's own encoding is read by scanEnvelope, whose result is
-	// by construction what encoding/json gives; anything else by
-	// encoding/json.
-	if e, ok := scanEnvelope(data); ok {
+	// The daemon's own form (json.Marshal of authorization.Request) is
+	// read by jsonfast, which decodes only when its result is what
+	// encoding/json gives; anything else by encoding/json.
+	var e *Envelope
+	if jsonfast.Decode(data, &e) && e != nil {
 		return e, nil
 	}
 	// Unmarshal accepts exactly the messages the decoder path below
 	// accepts, without copying the message into the decoder's buffer
 	// first; the decoder path only runs to word the error.
-	var e *Envelope
 	if err := json.Unmarshal(data, &e); err == nil && e != nil {
 		return e, nil
 	}
