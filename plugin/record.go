@@ -45,6 +45,8 @@ func (t *Trail) Record(o *Outcome) error {
 	key := t.pending.key(o)
 	switch o.Phase {
 	case "response":
+		// The daemon has already acted; nothing waits for this record.
+		rec.Deferred = true
 		rec.Decision = audit.Allow
 		rec.StatusCode = o.StatusCode
 		rec.RequestID = t.pending.take(key)

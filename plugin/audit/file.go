@@ -19,7 +19,9 @@ import (
 // finds no write in progress writes the whole batch with one write(2)
 // while the next batch fills. Every Write returns only once its own line
 // has reached the kernel (or failed), so an acknowledged record survives a
-// crash of the plugin; fsync follows Sync.
+// crash of the plugin; fsync follows Sync. A Deferred record is the
+// exception: it joins the open batch and Write returns at once; the next
+// write, or deferDelay at the latest, takes it to the kernel.
 type fileSink struct {
 	cfg FileConfig
 	log logrus.FieldLogger
@@ -30,6 +32,8 @@ type fileSink struct {
 	flushing bool
 	closed   bool
 	spare    []byte
+	// deferArmed: a flushDeferred is scheduled.
+	deferArmed bool
 
 	// Owned by the flusher (flushing == true) and by the syncer under fmu.
 	fmu    sync.Mutex
@@ -76,7 +80,7 @@ func (s *fileSink) open() error {
 	return nil
 }
 
-func (s *fileSink) Write(_ *Record, line []byte) error {
+func (s *fileSink) Write(rec *Record, line []byte) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -85,7 +89,31 @@ func (s *fileSink) Write(_ *Record, line []byte) error {
 	b := s.cur
 	b.buf = append(append(b.buf, line...), '\n')
 	b.n++
+	if rec != nil && rec.Deferred {
+		if !s.deferArmed {
+			s.deferArmed = true
+			time.AfterFunc(deferDelay, s.flushDeferred)
+		}
+		return nil
+	}
 	return s.waitFlushed(b)
+}
+
+// deferDelay bounds how long a deferred record waits for another write to
+// take it along.
+const deferDelay = 20 * time.Millisecond
+
+// flushDeferred writes what deferred records are still waiting.
+func (s *fileSink) flushDeferred() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.deferArmed = false
+	if s.closed || s.cur.n == 0 {
+		return
+	}
+	if err := s.waitFlushed(s.cur); err != nil {
+		s.log.WithError(err).Error("deferred audit records not written")
+	}
 }
 
 // waitFlushed waits, holding s.mu, until b is written, writing it itself

@@ -176,3 +176,68 @@ func TestFileConcurrent(t *testing.T) {
 		last[w] = r.Message
 	}
 }
+
+// A deferred record is not written at once, goes out with the next
+// record that is waited for, in order, and on its own within the defer
+// delay when no other record comes; Close writes what is still waiting.
+func TestFileDeferred(t *testing.T) {
+	count := func(path string) int {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, c := range b {
+			if c == '\n' {
+				n++
+			}
+		}
+		return n
+	}
+	path := filepath.Join(t.TempDir(), "audit.log")
+	a := fileAuditor(t, audit.FileConfig{Path: path})
+	base := count(path) // the start record, if any
+
+	rec := func(id string, deferred bool) *audit.Record {
+		return &audit.Record{Type: audit.TypeDecision, ID: id, Phase: audit.PhaseResponse, Decision: audit.Allow, Deferred: deferred}
+	}
+	if err := a.Record(rec("d1", true)); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(path); n != base {
+		t.Fatalf("deferred record written at once (%d lines, want %d)", n, base)
+	}
+	if err := a.Record(rec("s1", false)); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(path); n != base+2 {
+		t.Fatalf("after a waited-for record: %d lines, want %d", n, base+2)
+	}
+
+	if err := a.Record(rec("d2", true)); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for count(path) != base+3 {
+		if time.Now().After(deadline) {
+			t.Fatal("a lone deferred record was never written")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+
+	if err := a.Record(rec("d3", true)); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, r := range readRecords(t, path) {
+		if r.Type == audit.TypeDecision {
+			ids = append(ids, r.ID)
+		}
+	}
+	if fmt.Sprint(ids) != "[d1 s1 d2 d3]" {
+		t.Fatalf("records %v, want [d1 s1 d2 d3]", ids)
+	}
+}

@@ -108,6 +108,13 @@ type Record struct {
 	Message     string   `json:"message,omitempty"`
 	Diagnostics []string `json:"diagnostics,omitempty"`
 	Dropped     uint64   `json:"dropped,omitempty"`
+
+	// Deferred says that no decision waits for this record to be written:
+	// the file sink adds it to the next write instead of writing now (at
+	// most deferDelay later). Response records are deferred; the daemon
+	// has already acted on them, and a failure to write one is only
+	// logged. Not part of the record.
+	Deferred bool `json:"-"`
 	// Sink names the sink that lost the records of an audit.loss record
 	// ("syslog"); the record reaches the other sinks too.
 	Sink string `json:"sink,omitempty"`
