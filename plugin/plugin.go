@@ -200,7 +200,7 @@ func (p *Plugin) respond(e *Envelope) authorization.Response {
 	// The request phase already judged the request and recorded what it
 	// asked for; the response record needs only its route and target, so
 	// the body is not decoded a second time. Errors do not matter here.
-	o.Request, _ = request.Parse(e.RequestMethod, e.RequestURI, e.RequestHeaders, nil)
+	o.Request, _ = request.Classify(e.RequestMethod, e.RequestURI)
 	o.Duration = p.now().Sub(start)
 	return p.finish(o)
 }

@@ -57,42 +57,13 @@ var legacyStartVersion = [2]int{1, 24}
 // (nil or empty when the daemon did not forward one). Any error is an
 // *Error and means the request must be denied.
 func Parse(method, uri string, headers map[string]string, body []byte) (*Request, error) {
-	if method == "" {
-		return nil, reject(CodeMalformed, "RequestMethod", "the request has no method")
-	}
-	if uri == "" {
-		return nil, reject(CodeMalformed, "RequestUri", "the request has no URI")
-	}
-	if strings.ToUpper(method) != method || strings.ContainsAny(method, " \t/") {
-		return nil, reject(CodeMalformed, "RequestMethod", "method %q is not a valid HTTP method", method)
-	}
-	u, err := url.ParseRequestURI(uri)
+	r, rt, err := classify(method, uri)
 	if err != nil {
-		return nil, reject(CodeMalformed, "RequestUri", "the URI does not parse: %v", err)
+		return nil, err
 	}
-	q, err := url.ParseQuery(u.RawQuery)
-	if err != nil {
-		// The daemon's form parsing drops what does not parse; judging a
-		// query it reads differently from us is not safe.
-		return nil, reject(CodeMalformed, "RequestUri", "the query does not parse: %v", err)
-	}
-
-	r := &Request{Method: method, URI: uri, Query: q, HasBody: len(body) > 0}
-	p := cleanPath(u.Path)
-	r.APIVersion, r.Path = splitVersion(p)
-
-	rt, v := match(method, r.Path)
+	r.HasBody = len(body) > 0
 	if rt == nil {
-		r.Action = ActionUnknown
 		return r, nil
-	}
-	r.Action = rt.action
-	r.Target = v
-	if rt.action == ActionCheckpointDelete {
-		r.Target, r.Checkpoint, _ = strings.Cut(v, "\x00")
-	}
-	if rt.action == "image.pull" && q.Get("fromSrc") != "" {
-		r.Action = ActionImageImport
 	}
 
 	if r.HasBody {
@@ -126,6 +97,57 @@ func Parse(method, uri string, headers map[string]string, body []byte) (*Request
 		}
 	}
 	return r, nil
+}
+
+// Classify is Parse without the body: the route, action, target and
+// query of a request, and no check of what its body must be. The response
+// phase uses it; the request phase judged the body.
+func Classify(method, uri string) (*Request, error) {
+	r, _, err := classify(method, uri)
+	return r, err
+}
+
+// classify parses method and uri and finds the daemon's route; rt is nil
+// for a request no route matches (Action is then ActionUnknown).
+func classify(method, uri string) (r *Request, rt *route, err error) {
+	if method == "" {
+		return nil, nil, reject(CodeMalformed, "RequestMethod", "the request has no method")
+	}
+	if uri == "" {
+		return nil, nil, reject(CodeMalformed, "RequestUri", "the request has no URI")
+	}
+	if strings.ToUpper(method) != method || strings.ContainsAny(method, " \t/") {
+		return nil, nil, reject(CodeMalformed, "RequestMethod", "method %q is not a valid HTTP method", method)
+	}
+	u, err := url.ParseRequestURI(uri)
+	if err != nil {
+		return nil, nil, reject(CodeMalformed, "RequestUri", "the URI does not parse: %v", err)
+	}
+	q, err := url.ParseQuery(u.RawQuery)
+	if err != nil {
+		// The daemon's form parsing drops what does not parse; judging a
+		// query it reads differently from us is not safe.
+		return nil, nil, reject(CodeMalformed, "RequestUri", "the query does not parse: %v", err)
+	}
+
+	r = &Request{Method: method, URI: uri, Query: q}
+	p := cleanPath(u.Path)
+	r.APIVersion, r.Path = splitVersion(p)
+
+	rt, v := match(method, r.Path)
+	if rt == nil {
+		r.Action = ActionUnknown
+		return r, nil, nil
+	}
+	r.Action = rt.action
+	r.Target = v
+	if rt.action == ActionCheckpointDelete {
+		r.Target, r.Checkpoint, _ = strings.Cut(v, "\x00")
+	}
+	if rt.action == "image.pull" && q.Get("fromSrc") != "" {
+		r.Action = ActionImageImport
+	}
+	return r, rt, nil
 }
 
 func missingBody(r *Request, headers map[string]string) *Error {

@@ -243,3 +243,29 @@ func TestErrorMessage(t *testing.T) {
 		t.Fatal("unreachable")
 	}
 }
+
+// Classify finds the same route, target and query as Parse, and does not
+// judge the body: a create without one is classified, not rejected.
+func TestClassifyWithoutBody(t *testing.T) {
+	for _, tc := range []struct{ method, uri, action, target string }{
+		{"POST", "/v1.41/containers/create?name=web", "container.create", ""},
+		{"POST", "/v1.41/containers/web/start", "container.start", "web"},
+		{"GET", "/v1.41/images/library/busybox:latest/json", "image.inspect", "library/busybox:latest"},
+		{"DELETE", "/containers/c/checkpoints/cp", "checkpoint.delete", "c"},
+		{"GET", "/nowhere", "unknown", ""},
+	} {
+		r, err := request.Classify(tc.method, tc.uri)
+		if err != nil {
+			t.Fatalf("%s %s: %v", tc.method, tc.uri, err)
+		}
+		if string(r.Action) != tc.action || r.Target != tc.target {
+			t.Errorf("%s %s: %s %q, want %s %q", tc.method, tc.uri, r.Action, r.Target, tc.action, tc.target)
+		}
+		if p, _ := request.Parse(tc.method, tc.uri, nil, nil); p.Action != r.Action || p.Target != r.Target || p.Query.Encode() != r.Query.Encode() {
+			t.Errorf("%s %s: Parse and Classify differ: %+v, %+v", tc.method, tc.uri, p, r)
+		}
+	}
+	if _, err := request.Classify("get", "/_ping"); err == nil {
+		t.Error("a malformed method is classified")
+	}
+}
