@@ -7,9 +7,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/portcullis/portcullis/plugin/audit"
 )
 
 // The daemon forwards a JSON request body to authorization plugins only
@@ -269,17 +272,58 @@ func TestAuditFile(t *testing.T) {
 	t.Parallel()
 	e := NewEnv(t, Options{})
 	RequireOK(t, e.Docker("run", "--rm", e.Image, "true"))
-	e.RequireDenied(t, e.Docker("run", "--rm", "--privileged", e.Image, "true"), "privileged")
-	// Stopping the plugin flushes whatever it buffers.
+	denied := e.Docker("run", "--rm", "--privileged", e.Image, "true")
+	e.RequireDenied(t, denied, "privileged")
+	m := regexp.MustCompile(`\(decision ([0-9a-f-]{36})\)`).FindStringSubmatch(denied.Stderr)
+	if m == nil {
+		t.Fatalf("the denial names no decision id: %s", denied)
+	}
+	// Stopping the plugin writes what it still holds and a stop record.
 	if err := e.Plugin.Stop(); err != nil {
 		t.Fatalf("stop plugin: %v", err)
 	}
-	b, err := e.Plugin.Audit()
-	// TODO(#4): the audit record format is being built; once it lands,
-	// require the file, decode its records and check the two decisions
-	// above, instead of skipping.
-	if err != nil || len(b) == 0 {
-		t.Skipf("TODO(#4): no audit records yet in %s (err %v, %d bytes)", e.Plugin.AuditFile, err, len(b))
+	lines := auditLines(t, e.Plugin)
+	if len(lines) < 4 {
+		t.Fatalf("audit file has %d records", len(lines))
 	}
-	t.Logf("audit file has %d bytes; first line: %.300s", len(b), strings.SplitN(string(b), "\n", 2)[0])
+	started := false
+	for _, l := range lines {
+		if l.Rec.Type == audit.TypeDecision {
+			break
+		}
+		started = started || l.Rec.Type == audit.TypePluginStart
+	}
+	if last := lines[len(lines)-1].Rec.Type; !started || last != audit.TypePluginStop {
+		t.Errorf("plugin.start before the first decision: %v; last record %q, want plugin.stop", started, last)
+	}
+	byID := map[string]audit.Record{}
+	var allowedCreate, response *audit.Record
+	for i := range lines {
+		r := &lines[i].Rec
+		if r.Version != audit.SchemaVersion || r.ID == "" || time.Time(r.Time).IsZero() {
+			t.Errorf("record without version, id or time: %s", lines[i].Line)
+		}
+		byID[r.ID] = *r
+		if r.Type == audit.TypeDecision && r.Phase == audit.PhaseRequest && r.Action == "container.create" && r.Decision == audit.Allow {
+			allowedCreate = r
+		}
+	}
+	if allowedCreate == nil {
+		t.Fatal("no record of the allowed container create")
+	}
+	for i := range lines {
+		if r := &lines[i].Rec; r.Phase == audit.PhaseResponse && r.RequestID == allowedCreate.ID {
+			response = r
+		}
+	}
+	if response == nil || response.StatusCode != 201 || response.CreatedID == "" {
+		t.Errorf("the allowed create's response record is missing or incomplete: %+v", response)
+	}
+	d, ok := byID[m[1]]
+	if !ok {
+		t.Fatalf("no record with the denial's decision id %s", m[1])
+	}
+	if d.Decision != audit.Deny || d.Action != "container.create" || len(d.Violations) == 0 || !strings.Contains(d.Violations[0].Rule, "privileged") {
+		t.Errorf("denial record: %+v", d)
+	}
 }
