@@ -197,10 +197,9 @@ func (p *Plugin) respond(e *Envelope) authorization.Response {
 		o.Revision = set.Revision()
 		o.Decision.Team = set.TeamOf(o.Identity)
 	}
-	// The request phase already judged the request and recorded what it
-	// asked for; the response record needs only its route and target, so
-	// the body is not decoded a second time. Errors do not matter here.
-	o.Request, _ = request.Classify(e.RequestMethod, e.RequestURI)
+	// The request phase judged the request and recorded what it asked
+	// for; the response record needs only its route, which the audit
+	// trail keeps from the request phase (o.Request stays nil).
 	o.Duration = p.now().Sub(start)
 	return p.finish(o)
 }

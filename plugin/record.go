@@ -17,7 +17,7 @@ type Trail struct {
 
 // NewTrail records outcomes with a.
 func NewTrail(a *audit.Auditor) *Trail {
-	return &Trail{a: a, pending: pendingRequests{ids: map[uint64][]string{}}}
+	return &Trail{a: a, pending: pendingRequests{ids: map[uint64][]pending{}}}
 }
 
 // Record writes one record for o. It implements Auditor.
@@ -31,8 +31,22 @@ func (t *Trail) Record(o *Outcome) error {
 		Method:         o.Method,
 		DurationNS:     o.Duration.Nanoseconds(),
 	}
-	if o.Request != nil {
-		rec.SetRequest(o.Request) // the sanitised URI, target, summary and what was masked
+	key := t.pending.key(o)
+	req := o.Request
+	if o.Phase == "response" {
+		// The response names the request its request record described,
+		// by route: the request phase classified it already.
+		var route *request.Request
+		rec.RequestID, route = t.pending.take(key)
+		if req == nil {
+			req = route
+		}
+		if req == nil {
+			req, _ = request.Classify(o.Method, o.URI)
+		}
+	}
+	if req != nil {
+		rec.SetRequest(req) // the sanitised URI, target, summary and what was masked
 	} else {
 		rec.URI, rec.Masked = audit.SanitizeURI(o.URI)
 	}
@@ -42,15 +56,13 @@ func (t *Trail) Record(o *Outcome) error {
 			Team: o.Decision.Team, CertSubject: o.Identity.Subject,
 		}
 	}
-	key := t.pending.key(o)
 	switch o.Phase {
 	case "response":
 		// The daemon has already acted; nothing waits for this record.
 		rec.Deferred = true
 		rec.Decision = audit.Allow
 		rec.StatusCode = o.StatusCode
-		rec.RequestID = t.pending.take(key)
-		if o.Request != nil && creates[o.Request.Action] && (o.StatusCode == 200 || o.StatusCode == 201) {
+		if req != nil && creates[req.Action] && (o.StatusCode == 200 || o.StatusCode == 201) {
 			rec.CreatedID = audit.ParseCreatedID(o.ResponseBody)
 		}
 	default:
@@ -80,7 +92,11 @@ func (t *Trail) Record(o *Outcome) error {
 		return err
 	}
 	if o.Phase == "request" && o.Allowed() {
-		t.pending.put(key, o.ID)
+		var route *request.Request
+		if o.Request != nil {
+			route = o.Request.Route()
+		}
+		t.pending.put(key, pending{o.ID, route})
 	}
 	return nil
 }
@@ -100,8 +116,15 @@ var creates = map[request.Action]bool{
 // are forgotten oldest first.
 type pendingRequests struct {
 	mu    sync.Mutex
-	ids   map[uint64][]string // per key, oldest first
-	order []pendingEntry      // every put, oldest first, for eviction
+	ids   map[uint64][]pending // per key, oldest first
+	order []pendingEntry       // every put, oldest first, for eviction
+}
+
+// pending is an allowed request waiting for its response: its decision
+// id and its route (no body).
+type pending struct {
+	id    string
+	route *request.Request
 }
 
 type pendingEntry struct {
@@ -124,39 +147,41 @@ func (p *pendingRequests) key(o *Outcome) uint64 {
 	return h.Sum64()
 }
 
-func (p *pendingRequests) put(k uint64, id string) {
+func (p *pendingRequests) put(k uint64, e pending) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.ids[k] = append(p.ids[k], id)
-	p.order = append(p.order, pendingEntry{k, id})
+	p.ids[k] = append(p.ids[k], e)
+	p.order = append(p.order, pendingEntry{k, e.id})
 	if len(p.order) > maxPending {
 		old := p.order[0]
 		p.order = p.order[1:]
 		// Forget old.id unless its response already took it (both lists
 		// are oldest first, so it can only be at the front).
-		if ids := p.ids[old.key]; len(ids) > 0 && ids[0] == old.id {
+		if ids := p.ids[old.key]; len(ids) > 0 && ids[0].id == old.id {
 			p.remove(old.key, ids)
 		}
 	}
 }
 
-// take returns the oldest id waiting for a response with key k. Its entry
-// in order is left for put to skip: taking stays O(1).
-func (p *pendingRequests) take(k uint64) string {
+// take returns the oldest request waiting for a response with key k. Its
+// entry in order is left for put to skip: taking stays O(1).
+func (p *pendingRequests) take(k uint64) (id string, route *request.Request) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	ids := p.ids[k]
 	if len(ids) == 0 {
-		return ""
+		return "", nil
 	}
+	first := ids[0]
 	p.remove(k, ids)
-	return ids[0]
+	return first.id, first.route
 }
 
-func (p *pendingRequests) remove(k uint64, ids []string) {
+func (p *pendingRequests) remove(k uint64, ids []pending) {
 	if len(ids) == 1 {
 		delete(p.ids, k)
 	} else {
+		ids[0] = pending{}
 		p.ids[k] = ids[1:]
 	}
 }

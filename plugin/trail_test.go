@@ -101,4 +101,21 @@ func TestTrail(t *testing.T) {
 	if res.Identity == nil || res.Identity.Team != "web" {
 		t.Errorf("response record identity %+v", res.Identity)
 	}
+	if res.Action != "container.create" || res.Method != "POST" || res.URI != ok.URI || res.APIVersion != ok.APIVersion {
+		t.Errorf("response record route %s %s %s %s, want the request's %s %s %s %s",
+			res.Action, res.Method, res.URI, res.APIVersion, ok.Action, ok.Method, ok.URI, ok.APIVersion)
+	}
+
+	// A response whose request the trail never saw is described from its
+	// own method and URI.
+	stray := req(`{"Image":"bb"}`)
+	stray.RequestURI = "/v1.41/containers/web1/stop?t=3"
+	stray.ResponseStatusCode = 204
+	if res := p.AuthZRes(stray); !res.Allow {
+		t.Fatalf("stray response: %+v", res)
+	}
+	recs = buf.records(t)
+	if s := recs[len(recs)-1]; s.Action != "container.stop" || s.Target == nil || s.RequestID != "" {
+		t.Errorf("stray response record %+v", s)
+	}
 }

@@ -107,6 +107,17 @@ func Classify(method, uri string) (*Request, error) {
 	return r, err
 }
 
+// Route returns the request as Classify describes it: the route fields
+// of r (method, URI, path, query, API version, action, target,
+// checkpoint), without its body. It shares r's query values, which
+// neither is to modify.
+func (r *Request) Route() *Request {
+	return &Request{
+		Method: r.Method, URI: r.URI, Path: r.Path, Query: r.Query, APIVersion: r.APIVersion,
+		Action: r.Action, Target: r.Target, Checkpoint: r.Checkpoint,
+	}
+}
+
 // classify parses method and uri and finds the daemon's route; rt is nil
 // for a request no route matches (Action is then ActionUnknown).
 func classify(method, uri string) (r *Request, rt *route, err error) {

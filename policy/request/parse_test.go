@@ -1,10 +1,13 @@
 package request_test
 
 import (
+	"errors"
+	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/portcullis/portcullis/policy/request"
+	"github.com/portcullis/portcullis/test/corpus"
 )
 
 var jsonHeaders = map[string]string{"Content-Type": "application/json"}
@@ -267,5 +270,26 @@ func TestClassifyWithoutBody(t *testing.T) {
 	}
 	if _, err := request.Classify("get", "/_ping"); err == nil {
 		t.Error("a malformed method is classified")
+	}
+}
+
+// Route is what Classify gives, for every recorded request.
+func TestRouteIsClassify(t *testing.T) {
+	entries, err := corpus.Load("")
+	if errors.Is(err, corpus.ErrNotFound) {
+		t.Skipf("recorded traffic not available: %v", err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		r, _ := request.Parse(e.Method, e.URI, e.Headers, e.BodyBytes())
+		c, err := request.Classify(e.Method, e.URI)
+		if r == nil || err != nil {
+			continue
+		}
+		if got := r.Route(); !reflect.DeepEqual(got, c) {
+			t.Errorf("%s %s: Route %+v, Classify %+v", e.Method, e.URI, got, c)
+		}
 	}
 }
