@@ -11,10 +11,13 @@
 // it), a repeated key (encoding/json merges into the earlier value), a
 // value of the wrong JSON type, a number that does not fit, nesting deeper
 // than maxDepth, a field name two fields share, the ",string" option, and
-// syntax errors. Values of types with their own decoding (json.Unmarshaler,
-// encoding.TextUnmarshaler), interfaces, arrays, []byte and json.Number
-// are handed to json.Unmarshal one value at a time, which decodes them as
-// it would in place; so are strings with escapes or non-ASCII bytes.
+// syntax errors, a Go array given more elements than it holds. Values of
+// types with their own decoding (json.Unmarshaler,
+// encoding.TextUnmarshaler), interfaces and json.Number are handed to
+// json.Unmarshal one value at a time, which decodes them as it would in
+// place; so are strings with escapes or non-ASCII bytes. The one
+// exception is Docker's strslice.StrSlice (Cmd, Entrypoint, CapAdd...),
+// whose UnmarshalJSON is short and is reproduced here.
 //
 // FuzzDecode checks the claim against encoding/json for the daemon's
 // request types and for types built to exercise each rule above.
@@ -30,6 +33,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/docker/docker/api/types/strslice"
 )
 
 // maxDepth bounds nesting; deeper input is left to encoding/json.
@@ -73,6 +78,8 @@ const (
 	kStruct
 	kStrings   // []string, without reflection
 	kStringMap // map[string]string, without reflection
+	kArray     // a Go array, at most as many elements as it holds
+	kStrSlice  // strslice.StrSlice: a string or an array of strings
 )
 
 // plan says how values of one type are decoded.
@@ -99,6 +106,7 @@ var (
 	numberType          = reflect.TypeFor[json.Number]()
 	stringsType         = reflect.TypeFor[[]string]()
 	stringMapType       = reflect.TypeFor[map[string]string]()
+	strSliceType        = reflect.TypeFor[strslice.StrSlice]()
 )
 
 func planOf(t reflect.Type) *plan {
@@ -131,6 +139,13 @@ func build(t reflect.Type, building map[reflect.Type]*plan) *plan {
 	}
 	p := &plan{typ: t}
 	building[t] = p
+	if t == strSliceType {
+		// Its UnmarshalJSON (reproduced in value, checked by FuzzDecode):
+		// an array of strings, or one string as an array of one; null
+		// is nil.
+		p.kind = kStrSlice
+		return p
+	}
 	if custom(t) || t == numberType {
 		return p // kDelegate
 	}
@@ -155,6 +170,8 @@ func build(t reflect.Type, building map[reflect.Type]*plan) *plan {
 		p.kind = kFloat
 	case reflect.Pointer:
 		p.kind, p.elem = kPointer, build(t.Elem(), building)
+	case reflect.Array:
+		p.kind, p.elem = kArray, build(t.Elem(), building)
 	case reflect.Slice:
 		switch {
 		case t.Elem().Kind() != reflect.Uint8:
@@ -358,6 +375,21 @@ func (d *decoder) value(v reflect.Value, p *plan, depth int) bool {
 			*(v.Addr().Interface().(*[]string)) = ss
 		}
 		return ok
+	case kStrSlice:
+		var ss []string
+		if c == '"' {
+			s, ok := d.str()
+			if !ok {
+				return false
+			}
+			ss = []string{s}
+		} else if ss, _ = d.strings(); ss == nil {
+			return false
+		}
+		v.Set(reflect.ValueOf(strslice.StrSlice(ss)))
+		return true
+	case kArray:
+		return d.array(v, p, depth)
 	case kStringMap:
 		m, ok := d.stringMap()
 		if ok {
@@ -420,6 +452,37 @@ func (d *decoder) slice(v reflect.Value, p *plan, depth int) bool {
 		}
 		v.SetLen(n + 1)
 		if !d.value(v.Index(n), p.elem, depth+1) {
+			return false
+		}
+		d.space()
+		switch d.peek() {
+		case ',':
+			d.i++
+		case ']':
+			d.i++
+			return true
+		default:
+			return false
+		}
+	}
+}
+
+// array decodes a JSON array into a Go array, declining one with more
+// elements than the array holds (encoding/json drops those); elements it
+// does not reach stay zero, as in encoding/json.
+func (d *decoder) array(v reflect.Value, p *plan, depth int) bool {
+	if d.peek() != '[' {
+		return false
+	}
+	d.i++
+	d.space()
+	if d.peek() == ']' {
+		d.i++
+		return true
+	}
+	for n := 0; ; n++ {
+		d.space()
+		if n >= v.Len() || !d.value(v.Index(n), p.elem, depth+1) {
 			return false
 		}
 		d.space()

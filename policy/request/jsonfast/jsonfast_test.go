@@ -15,6 +15,7 @@ import (
 	"github.com/docker/docker/api/types"
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/network"
+	"github.com/docker/docker/api/types/strslice"
 	"github.com/docker/docker/api/types/swarm"
 	"github.com/docker/docker/api/types/volume"
 
@@ -110,6 +111,9 @@ type Edge struct {
 	Empty     struct{}
 	unexp     string //nolint:unused
 	Recursive *Edge
+	Cmd       strslice.StrSlice
+	CmdPtr    *strslice.StrSlice
+	Pair      [2]string
 }
 
 var types_ = []struct {
@@ -174,6 +178,15 @@ func TestDecode(t *testing.T) {
 		{"slices", edge, `{"Slice":[{"A":"1"},{}],"Nested":[["a"],[],null]}`, true},
 		{"empty slice", edge, `{"Slice":[]}`, true},
 		{"maps", edge, `{"Map":{"k":{"A":"v"},"k":{"b":3}},"MapPtr":{"x":null,"y":{"b":1}}}`, true},
+		{"strslice array", edge, `{"Cmd":["sh","-c",null,"\u00e9"],"CmdPtr":[]}`, true},
+		{"strslice string", edge, `{"Cmd":"sh -c x","CmdPtr":"y"}`, true},
+		{"strslice null", edge, `{"Cmd":null,"CmdPtr":null}`, true},
+		{"strslice empty", edge, `{"Cmd":[]}`, true},
+		{"strslice number", edge, `{"Cmd":1}`, false},
+		{"strslice numbers", edge, `{"Cmd":["a",1]}`, false},
+		{"array short", edge, `{"Pair":["a"],"Array":[]}`, true},
+		{"array null element", edge, `{"Pair":[null,"b"]}`, true},
+		{"array too long", edge, `{"Pair":["a","b","c"]}`, false},
 		{"strings", edge, `{"List":["a",null,"\u00e9",""],"e2":[],"Labels":{"a":"1","b":null,"a":"2","\u00e9":"x"}}`, true},
 		{"empty strings", edge, `{"List":[],"Labels":{}}`, true},
 		{"null strings", edge, `{"List":null,"Labels":null}`, true},
@@ -187,7 +200,7 @@ func TestDecode(t *testing.T) {
 		{"escapes", edge, `{"S":"a\u0026b\n\"\\","Map":{"\u00e9":{}}}`, true},
 		{"non-ASCII", edge, `{"S":"日本","str":"é"}`, true},
 		{"invalid UTF-8", edge, "{\"S\":\"\xff\"}", true},
-		{"delegated", edge, `{"Bytes":"AQI=","Array":[1,2,3],"Any":{"a":[1,"b",null]},"Num":"12.5","Raw":{"x":1},"Up":"abc","UpPtr":"d","Txt":"t"}`, true},
+		{"delegated", edge, `{"Bytes":"AQI=","Array":[1,2],"Any":{"a":[1,"b",null]},"Num":"12.5","Raw":{"x":1},"Up":"abc","UpPtr":"d","Txt":"t"}`, true},
 		{"delegated null", edge, `{"Up":null,"UpPtr":null,"Iface":null,"Bytes":null,"Raw":null}`, true},
 		{"delegated bytes as array", edge, `{"Bytes":[1,2]}`, true},
 		{"dash name", edge, `{"-":"x"}`, true},
