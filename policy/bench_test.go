@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -39,6 +40,15 @@ func BenchmarkDecideHardenedCreateWeb(b *testing.B) { benchCreate(b, "web-dev1",
 
 // BenchmarkDecideDeniedCreate: the socket and host binds (line 61), with messages.
 func BenchmarkDecideDeniedCreate(b *testing.B) { benchCreate(b, "nobody1", nil, 61) }
+
+// BenchmarkDecideStop: container stop, one of the actions of the shipped
+// self_protect rule, so the rule's HCL runs (line 42).
+func BenchmarkDecideStop(b *testing.B) {
+	if e := readCorpus(b)[42]; e.Method != "POST" || !strings.Contains(e.URI, "/stop") {
+		b.Fatalf("corpus line 42 is %s %s, not a stop", e.Method, e.URI)
+	}
+	benchCreate(b, "nobody1", nil, 42)
+}
 
 // BenchmarkDecidePing: a read-only request.
 func BenchmarkDecidePing(b *testing.B) { benchCreate(b, "nobody1", nil, 0) }

@@ -3,7 +3,6 @@ package policy
 import (
 	"fmt"
 	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
@@ -115,30 +114,30 @@ type customRule struct {
 // those variables: building every one on every request cost more than all
 // the built-in controls together.
 type ruleNeeds struct {
-	roots     map[string]bool // request, user, create, exec
-	createAll bool            // create used as a whole (or indexed)
-	create    map[string]bool // create attributes read, unless createAll
+	roots map[string]bool            // request, user, create, exec
+	all   map[string]bool            // roots used as a whole (or indexed)
+	attrs map[string]map[string]bool // per root, the attributes read
 }
 
 func (n *ruleNeeds) add(expr hcl.Expression) {
 	for _, tr := range expr.Variables() {
 		root := tr.RootName()
 		n.roots[root] = true
-		if root != "create" {
-			continue
-		}
 		if len(tr) > 1 {
 			if a, ok := tr[1].(hcl.TraverseAttr); ok {
-				n.create[a.Name] = true
+				if n.attrs[root] == nil {
+					n.attrs[root] = map[string]bool{}
+				}
+				n.attrs[root][a.Name] = true
 				continue
 			}
 		}
-		n.createAll = true
+		n.all[root] = true
 	}
 }
 
 func needsOf(rules []*customRule) ruleNeeds {
-	n := ruleNeeds{roots: map[string]bool{}, create: map[string]bool{}}
+	n := ruleNeeds{roots: map[string]bool{}, all: map[string]bool{}, attrs: map[string]map[string]bool{}}
 	for _, r := range rules {
 		n.add(r.when)
 		n.add(r.message)
@@ -146,7 +145,10 @@ func needsOf(rules []*customRule) ruleNeeds {
 	return n
 }
 
-func (n *ruleNeeds) wantCreate(attr string) bool { return n.createAll || n.create[attr] }
+// want reports whether the rules read attribute attr of root.
+func (n *ruleNeeds) want(root, attr string) bool { return n.all[root] || n.attrs[root][attr] }
+
+func (n *ruleNeeds) wantCreate(attr string) bool { return n.want("create", attr) }
 
 func ruleVarsUnknown() map[string]cty.Value {
 	return map[string]cty.Value{
@@ -214,10 +216,15 @@ func (cc *compiler) ruleSet(own *policyBlock) *ruleSet {
 
 // sharedNeeds returns the one ruleNeeds per content.
 func (cc *compiler) sharedNeeds(n ruleNeeds) ruleNeeds {
-	key := []string{strconv.FormatBool(n.createAll)}
-	key = append(key, sortedKeys(n.roots)...)
+	key := sortedKeys(n.roots)
 	key = append(key, "")
-	key = append(key, sortedKeys(n.create)...)
+	key = append(key, sortedKeys(n.all)...)
+	key = append(key, "")
+	for _, root := range sortedKeys(n.attrs) {
+		for _, a := range sortedKeys(n.attrs[root]) {
+			key = append(key, root+"."+a)
+		}
+	}
 	return shared(cc, listKey("needs\x00", key), func() ruleNeeds { return n })
 }
 
@@ -231,7 +238,7 @@ func (cc *compiler) compileRules(own *policyBlock) []*customRule {
 		for _, r := range chain[i].Rules {
 			cr, ok := cc.rules[r]
 			if !ok {
-				cr = &customRule{name: r.Name, when: r.When, message: r.Message}
+				cr = &customRule{name: r.Name, when: foldConstants(r.When), message: foldConstants(r.Message)}
 				if r.Actions != nil {
 					cr.actions = cc.glob(r.Actions)
 				}
@@ -305,25 +312,51 @@ func strmap(m map[string]string) cty.Value {
 func (e *evaluator) ruleVars() map[string]cty.Value {
 	r, n := e.r, &e.p.ruleNeeds
 	vars := make(map[string]cty.Value, 4)
+	// Only the attributes the rules read are built: a rule testing
+	// request.target should not pay for the query map.
 	if n.roots["request"] {
-		q := map[string]string{}
-		for k, v := range r.Query {
-			if len(v) > 0 {
-				q[k] = v[0]
+		vals := make(map[string]cty.Value, 6)
+		str := func(attr, v string) {
+			if n.want("request", attr) {
+				vals[attr] = cty.StringVal(v)
 			}
 		}
-		vars["request"] = cty.ObjectVal(map[string]cty.Value{
-			"action": cty.StringVal(string(r.Action)), "method": cty.StringVal(r.Method),
-			"path": cty.StringVal(r.Path), "query": strmap(q), "target": cty.StringVal(r.Target),
-			"api_version": cty.StringVal(r.APIVersion),
-		})
+		str("action", string(r.Action))
+		str("method", r.Method)
+		str("path", r.Path)
+		str("target", r.Target)
+		str("api_version", r.APIVersion)
+		if n.want("request", "query") {
+			q := map[string]string{}
+			for k, v := range r.Query {
+				if len(v) > 0 {
+					q[k] = v[0]
+				}
+			}
+			vals["query"] = strmap(q)
+		}
+		vars["request"] = cty.ObjectVal(vals)
 	}
 	if n.roots["user"] {
-		vars["user"] = cty.ObjectVal(map[string]cty.Value{
-			"name": cty.StringVal(e.id.User), "team": cty.StringVal(e.team),
-			"ous": strs(e.id.OrganizationalUnits), "orgs": strs(e.id.Organizations),
-			"authn": cty.StringVal(e.id.AuthNMethod), "authenticated": cty.BoolVal(e.id.User != ""),
-		})
+		vals := make(map[string]cty.Value, 6)
+		str := func(attr, v string) {
+			if n.want("user", attr) {
+				vals[attr] = cty.StringVal(v)
+			}
+		}
+		str("name", e.id.User)
+		str("team", e.team)
+		str("authn", e.id.AuthNMethod)
+		if n.want("user", "ous") {
+			vals["ous"] = strs(e.id.OrganizationalUnits)
+		}
+		if n.want("user", "orgs") {
+			vals["orgs"] = strs(e.id.Organizations)
+		}
+		if n.want("user", "authenticated") {
+			vals["authenticated"] = cty.BoolVal(e.id.User != "")
+		}
+		vars["user"] = cty.ObjectVal(vals)
 	}
 	if n.roots["create"] {
 		vars["create"] = createVal(e, n)

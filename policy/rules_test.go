@@ -40,6 +40,10 @@ policy "default" {
     when    = lookup(request.query, "name", "") == "forbidden"
     message = "that name is reserved"
   }
+  rule "whole-request" {
+    when    = length(keys(request)) != 6 || length(keys(user)) != 6
+    message = "request or user object is missing attributes"
+  }
 }
 `
 	dir := t.TempDir()
@@ -83,6 +87,54 @@ policy "default" {
 				t.Fatalf("got %+v, want one %s: %q", d.Violations, c.want, c.msg)
 			}
 		})
+	}
+}
+
+// TestRulePartialVariables: when rules read only some attributes of
+// request and user, only those are built, and the rules see them.
+func TestRulePartialVariables(t *testing.T) {
+	src := `
+policy "default" {
+  actions { allow = ["container.*", "exec.*"] }
+  rule "target" {
+    when    = request.target == "bad" && !user.authenticated && length(user.ous) == 0
+    message = "${request.method} on ${request.target} by ${user.team == "" ? "nobody" : user.team}"
+  }
+  rule "query" {
+    when    = lookup(request.query, "name", "") == "forbidden"
+    message = "that name is reserved"
+  }
+}
+`
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "p.hcl"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s, files, diags := policy.LoadDir(dir)
+	if diags.HasErrors() {
+		policy.WriteDiagnostics(os.Stderr, files, diags)
+		t.Fatal("does not load")
+	}
+	json := map[string]string{"Content-Type": "application/json"}
+	for _, c := range []struct{ uri, want, msg string }{
+		{"/containers/bad/exec", "rule.target", "POST on bad by nobody"},
+		{"/containers/good/exec", "", ""},
+		{"/containers/good/exec?name=forbidden", "rule.query", "that name is reserved"},
+	} {
+		r, err := request.Parse("POST", c.uri, json, []byte(`{"Cmd":["ls"]}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := s.Decide(request.Identity{}, r)
+		if c.want == "" {
+			if !d.Allow {
+				t.Errorf("%s denied: %s", c.uri, d.Message())
+			}
+			continue
+		}
+		if d.Allow || len(d.Violations) != 1 || d.Violations[0].Rule != c.want || d.Violations[0].Reason != c.msg {
+			t.Errorf("%s: got %+v, want one %s: %q", c.uri, d.Violations, c.want, c.msg)
+		}
 	}
 }
 
