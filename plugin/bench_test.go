@@ -3,7 +3,6 @@ package plugin_test
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -40,13 +39,7 @@ type benchCall struct {
 // benchCalls is the recorded traffic as AuthZReq messages.
 func benchCalls(b *testing.B) []benchCall {
 	b.Helper()
-	entries, err := corpus.Load("")
-	if errors.Is(err, corpus.ErrNotFound) {
-		b.Skipf("recorded traffic not available: %v", err)
-	}
-	if err != nil {
-		b.Fatal(err)
-	}
+	entries := corpus.ForTest(b)
 	var out []benchCall
 	for _, e := range entries {
 		env := plugin.Envelope{RequestMethod: e.Method, RequestURI: e.URI, RequestHeaders: e.Headers, RequestBody: e.BodyBytes()}

@@ -1,21 +1,15 @@
-package plugin
+package plugin_test
 
 import (
 	"bytes"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
 	"errors"
-	"math/big"
 	"reflect"
 	"testing"
-	"time"
 
 	"github.com/docker/go-plugins-helpers/authorization"
 
+	"github.com/portcullis/portcullis/plugin"
 	"github.com/portcullis/portcullis/policy/request/jsonfast"
 	"github.com/portcullis/portcullis/test/corpus"
 )
@@ -32,15 +26,15 @@ func daemonMessage(t testing.TB, req authorization.Request) []byte {
 }
 
 // fastEnvelope is DecodeEnvelope's fast path alone.
-func fastEnvelope(data []byte) (*Envelope, bool) {
-	var e *Envelope
+func fastEnvelope(data []byte) (*plugin.Envelope, bool) {
+	var e *plugin.Envelope
 	ok := jsonfast.Decode(data, &e)
 	return e, ok && e != nil
 }
 
 // unmarshalEnvelope is the definition the fast path must agree with.
-func unmarshalEnvelope(data []byte) (*Envelope, error) {
-	var e *Envelope
+func unmarshalEnvelope(data []byte) (*plugin.Envelope, error) {
+	var e *plugin.Envelope
 	if err := json.Unmarshal(data, &e); err != nil {
 		return nil, err
 	}
@@ -50,41 +44,13 @@ func unmarshalEnvelope(data []byte) (*Envelope, error) {
 	return e, nil
 }
 
-func testCertificate(t testing.TB) *x509.Certificate {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1),
-		Subject:      pkix.Name{CommonName: "alice", OrganizationalUnit: []string{"web"}},
-		NotBefore:    time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cert
-}
-
 // Every message the daemon would send for the recorded traffic, in both
 // phases and with a TLS user, takes the fast path and decodes as
 // encoding/json decodes it. If the fast path stopped accepting the
 // daemon's form this fails, rather than silently costing the speed.
 func TestDecodeEnvelopeDaemonMessages(t *testing.T) {
-	entries, err := corpus.Load("")
-	if errors.Is(err, corpus.ErrNotFound) {
-		t.Skipf("recorded traffic not available: %v", err)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert := (*authorization.PeerCertificate)(testCertificate(t))
+	entries := corpus.ForTest(t)
+	cert := (*authorization.PeerCertificate)(selfSigned(t, "alice", "web"))
 	var msgs [][]byte
 	for _, e := range entries {
 		req := authorization.Request{RequestMethod: e.Method, RequestURI: e.URI, RequestHeaders: e.Headers, RequestBody: e.BodyBytes()}
@@ -176,7 +142,7 @@ func TestDecodeEnvelope(t *testing.T) {
 				t.Fatalf("fast path %+v, encoding/json %+v (%v)", got, want, err)
 			}
 			// Either way, DecodeEnvelope answers as encoding/json does.
-			dec, derr := DecodeEnvelope(bytes.NewReader([]byte(tc.msg)))
+			dec, derr := plugin.DecodeEnvelope(bytes.NewReader([]byte(tc.msg)))
 			if (derr != nil) != (err != nil) || err == nil && !reflect.DeepEqual(dec, want) {
 				t.Fatalf("DecodeEnvelope %+v (%v), encoding/json %+v (%v)", dec, derr, want, err)
 			}
@@ -187,7 +153,7 @@ func TestDecodeEnvelope(t *testing.T) {
 // DecodeEnvelope agrees with encoding/json on every message: the same
 // envelope, or an error from both.
 func FuzzDecodeEnvelope(f *testing.F) {
-	cert := (*authorization.PeerCertificate)(testCertificate(f))
+	cert := (*authorization.PeerCertificate)(selfSigned(f, "alice", "web"))
 	f.Add(daemonMessage(f, authorization.Request{
 		User: "alice", UserAuthNMethod: "TLS", RequestMethod: "POST", RequestURI: "/v1.41/containers/create?name=a&b=<c>",
 		RequestBody:             []byte(`{"Image":"busybox","HostConfig":{"Privileged":true}}`),
@@ -201,7 +167,7 @@ func FuzzDecodeEnvelope(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		got, err := DecodeEnvelope(bytes.NewReader(data))
+		got, err := plugin.DecodeEnvelope(bytes.NewReader(data))
 		want, werr := unmarshalEnvelope(data)
 		if (err != nil) != (werr != nil) {
 			t.Fatalf("DecodeEnvelope error %v, encoding/json %v for %q", err, werr, data)

@@ -1,7 +1,6 @@
 package policy_test
 
 import (
-	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -17,13 +16,7 @@ type corpusEntry struct{ corpus.Entry }
 
 func readCorpus(t testing.TB) []corpusEntry {
 	t.Helper()
-	entries, err := corpus.Load("")
-	if errors.Is(err, corpus.ErrNotFound) {
-		t.Skipf("corpus not available: %v", err)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
+	entries := corpus.ForTest(t)
 	out := make([]corpusEntry, len(entries))
 	for i, e := range entries {
 		out[i] = corpusEntry{e}

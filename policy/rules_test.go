@@ -46,15 +46,7 @@ policy "default" {
   }
 }
 `
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "p.hcl"), []byte(src), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	s, files, diags := policy.LoadDir(dir)
-	if diags.HasErrors() {
-		policy.WriteDiagnostics(os.Stderr, files, diags)
-		t.Fatal("does not load")
-	}
+	s := loadSource(t, src)
 	json := map[string]string{"Content-Type": "application/json"}
 	cases := []struct {
 		name, uri, body string
@@ -106,15 +98,7 @@ policy "default" {
   }
 }
 `
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "p.hcl"), []byte(src), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	s, files, diags := policy.LoadDir(dir)
-	if diags.HasErrors() {
-		policy.WriteDiagnostics(os.Stderr, files, diags)
-		t.Fatal("does not load")
-	}
+	s := loadSource(t, src)
 	json := map[string]string{"Content-Type": "application/json"}
 	for _, c := range []struct{ uri, want, msg string }{
 		{"/containers/bad/exec", "rule.target", "POST on bad by nobody"},
@@ -136,6 +120,21 @@ policy "default" {
 			t.Errorf("%s: got %+v, want one %s: %q", c.uri, d.Violations, c.want, c.msg)
 		}
 	}
+}
+
+// loadSource loads one policy file holding src.
+func loadSource(t *testing.T, src string) *policy.Set {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "p.hcl"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s, files, diags := policy.LoadDir(dir)
+	if diags.HasErrors() {
+		policy.WriteDiagnostics(os.Stderr, files, diags)
+		t.Fatal("does not load")
+	}
+	return s
 }
 
 // TestRuleActions: a rule with actions runs only for those actions, and

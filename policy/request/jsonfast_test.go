@@ -1,7 +1,6 @@
 package request
 
 import (
-	"errors"
 	"reflect"
 	"testing"
 
@@ -37,13 +36,7 @@ func decodeBoth(t *testing.T, action Action, body []byte) {
 // Every recorded body, under every action: jsonfast on or off, the
 // request decodes the same.
 func TestDecodeBodyJSONFast(t *testing.T) {
-	entries, err := corpus.Load("")
-	if errors.Is(err, corpus.ErrNotFound) {
-		t.Skipf("recorded traffic not available: %v", err)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
+	entries := corpus.ForTest(t)
 	bodies := [][]byte{
 		[]byte(`{"Image":"bb","HostConfig":{"Privileged":true},"Privileged":true}`),
 		[]byte(`{"Image":"bb","privileged":true,"hostconfig":{"privileged":true}}`),

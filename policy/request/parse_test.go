@@ -1,7 +1,6 @@
 package request_test
 
 import (
-	"errors"
 	"reflect"
 	"strings"
 	"testing"
@@ -275,13 +274,7 @@ func TestClassifyWithoutBody(t *testing.T) {
 
 // Route is what Classify gives, for every recorded request.
 func TestRouteIsClassify(t *testing.T) {
-	entries, err := corpus.Load("")
-	if errors.Is(err, corpus.ErrNotFound) {
-		t.Skipf("recorded traffic not available: %v", err)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
+	entries := corpus.ForTest(t)
 	for _, e := range entries {
 		r, _ := request.Parse(e.Method, e.URI, e.Headers, e.BodyBytes())
 		c, err := request.Classify(e.Method, e.URI)

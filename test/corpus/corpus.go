@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"testing"
 )
 
 // File is the corpus's path relative to the directory that holds both the
@@ -94,4 +95,19 @@ func Load(path string) ([]Entry, error) {
 		return nil, fmt.Errorf("corpus %s is empty", path)
 	}
 	return out, nil
+}
+
+// ForTest loads the corpus for a test or benchmark: it skips tb when no
+// corpus is beside the repository (a checkout without shared/) and fails
+// it when the corpus is there but does not read.
+func ForTest(tb testing.TB) []Entry {
+	tb.Helper()
+	entries, err := Load("")
+	if errors.Is(err, ErrNotFound) {
+		tb.Skipf("recorded traffic not available: %v", err)
+	}
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return entries
 }

@@ -328,23 +328,17 @@ func (d *decoder) value(v reflect.Value, p *plan, depth int) bool {
 		}
 		return false
 	case kInt:
-		lit, integer := d.number()
-		if lit == nil || !integer {
-			return false
-		}
-		n, err := strconv.ParseInt(string(lit), 10, 64)
-		if err != nil || v.OverflowInt(n) {
+		lit, ok := d.integer()
+		n, err := strconv.ParseInt(lit, 10, 64)
+		if !ok || err != nil || v.OverflowInt(n) {
 			return false
 		}
 		v.SetInt(n)
 		return true
 	case kUint:
-		lit, integer := d.number()
-		if lit == nil || !integer {
-			return false
-		}
-		n, err := strconv.ParseUint(string(lit), 10, 64)
-		if err != nil || v.OverflowUint(n) {
+		lit, ok := d.integer()
+		n, err := strconv.ParseUint(lit, 10, 64)
+		if !ok || err != nil || v.OverflowUint(n) {
 			return false
 		}
 		v.SetUint(n)
@@ -799,6 +793,13 @@ func (d *decoder) number() (lit []byte, integer bool) {
 		integer = false
 	}
 	return d.data[start:d.i], integer
+}
+
+// integer reads a number without fraction or exponent (encoding/json
+// does not put any other into an integer).
+func (d *decoder) integer() (string, bool) {
+	lit, integer := d.number()
+	return string(lit), lit != nil && integer
 }
 
 func (d *decoder) digits() int {

@@ -266,13 +266,7 @@ func TestDeepNesting(t *testing.T) {
 // The bodies the Docker CLI sent are decoded here, not declined: that
 // is the point of the package.
 func TestCorpusBodies(t *testing.T) {
-	entries, err := corpus.Load("")
-	if errors.Is(err, corpus.ErrNotFound) {
-		t.Skipf("recorded traffic not available: %v", err)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
+	entries := corpus.ForTest(t)
 	n := 0
 	for _, e := range entries {
 		body := e.BodyBytes()
