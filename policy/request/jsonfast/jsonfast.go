@@ -429,153 +429,111 @@ func (d *decoder) literal(lit string) bool {
 }
 
 func (d *decoder) slice(v reflect.Value, p *plan, depth int) bool {
-	if d.peek() != '[' {
-		return false
-	}
-	d.i++
-	d.space()
-	if d.peek() == ']' {
-		d.i++
-		v.Set(reflect.MakeSlice(p.typ, 0, 0))
-		return true
-	}
-	for n := 0; ; n++ {
-		d.space()
+	ok := d.list('[', ']', func(n int) bool {
 		if n >= v.Cap() {
 			v.Grow(1)
 		}
 		v.SetLen(n + 1)
-		if !d.value(v.Index(n), p.elem, depth+1) {
-			return false
-		}
-		d.space()
-		switch d.peek() {
-		case ',':
-			d.i++
-		case ']':
-			d.i++
-			return true
-		default:
-			return false
-		}
+		return d.value(v.Index(n), p.elem, depth+1)
+	})
+	if ok && v.IsNil() { // [] is an empty slice, not nil
+		v.Set(reflect.MakeSlice(p.typ, 0, 0))
 	}
+	return ok
 }
 
 // array decodes a JSON array into a Go array, declining one with more
 // elements than the array holds (encoding/json drops those); elements it
 // does not reach stay zero, as in encoding/json.
 func (d *decoder) array(v reflect.Value, p *plan, depth int) bool {
-	if d.peek() != '[' {
-		return false
-	}
-	d.i++
-	d.space()
-	if d.peek() == ']' {
-		d.i++
-		return true
-	}
-	for n := 0; ; n++ {
-		d.space()
-		if n >= v.Len() || !d.value(v.Index(n), p.elem, depth+1) {
-			return false
-		}
-		d.space()
-		switch d.peek() {
-		case ',':
-			d.i++
-		case ']':
-			d.i++
-			return true
-		default:
-			return false
-		}
-	}
+	return d.list('[', ']', func(n int) bool {
+		return n < v.Len() && d.value(v.Index(n), p.elem, depth+1)
+	})
 }
 
 // strings decodes an array of strings as encoding/json decodes it into
 // a []string: empty (not nil) for [], "" for a null element.
 func (d *decoder) strings() ([]string, bool) {
-	if d.peek() != '[' {
+	out := []string{}
+	ok := d.list('[', ']', func(int) bool {
+		s, ok := d.nullableStr()
+		out = append(out, s)
+		return ok
+	})
+	if !ok {
 		return nil, false
 	}
-	d.i++
-	out := []string{}
-	d.space()
-	if d.peek() == ']' {
-		d.i++
-		return out, true
-	}
-	for {
-		d.space()
-		var s string
-		if d.peek() == 'n' {
-			if !d.literal("null") {
-				return nil, false
-			}
-		} else {
-			var ok bool
-			if s, ok = d.str(); !ok {
-				return nil, false
-			}
-		}
-		out = append(out, s)
-		d.space()
-		switch d.peek() {
-		case ',':
-			d.i++
-		case ']':
-			d.i++
-			return out, true
-		default:
-			return nil, false
-		}
-	}
+	return out, true
 }
 
 // stringMap decodes an object of strings as encoding/json decodes it into
 // a map[string]string: a later key replaces an earlier one, a null value
 // is "".
 func (d *decoder) stringMap() (map[string]string, bool) {
-	if d.peek() != '{' {
+	m := map[string]string{}
+	ok := d.list('{', '}', func(int) bool {
+		k, ok := d.str()
+		if !ok || !d.colon() {
+			return false
+		}
+		s, ok := d.nullableStr()
+		m[k] = s
+		return ok
+	})
+	if !ok {
 		return nil, false
 	}
-	d.i++
-	m := map[string]string{}
-	d.space()
-	if d.peek() == '}' {
-		d.i++
-		return m, true
+	return m, true
+}
+
+// nullableStr reads a string, or null as "" (what encoding/json leaves in
+// a string element for null).
+func (d *decoder) nullableStr() (string, bool) {
+	if d.peek() == 'n' {
+		return "", d.literal("null")
 	}
-	for {
-		d.space()
-		k, ok := d.str()
-		if !ok {
-			return nil, false
-		}
-		d.space()
-		if d.peek() != ':' {
-			return nil, false
-		}
+	return d.str()
+}
+
+// colon consumes the colon between an object key and its value, with the
+// white space around it.
+func (d *decoder) colon() bool {
+	d.space()
+	if d.peek() != ':' {
+		return false
+	}
+	d.i++
+	d.space()
+	return true
+}
+
+// list reads a JSON array (open '[') or object (open '{') whose elements
+// or members each reads, given its index, with white space around them
+// skipped; the commas and closing bracket are read here.
+func (d *decoder) list(open, close byte, each func(n int) bool) bool {
+	if d.peek() != open {
+		return false
+	}
+	d.i++
+	d.space()
+	if d.peek() == close {
 		d.i++
+		return true
+	}
+	for n := 0; ; n++ {
 		d.space()
-		var s string
-		if d.peek() == 'n' {
-			if !d.literal("null") {
-				return nil, false
-			}
-		} else if s, ok = d.str(); !ok {
-			return nil, false
+		if !each(n) {
+			return false
 		}
-		m[k] = s
 		d.space()
 		switch d.peek() {
 		case ',':
 			d.i++
-		case '}':
+		case close:
 			d.i++
-			return m, true
+			return true
 		default:
-			return nil, false
+			return false
 		}
 	}
 }
@@ -584,79 +542,44 @@ func (d *decoder) stringMap() (map[string]string, bool) {
 // replaces an earlier one, as in encoding/json) or a struct (exact field
 // names, each once).
 func (d *decoder) object(v reflect.Value, p *plan, depth int) bool {
-	if d.peek() != '{' {
-		return false
-	}
-	d.i++
-	var seenSmall [4]uint64
-	var seen []uint64
-	var elem reflect.Value
-	if p.kind == kStruct {
-		if p.nfield <= 64*len(seenSmall) {
-			seen = seenSmall[:]
-		} else {
-			seen = make([]uint64, (p.nfield+63)/64)
+	if p.kind == kMap {
+		if d.peek() != '{' {
+			return false
 		}
-	} else {
 		v.Set(reflect.MakeMap(p.typ))
-		elem = reflect.New(p.typ.Elem()).Elem()
-	}
-	d.space()
-	if d.peek() == '}' {
-		d.i++
-		return true
-	}
-	for {
-		d.space()
-		var (
-			key    string
-			target reflect.Value
-			vp     *plan
-		)
-		if p.kind == kStruct {
-			raw, ok := d.rawKey()
-			if !ok {
-				return false
-			}
-			f := p.fields[string(raw)]
-			if f == nil || f.decline || seen[f.ordinal/64]&(1<<(f.ordinal%64)) != 0 {
-				return false
-			}
-			seen[f.ordinal/64] |= 1 << (f.ordinal % 64)
-			target, vp = fieldByIndex(v, f.index), f.plan
-		} else {
-			var ok bool
-			if key, ok = d.str(); !ok {
+		elem := reflect.New(p.typ.Elem()).Elem()
+		return d.list('{', '}', func(int) bool {
+			key, ok := d.str()
+			if !ok || !d.colon() {
 				return false
 			}
 			elem.SetZero()
-			target, vp = elem, p.elem
-		}
-		d.space()
-		if d.peek() != ':' {
-			return false
-		}
-		d.i++
-		d.space()
-		if !d.value(target, vp, depth+1) {
-			return false
-		}
-		if p.kind == kMap {
+			if !d.value(elem, p.elem, depth+1) {
+				return false
+			}
 			kv := reflect.New(p.typ.Key()).Elem()
 			kv.SetString(key)
 			v.SetMapIndex(kv, elem)
-		}
-		d.space()
-		switch d.peek() {
-		case ',':
-			d.i++
-		case '}':
-			d.i++
 			return true
-		default:
+		})
+	}
+	var seenSmall [4]uint64
+	seen := seenSmall[:]
+	if p.nfield > 64*len(seenSmall) {
+		seen = make([]uint64, (p.nfield+63)/64)
+	}
+	return d.list('{', '}', func(int) bool {
+		raw, ok := d.rawKey()
+		if !ok {
 			return false
 		}
-	}
+		f := p.fields[string(raw)]
+		if f == nil || f.decline || seen[f.ordinal/64]&(1<<(f.ordinal%64)) != 0 {
+			return false
+		}
+		seen[f.ordinal/64] |= 1 << (f.ordinal % 64)
+		return d.colon() && d.value(fieldByIndex(v, f.index), f.plan, depth+1)
+	})
 }
 
 // fieldByIndex walks to a field, allocating embedded struct pointers on
@@ -829,44 +752,13 @@ func (d *decoder) skip(depth int) bool {
 	case c == '-' || '0' <= c && c <= '9':
 		lit, _ := d.number()
 		return lit != nil
-	case c == '[' || c == '{':
-		closer := byte(']')
-		if c == '{' {
-			closer = '}'
-		}
-		d.i++
-		d.space()
-		if d.peek() == closer {
-			d.i++
-			return true
-		}
-		for {
-			d.space()
-			if c == '{' {
-				if _, _, ok := d.token(); !ok {
-					return false
-				}
-				d.space()
-				if d.peek() != ':' {
-					return false
-				}
-				d.i++
-				d.space()
-			}
-			if !d.skip(depth + 1) {
-				return false
-			}
-			d.space()
-			switch d.peek() {
-			case ',':
-				d.i++
-			case closer:
-				d.i++
-				return true
-			default:
-				return false
-			}
-		}
+	case c == '[':
+		return d.list('[', ']', func(int) bool { return d.skip(depth + 1) })
+	case c == '{':
+		return d.list('{', '}', func(int) bool {
+			_, _, ok := d.token()
+			return ok && d.colon() && d.skip(depth+1)
+		})
 	}
 	return false
 }
