@@ -203,25 +203,10 @@ func pathCovers(e, p string) bool {
 	if p == "/" {
 		return false
 	}
-	// Compare segment by segment: every segment of e must match the
-	// corresponding segment of p, and p may have more.
-	for {
-		es, erest, emore := cutSeg(e)
-		ps, prest, pmore := cutSeg(p)
-		if es == "**" {
-			return true
-		}
-		if !globMatch(es, ps) {
-			return false
-		}
-		if !emore {
-			return true
-		}
-		if !pmore {
-			return false
-		}
-		e, p = erest, prest
-	}
+	// Every segment of e must match the corresponding segment of p, and
+	// p may have more.
+	star, ok, emore := compareSegs(e, p)
+	return star || ok && !emore
 }
 
 // pathPrefixMatches: p is a proper ancestor of some path that glob entry e
@@ -233,20 +218,28 @@ func pathPrefixMatches(e, p string) bool {
 	if !hasMeta(e) {
 		return false // the literal case is pathCovers(p, e)
 	}
+	// p's segments must match e's leading ones, and e must have more
+	// (when both still had some, the comparison would not have stopped).
+	star, ok, emore := compareSegs(e, p)
+	return star || ok && emore
+}
+
+// compareSegs matches e's segments against p's, pairwise from the start,
+// and stops at a "**" in e (star), at the first pair that does not match
+// (ok false), or when either runs out (ok true); emore tells whether e
+// still has segments then.
+func compareSegs(e, p string) (star, ok, emore bool) {
 	for {
 		es, erest, emore := cutSeg(e)
 		ps, prest, pmore := cutSeg(p)
 		if es == "**" {
-			return true
+			return true, true, emore
 		}
 		if !globMatch(es, ps) {
-			return false
+			return false, false, emore
 		}
-		if !pmore {
-			return emore
-		}
-		if !emore {
-			return false
+		if !emore || !pmore {
+			return false, true, emore
 		}
 		e, p = erest, prest
 	}
