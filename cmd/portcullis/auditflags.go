@@ -9,7 +9,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 
-	"github.com/portcullis/portcullis/plugin/audit"
+	"github.com/portcullis/portcullis/internal/audit"
 )
 
 // auditFlags are serve's audit trail options.

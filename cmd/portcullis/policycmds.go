@@ -12,9 +12,9 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 
-	"github.com/portcullis/portcullis/plugin"
-	"github.com/portcullis/portcullis/policy"
-	"github.com/portcullis/portcullis/policy/request"
+	"github.com/portcullis/portcullis/internal/plugin"
+	"github.com/portcullis/portcullis/internal/policy"
+	"github.com/portcullis/portcullis/internal/request"
 )
 
 // validate PATH…: directories are loaded as one policy set each; files

@@ -14,10 +14,10 @@ import (
 
 	"github.com/sirupsen/logrus"
 
-	"github.com/portcullis/portcullis/plugin"
-	"github.com/portcullis/portcullis/plugin/audit"
-	"github.com/portcullis/portcullis/plugin/hostpath"
-	"github.com/portcullis/portcullis/policy"
+	"github.com/portcullis/portcullis/internal/plugin"
+	"github.com/portcullis/portcullis/internal/audit"
+	"github.com/portcullis/portcullis/internal/hostpath"
+	"github.com/portcullis/portcullis/internal/policy"
 )
 
 type serveConfig struct {

@@ -9,7 +9,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/portcullis/portcullis/plugin"
+	"github.com/portcullis/portcullis/internal/plugin"
 )
 
 // status asks a running plugin over its socket whether it activates and

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/portcullis/portcullis/plugin/audit"
+	"github.com/portcullis/portcullis/internal/audit"
 )
 
 // The daemon forwards a JSON request body to authorization plugins only

@@ -11,7 +11,7 @@ import (
 )
 
 // servesHostRoot reports whether the plugin binary has the --host-root
-// flag that wires plugin/hostpath's resolver into evaluation.
+// flag that wires internal/hostpath's resolver into evaluation.
 func servesHostRoot(t *testing.T) bool {
 	t.Helper()
 	out, _ := exec.Command(portcullisBin, "serve", "-h").CombinedOutput()
@@ -25,7 +25,7 @@ func servesHostRoot(t *testing.T) bool {
 func TestHostPathSymlink(t *testing.T) {
 	t.Parallel()
 	if !servesHostRoot(t) {
-		t.Skip("portcullis serve has no --host-root flag yet: the path resolver (plugin/hostpath) is not wired into serve")
+		t.Skip("portcullis serve has no --host-root flag yet: the path resolver (internal/hostpath) is not wired into serve")
 	}
 	allowed := filepath.Join(ShortTempDir(t), "allowed")
 	if err := os.MkdirAll(filepath.Join(allowed, "real"), 0o755); err != nil {

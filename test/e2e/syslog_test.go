@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/portcullis/portcullis/plugin/audit"
+	"github.com/portcullis/portcullis/internal/audit"
 )
 
 // auditLine is one line of the plugin's audit file.

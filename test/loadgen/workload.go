@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"github.com/portcullis/portcullis/plugin"
+	"github.com/portcullis/portcullis/internal/plugin"
 	"github.com/portcullis/portcullis/test/corpus"
 	"math/rand/v2"
 	"strconv"

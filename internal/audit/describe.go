@@ -1,0 +1,213 @@
+package audit
+
+import (
+	"encoding/json"
+	"net/url"
+	"slices"
+	"strings"
+
+	"github.com/portcullis/portcullis/internal/request"
+)
+
+// SetRequest fills the request fields of a decision record from a decoded
+// request: action, method, sanitised URI, API version, target, summary and
+// the list of masked values. It is safe on a nil request (it does nothing).
+func (r *Record) SetRequest(req *request.Request) {
+	if req == nil {
+		return
+	}
+	r.Action = string(req.Action)
+	r.Method = req.Method
+	r.APIVersion = req.APIVersion
+	var uriMasked, sumMasked []string
+	r.URI, uriMasked = SanitizeURI(req.URI)
+	r.Target = TargetOf(req)
+	r.Summary = Summarize(req)
+	if r.Summary != nil {
+		sumMasked = r.Summary.Masked
+	}
+	n := len(r.Masked) + len(uriMasked) + len(sumMasked)
+	if n == 0 {
+		r.Masked = nil
+		return
+	}
+	masked := make([]string, 0, n)
+	masked = append(append(append(masked, r.Masked...), uriMasked...), sumMasked...)
+	r.Masked = dedupe(masked)
+}
+
+func dedupe(s []string) []string {
+	if len(s) == 0 {
+		return nil
+	}
+	if len(s) <= 16 { // no map for a few
+		out := s[:0]
+		for _, v := range s {
+			if !slices.Contains(out, v) {
+				out = append(out, v)
+			}
+		}
+		return out
+	}
+	seen := make(map[string]bool, len(s))
+	out := s[:0]
+	for _, v := range s {
+		if !seen[v] {
+			seen[v] = true
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// TargetOf names the objects req acts on, from its route's path variable,
+// its query and its body. It returns nil when there are none.
+func TargetOf(req *request.Request) *Target {
+	if req == nil {
+		return nil
+	}
+	var target Target // on the stack until it is known to be non-empty
+	t := &target
+	kind, _, _ := strings.Cut(string(req.Action), ".")
+	switch kind {
+	case "container", "checkpoint":
+		t.Container = req.Target
+	case "exec":
+		t.Exec = req.Target
+	case "image":
+		t.Image = req.Target
+	case "volume":
+		t.Volume = req.Target
+	case "network":
+		t.Network = req.Target
+	default:
+		t.Object = req.Target
+	}
+	switch req.Action {
+	case "container.create":
+		t.Container = req.Query.Get("name")
+		if c := req.ContainerCreate; c != nil && c.Config != nil {
+			t.Image = c.Config.Image
+		}
+	case "container.exec":
+		t.Container = req.Target
+	case "commit":
+		t.Container = req.Query.Get("container")
+		t.Image = joinRef(req.Query.Get("repo"), req.Query.Get("tag"))
+	case "image.pull":
+		t.Image = joinRef(req.Query.Get("fromImage"), req.Query.Get("tag"))
+	case "image.import":
+		t.Image = joinRef(req.Query.Get("repo"), req.Query.Get("tag"))
+	case "image.build":
+		t.Image = req.Query.Get("t")
+	case "image.tag":
+		t.Object = joinRef(req.Query.Get("repo"), req.Query.Get("tag"))
+	case "volume.create":
+		if v := req.VolumeCreate; v != nil {
+			t.Volume = v.Name
+		}
+	case "network.create":
+		if n := req.NetworkCreate; n != nil {
+			t.Network = n.Name
+		}
+	case "network.connect":
+		if n := req.NetworkConnect; n != nil {
+			t.Container = n.Container
+		}
+	case "network.disconnect":
+		if n := req.NetworkDisconnect; n != nil {
+			t.Container = n.Container
+		}
+	case "service.create":
+		if s := req.ServiceSpec; s != nil {
+			t.Object = s.Name
+		}
+	}
+	if target == (Target{}) {
+		return nil
+	}
+	out := new(Target)
+	*out = target
+	return out
+}
+
+func joinRef(repo, tag string) string {
+	if repo == "" || tag == "" {
+		return repo
+	}
+	return repo + ":" + tag
+}
+
+// SanitizeURI masks secrets in a request URI's query and returns it with
+// the list of masked paths ("uri.buildargs.NAME", …). It masks every build
+// arg value, sensitive keys of the labels JSON, query parameters with
+// sensitive names, and the password of URLs in remote, fromSrc and
+// similar parameters. A URI with nothing to mask is returned unchanged; a
+// URI that does not parse is replaced by Mask (Parse would have rejected
+// it anyway).
+func SanitizeURI(uri string) (string, []string) {
+	p, rawQuery, ok := strings.Cut(uri, "?")
+	if !ok || rawQuery == "" {
+		return uri, nil
+	}
+	q, err := url.ParseQuery(rawQuery)
+	if err != nil {
+		return Mask, []string{"uri"}
+	}
+	m := &masker{}
+	var buf [16]string
+	for _, k := range appendSortedKeys(buf[:0], q) {
+		vs := q[k]
+		for i, v := range vs {
+			switch {
+			case strings.EqualFold(k, "buildargs"):
+				vs[i] = maskJSONValues(m, "uri.buildargs", v, func(string) bool { return true })
+			case strings.EqualFold(k, "labels"):
+				vs[i] = maskJSONValues(m, "uri.labels", v, sensitive)
+			case sensitive(k):
+				vs[i] = Mask
+				m.note("uri." + k)
+			default:
+				// Only a URL with "@" in it has a user (url.Parse's
+				// parseAuthority); skip parsing the others.
+				if !strings.Contains(v, "@") {
+					continue
+				}
+				if u, err := url.Parse(v); err == nil && u.User != nil {
+					if _, has := u.User.Password(); has {
+						u.User = url.UserPassword(u.User.Username(), Mask)
+						vs[i] = strings.Replace(u.String(), url.QueryEscape(Mask), Mask, 1)
+						m.note("uri." + k)
+					}
+				}
+			}
+		}
+	}
+	if len(m.masked) == 0 {
+		return uri, nil
+	}
+	return p + "?" + q.Encode(), dedupe(m.masked)
+}
+
+// maskJSONValues masks the values of a JSON object's keys for which mask
+// is true. A value that is not a JSON object is masked whole.
+func maskJSONValues(m *masker, prefix, v string, mask func(string) bool) string {
+	var obj map[string]any
+	if err := json.Unmarshal([]byte(v), &obj); err != nil {
+		m.note(prefix)
+		return Mask
+	}
+	changed := false
+	for _, k := range sortedKeys(obj) {
+		if mask(k) {
+			obj[k] = Mask
+			m.note(prefix + "." + k)
+			changed = true
+		}
+	}
+	if !changed {
+		return v
+	}
+	b, _ := json.Marshal(obj)
+	return string(b)
+}

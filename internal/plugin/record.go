@@ -1,0 +1,187 @@
+package plugin
+
+import (
+	"hash/maphash"
+	"sync"
+
+	"github.com/portcullis/portcullis/internal/audit"
+	"github.com/portcullis/portcullis/internal/request"
+)
+
+// Trail turns outcomes into audit records and links each response record
+// to the decision of its request.
+type Trail struct {
+	a       *audit.Auditor
+	pending pendingRequests
+}
+
+// NewTrail records outcomes with a.
+func NewTrail(a *audit.Auditor) *Trail {
+	return &Trail{a: a, pending: pendingRequests{ids: map[uint64][]pending{}}}
+}
+
+// Record writes one record for o. It implements Auditor.
+func (t *Trail) Record(o *Outcome) error {
+	rec := &audit.Record{
+		Type:           audit.TypeDecision,
+		ID:             o.ID,
+		Time:           audit.Timestamp(o.Time.UTC()),
+		Phase:          audit.Phase(o.Phase),
+		PolicyRevision: o.Revision,
+		Method:         o.Method,
+		DurationNS:     o.Duration.Nanoseconds(),
+	}
+	key := t.pending.key(o)
+	req := o.Request
+	if o.Phase == "response" {
+		// The response names the request its request record described,
+		// by route: the request phase classified it already.
+		var route *request.Request
+		rec.RequestID, route = t.pending.take(key)
+		if req == nil {
+			req = route
+		}
+		if req == nil {
+			req, _ = request.Classify(o.Method, o.URI)
+		}
+	}
+	if req != nil {
+		rec.SetRequest(req) // the sanitised URI, target, summary and what was masked
+	} else {
+		rec.URI, rec.Masked = audit.SanitizeURI(o.URI)
+	}
+	if o.Identity.User != "" || o.Identity.Subject != "" || o.Identity.AuthNMethod != "" || o.Decision.Team != "" {
+		rec.Identity = &audit.Identity{
+			User: o.Identity.User, AuthNMethod: o.Identity.AuthNMethod,
+			Team: o.Decision.Team, CertSubject: o.Identity.Subject,
+		}
+	}
+	switch o.Phase {
+	case "response":
+		// The daemon has already acted; nothing waits for this record.
+		rec.Deferred = true
+		rec.Decision = audit.Allow
+		rec.StatusCode = o.StatusCode
+		if req != nil && creates[req.Action] && (o.StatusCode == 200 || o.StatusCode == 201) {
+			rec.CreatedID = audit.ParseCreatedID(o.ResponseBody)
+		}
+	default:
+		rec.Policy = o.Decision.Policy
+		rec.Mode = audit.Mode(o.Decision.Mode)
+		if o.Allowed() {
+			rec.Decision = audit.Allow
+		} else {
+			rec.Decision = audit.Deny
+		}
+		if o.Rejected != nil {
+			rec.Violations = []audit.Violation{{Rule: o.Rejected.Code, Field: o.Rejected.Field, Reason: o.Rejected.Reason}}
+		}
+		for _, v := range o.Decision.Violations {
+			rec.Violations = append(rec.Violations, audit.Violation{Rule: v.Rule, Field: v.Field, Reason: v.Reason})
+		}
+		if o.Rejected == nil && o.Decision.Mode == "audit" {
+			would := o.Decision.WouldDeny()
+			rec.WouldDeny = &would
+			rec.EnforcedDecision = audit.Allow
+			if would {
+				rec.EnforcedDecision = audit.Deny
+			}
+		}
+	}
+	if err := t.a.Record(rec); err != nil {
+		return err
+	}
+	if o.Phase == "request" && o.Allowed() {
+		var route *request.Request
+		if o.Request != nil {
+			route = o.Request.Route()
+		}
+		t.pending.put(key, pending{o.ID, route})
+	}
+	return nil
+}
+
+// creates are the actions whose response names a new object by "Id" (or
+// "ID", which encoding/json matches alike).
+var creates = map[request.Action]bool{
+	"container.create": true, "container.exec": true, "commit": true, "network.create": true,
+	"service.create": true, "secret.create": true, "config.create": true,
+}
+
+// pendingRequests remembers the ids of allowed requests until their
+// response arrives. The daemon sends the same user, method, URI and body
+// in both phases and nothing else that links them; identical requests in
+// flight at once are told apart by arrival order. The map is bounded:
+// requests whose response never comes (hijacked streams, daemon errors)
+// are forgotten oldest first.
+type pendingRequests struct {
+	mu    sync.Mutex
+	ids   map[uint64][]pending // per key, oldest first
+	order []pendingEntry       // every put, oldest first, for eviction
+}
+
+// pending is an allowed request waiting for its response: its decision
+// id and its route (no body).
+type pending struct {
+	id    string
+	route *request.Request
+}
+
+type pendingEntry struct {
+	key uint64
+	id  string
+}
+
+const maxPending = 4096
+
+var seed = maphash.MakeSeed()
+
+func (p *pendingRequests) key(o *Outcome) uint64 {
+	var h maphash.Hash
+	h.SetSeed(seed)
+	h.WriteString(o.Identity.User)
+	h.WriteByte(0)
+	h.WriteString(o.Method)
+	h.WriteByte(0)
+	h.WriteString(o.URI)
+	return h.Sum64()
+}
+
+func (p *pendingRequests) put(k uint64, e pending) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.ids[k] = append(p.ids[k], e)
+	p.order = append(p.order, pendingEntry{k, e.id})
+	if len(p.order) > maxPending {
+		old := p.order[0]
+		p.order = p.order[1:]
+		// Forget old.id unless its response already took it (both lists
+		// are oldest first, so it can only be at the front).
+		if ids := p.ids[old.key]; len(ids) > 0 && ids[0].id == old.id {
+			p.remove(old.key, ids)
+		}
+	}
+}
+
+// take returns the oldest request waiting for a response with key k. Its
+// entry in order is left for put to skip: taking stays O(1).
+func (p *pendingRequests) take(k uint64) (id string, route *request.Request) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	ids := p.ids[k]
+	if len(ids) == 0 {
+		return "", nil
+	}
+	first := ids[0]
+	p.remove(k, ids)
+	return first.id, first.route
+}
+
+func (p *pendingRequests) remove(k uint64, ids []pending) {
+	if len(ids) == 1 {
+		delete(p.ids, k)
+	} else {
+		ids[0] = pending{}
+		p.ids[k] = ids[1:]
+	}
+}

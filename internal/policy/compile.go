@@ -1,0 +1,515 @@
+package policy
+
+import (
+	"encoding/binary"
+	"math"
+	"reflect"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/portcullis/portcullis/internal/request"
+)
+
+// compiled is one policy after extends and defaults are applied, in the
+// form evaluation needs: maps, compiled globs and plain numbers.
+type compiled struct {
+	name  string
+	audit bool
+
+	allowed  actionSet
+	readOnly bool
+
+	c    *containerPolicy // shared by policies whose sections are alike
+	exec execPolicy
+
+	volumeDrivers    *globList
+	volumeHostPaths  bool
+	networkDrivers   *globList
+	images           imagePolicy
+	buildNetworkMode *globList
+
+	rules     []*customRule
+	ruleNeeds ruleNeeds
+}
+
+type imagePolicy struct {
+	allow         *globList
+	requireDigest bool
+	allowLatest   bool
+}
+
+type containerPolicy struct {
+	privileged     bool
+	capAdd         map[string]bool // normalised, "ALL" possible
+	capDropRequire []string        // normalised
+
+	seccompUnconfined  bool
+	seccompCustom      bool
+	seccompDangerous   map[string]bool
+	apparmorUnconfined bool
+	apparmorProfiles   *globList
+	selinuxDisable     bool
+	selinuxTypes       *globList
+	requireNNP         bool
+	writableCgroups    bool
+	unmaskedPaths      bool
+
+	hostNS        map[string]bool
+	containerNS   map[string]bool
+	cgroupParents *globList
+
+	allowRoot       bool
+	emptyUserIsRoot bool
+	requireROFS     bool
+
+	bindAllow         *pathList
+	bindDeny          *pathList
+	sockets           *pathList
+	bindReadOnly      bool
+	sharedPropagation bool
+	volumeDrivers     *globList
+	volumeHostPaths   bool
+	volumesFrom       bool
+	tmpfs             bool
+
+	devices           *pathList
+	deviceCgroupRules bool
+	deviceRequests    bool
+
+	networks        *globList
+	privilegedPorts bool
+	requireHostIP   bool
+	hostIPs         *globList
+	publishAll      bool
+
+	logDrivers      *globList
+	logRequired     map[string][]string
+	logDenied       map[string][]string
+	syslogAddresses *globList
+
+	requireMemory  bool
+	memoryMax      int64 // 0: none
+	requireCPU     bool
+	nanoCPUsMax    int64 // 0: none
+	requirePids    bool
+	pidsMax        int64 // 0: none
+	oomKillDisable bool
+	unlimitedPids  bool
+	ulimits        map[string]int64 // nil: no check
+
+	sysctls  *globList
+	runtimes *globList
+
+	labels          map[string]string
+	labelKeys       []string
+	restartPolicies *globList
+	restartMax      int64 // -1: none
+}
+
+type execPolicy struct {
+	privileged      bool
+	allowRoot       bool
+	emptyUserIsRoot bool
+	commands        *globList
+}
+
+// compiler compiles the policies of one load. Every list, set and map is
+// compiled once and shared by every policy whose effective policy has the
+// same content (inherited from the same base, or written alike in many
+// team files), and so are whole container sections that come out the
+// same: with 1,000 team policies extending the default, per-team copies
+// were most of what a loaded Set held. Compiled parts are never written
+// after load, so sharing them is safe.
+type compiler struct {
+	// By the attribute as decoded (mergeInto copies the pointer of an
+	// inherited attribute), then by content.
+	globs     map[*[]string]*globList
+	sysctls   map[*[]string]*globList
+	paths     map[*[]string]*pathList
+	sets      map[*[]string]map[string]bool
+	caps      map[*[]string]map[string]bool
+	capDrops  map[*[]string][]string
+	content   map[string]any
+	labelKeys map[uintptr][]string // by the shared labels map
+
+	containers map[string]*containerPolicy
+	actionSets map[string]actionSet
+	ruleSets   map[*policyBlock]*ruleSet
+	rules      map[*ruleBlock]*customRule
+}
+
+func newCompiler() *compiler {
+	return &compiler{
+		globs:      map[*[]string]*globList{},
+		sysctls:    map[*[]string]*globList{},
+		paths:      map[*[]string]*pathList{},
+		sets:       map[*[]string]map[string]bool{},
+		caps:       map[*[]string]map[string]bool{},
+		capDrops:   map[*[]string][]string{},
+		content:    map[string]any{},
+		labelKeys:  map[uintptr][]string{},
+		containers: map[string]*containerPolicy{},
+		actionSets: map[string]actionSet{},
+		ruleSets:   map[*policyBlock]*ruleSet{},
+		rules:      map[*ruleBlock]*customRule{},
+	}
+}
+
+// listKey encodes kind and items exactly, as a key of compiler.content.
+func listKey(kind string, items []string) string {
+	var b strings.Builder
+	b.WriteString(kind)
+	for _, it := range items {
+		b.WriteString(strconv.Itoa(len(it)))
+		b.WriteByte(':')
+		b.WriteString(it)
+	}
+	return b.String()
+}
+
+// shared returns what compiler.content holds for key, built by build the
+// first time.
+func shared[T any](cc *compiler, key string, build func() T) T {
+	if v, ok := cc.content[key]; ok {
+		return v.(T)
+	}
+	v := build()
+	cc.content[key] = v
+	return v
+}
+
+// byList compiles the list at items once per pointer and once per content.
+func byList[T any](cc *compiler, memo map[*[]string]T, kind string, items *[]string, build func([]string) T) T {
+	if v, ok := memo[items]; ok {
+		return v
+	}
+	v := shared(cc, listKey(kind, *items), func() T { return build(*items) })
+	memo[items] = v
+	return v
+}
+
+func (cc *compiler) glob(items *[]string) *globList {
+	return byList(cc, cc.globs, "glob\x00", items, func(items []string) *globList {
+		l := newGlobList(items)
+		return &l
+	})
+}
+
+func (cc *compiler) path(items *[]string) *pathList {
+	return byList(cc, cc.paths, "path\x00", items, func(items []string) *pathList {
+		l := newPathList(items)
+		return &l
+	})
+}
+
+func (cc *compiler) set(items *[]string) map[string]bool {
+	return byList(cc, cc.sets, "set\x00", items, setOf)
+}
+
+// sharedMap returns a map with the same content as *m (nil for a nil m),
+// one per content.
+func sharedMap[V any](cc *compiler, kind string, m *map[string]V, enc func(V) string) map[string]V {
+	if m == nil {
+		return nil
+	}
+	keys := sortedKeys(*m)
+	items := make([]string, 0, 2*len(keys)+1)
+	if *m == nil {
+		items = append(items, "nil")
+	}
+	for _, k := range keys {
+		items = append(items, k, enc((*m)[k]))
+	}
+	return shared(cc, listKey(kind, items), func() map[string]V { return *m })
+}
+
+func encList(v []string) string { return listKey("", v) }
+func encString(v string) string { return v }
+func encInt(v int64) string     { return strconv.FormatInt(v, 10) }
+
+// container returns the one container section per content.
+func (cc *compiler) container(c *containerPolicy) *containerPolicy {
+	key := identityKey(reflect.ValueOf(c).Elem())
+	if prev, ok := cc.containers[key]; ok {
+		return prev
+	}
+	cc.containers[key] = c
+	return c
+}
+
+// identityKey encodes a struct of scalars and references by value and
+// identity: two structs with the same key are equal, field for field and
+// reference for reference. A field of another kind panics, so that one
+// added later cannot make different sections share.
+func identityKey(v reflect.Value) string {
+	b := make([]byte, 0, 16*v.NumField())
+	for i := 0; i < v.NumField(); i++ {
+		f := v.Field(i)
+		switch f.Kind() {
+		case reflect.Bool:
+			if f.Bool() {
+				b = append(b, 1)
+			} else {
+				b = append(b, 0)
+			}
+		case reflect.Int, reflect.Int64:
+			b = binary.LittleEndian.AppendUint64(b, uint64(f.Int()))
+		case reflect.Pointer, reflect.Map:
+			b = binary.LittleEndian.AppendUint64(b, uint64(uintptr(f.UnsafePointer())))
+		case reflect.Slice:
+			b = binary.LittleEndian.AppendUint64(b, uint64(uintptr(f.UnsafePointer())))
+			b = binary.LittleEndian.AppendUint64(b, uint64(f.Len()))
+		default:
+			panic("policy: identityKey: field " + v.Type().Field(i).Name + " of kind " + f.Kind().String())
+		}
+	}
+	return string(b)
+}
+
+// compile turns an effective (merged) policy into its evaluation form.
+// own is the policy as written, for diagnostics about its rules.
+func (cc *compiler) compile(name string, e *policyBlock, own *policyBlock) (*compiled, hcl.Diagnostics) {
+	var diags hcl.Diagnostics
+	p := &compiled{name: name, audit: *e.Mode == "audit"}
+
+	p.allowed = compileActions(name, ownChain(own, e))
+	if prev, ok := cc.actionSets[string(actionSetKey(p.allowed))]; ok {
+		p.allowed = prev
+	} else {
+		cc.actionSets[string(actionSetKey(p.allowed))] = p.allowed
+	}
+	p.readOnly = *e.Actions.ReadOnly
+
+	c := e.Container
+	cp := &containerPolicy{}
+	cp.privileged = *c.Privileged
+	cp.capAdd = byList(cc, cc.caps, "caps\x00", c.CapAdd, func(items []string) map[string]bool {
+		m := map[string]bool{}
+		for _, v := range items {
+			m[normCap(v)] = true
+		}
+		return m
+	})
+	cp.capDropRequire = byList(cc, cc.capDrops, "capdrop\x00", c.CapDropRequire, func(items []string) []string {
+		var out []string
+		for _, v := range items {
+			out = append(out, normCap(v))
+		}
+		return out
+	})
+	cp.seccompUnconfined = *c.SeccompUnconfined
+	cp.seccompCustom = *c.SeccompCustom
+	cp.seccompDangerous = cc.set(c.SeccompDangerous)
+	cp.apparmorUnconfined = *c.AppArmorUnconfined
+	cp.apparmorProfiles = cc.glob(c.AppArmorProfiles)
+	cp.selinuxDisable = *c.SELinuxDisable
+	cp.selinuxTypes = cc.glob(c.SELinuxTypes)
+	cp.requireNNP = *c.RequireNoNewPrivs
+	cp.writableCgroups = *c.WritableCgroups
+	cp.unmaskedPaths = *c.UnmaskedPaths
+	cp.hostNS = cc.set(c.HostNamespaces)
+	cp.containerNS = cc.set(c.ContainerNamespaces)
+	cp.cgroupParents = cc.glob(c.CgroupParents)
+	cp.allowRoot = *c.AllowRootUser
+	cp.emptyUserIsRoot = *c.EmptyUserIsRoot
+	cp.requireROFS = *c.RequireReadOnly
+	cp.bindAllow = cc.path(c.BindAllow)
+	cp.bindDeny = cc.path(c.BindDeny)
+	cp.sockets = cc.path(c.DockerSockets)
+	cp.bindReadOnly = *c.BindRequireReadOnly
+	cp.sharedPropagation = *c.SharedPropagation
+	cp.volumeDrivers = cc.glob(c.VolumeDrivers)
+	cp.volumeHostPaths = *c.VolumeHostPaths
+	cp.volumesFrom = *c.VolumesFrom
+	cp.tmpfs = *c.Tmpfs
+	cp.devices = cc.path(c.Devices)
+	cp.deviceCgroupRules = *c.DeviceCgroupRules
+	cp.deviceRequests = *c.DeviceRequests
+	cp.networks = cc.glob(c.Networks)
+	cp.privilegedPorts = *c.PrivilegedPorts
+	cp.requireHostIP = *c.RequireHostIP
+	cp.hostIPs = cc.glob(c.HostIPs)
+	cp.publishAll = *c.PublishAll
+	cp.logDrivers = cc.glob(c.LogDrivers)
+	cp.logRequired = sharedMap(cc, "logopts\x00", c.LogOptionsRequired, encList)
+	cp.logDenied = sharedMap(cc, "logopts\x00", c.LogOptionsDenied, encList)
+	cp.syslogAddresses = cc.glob(c.SyslogAddresses)
+	cp.requireMemory = *c.RequireMemoryLimit
+	if *c.MemoryMax != "" {
+		cp.memoryMax, _ = parseBytes(*c.MemoryMax) // validated
+	}
+	cp.requireCPU = *c.RequireCPULimit
+	cp.nanoCPUsMax = int64(math.Round(*c.CPUsMax * 1e9))
+	cp.requirePids = *c.RequirePidsLimit
+	cp.pidsMax = *c.PidsMax
+	cp.oomKillDisable = *c.OomKillDisable
+	cp.unlimitedPids = *c.UnlimitedPids
+	cp.ulimits = sharedMap(cc, "ulimits\x00", c.Ulimits, encInt)
+	cp.sysctls = byList(cc, cc.sysctls, "sysctls\x00", c.Sysctls, func(items []string) *globList {
+		dotted := make([]string, 0, len(items))
+		for _, s := range items {
+			dotted = append(dotted, strings.ReplaceAll(s, "/", "."))
+		}
+		l := newGlobList(dotted)
+		return &l
+	})
+	cp.runtimes = cc.glob(c.Runtimes)
+	cp.labels = sharedMap(cc, "labels\x00", c.RequiredLabels, encString)
+	lk := uintptr(reflect.ValueOf(cp.labels).UnsafePointer())
+	if _, ok := cc.labelKeys[lk]; !ok {
+		cc.labelKeys[lk] = sortedKeys(cp.labels)
+	}
+	cp.labelKeys = cc.labelKeys[lk]
+	cp.restartPolicies = cc.glob(c.RestartPolicies)
+	cp.restartMax = *c.RestartMaxRetry
+	p.c = cc.container(cp)
+
+	p.exec = execPolicy{
+		privileged:      *e.Exec.Privileged,
+		allowRoot:       *e.Exec.AllowRootUser,
+		emptyUserIsRoot: *e.Exec.EmptyUserIsRoot,
+		commands:        cc.glob(e.Exec.Commands),
+	}
+	p.volumeDrivers = cc.glob(e.Volumes.Drivers)
+	p.volumeHostPaths = *e.Volumes.HostPaths
+	p.networkDrivers = cc.glob(e.Networks.Drivers)
+	p.images = imagePolicy{
+		allow:         cc.glob(e.Images.Allow),
+		requireDigest: *e.Images.RequireDigest,
+		allowLatest:   *e.Images.AllowLatest,
+	}
+	p.buildNetworkMode = cc.glob(e.Build.NetworkModes)
+
+	rs := cc.ruleSet(e.self)
+	p.rules = rs.rules
+	p.ruleNeeds = rs.needs
+	return p, diags
+}
+
+// ownChain lists the actions blocks from the policy up to its root base.
+func ownChain(own, _ *policyBlock) []*actionsBlock {
+	var out []*actionsBlock
+	for p := own; p != nil; p = p.base {
+		if p.Actions != nil {
+			out = append(out, p.Actions)
+		}
+	}
+	return out
+}
+
+// compileActions resolves the action lists to a set of allowed actions.
+// For each action the nearest policy in the extends chain whose allow or
+// deny list mentions it decides; within one policy deny wins. Actions no
+// policy mentions are denied. Each block's verdicts are computed once and
+// shared by every policy that extends it.
+func compileActions(_ string, chain []*actionsBlock) actionSet {
+	allowed := make(actionSet, (len(allActions)+63)/64)
+	for i := range allActions {
+		for _, blk := range chain {
+			v := blockVerdicts(blk)[i]
+			if v == verdictDeny {
+				break
+			}
+			if v == verdictAllow {
+				allowed[i/64] |= 1 << (i % 64)
+				break
+			}
+		}
+	}
+	return allowed
+}
+
+// actionSet is a set of actions: bit i stands for allActions[i].
+type actionSet []uint64
+
+func actionSetKey(s actionSet) []byte {
+	b := make([]byte, 0, 8*len(s))
+	for _, w := range s {
+		b = binary.LittleEndian.AppendUint64(b, w)
+	}
+	return b
+}
+
+// has reports whether a is in the set; actions that request.Actions()
+// does not list never are.
+func (s actionSet) has(a request.Action) bool {
+	i, ok := actionIndex[a]
+	return ok && s[i/64]&(1<<(i%64)) != 0
+}
+
+const (
+	verdictNone int8 = iota
+	verdictAllow
+	verdictDeny
+)
+
+var allActions = request.Actions()
+
+// actionIndex is the index of each action in allActions.
+var actionIndex = func() map[request.Action]int {
+	m := make(map[request.Action]int, len(allActions))
+	for i, a := range allActions {
+		if _, ok := m[a]; !ok {
+			m[a] = i
+		}
+	}
+	return m
+}()
+
+func blockVerdicts(blk *actionsBlock) []int8 {
+	if blk.verdicts != nil {
+		return blk.verdicts
+	}
+	v := make([]int8, len(allActions))
+	for i, a := range allActions {
+		s := string(a)
+		switch {
+		case blk.Deny != nil && anyGlob(*blk.Deny, s):
+			v[i] = verdictDeny
+		case blk.Allow != nil && anyGlob(*blk.Allow, s):
+			v[i] = verdictAllow
+		}
+	}
+	blk.verdicts = v
+	return v
+}
+
+func anyGlob(patterns []string, s string) bool {
+	for _, p := range patterns {
+		if globMatch(p, s) {
+			return true
+		}
+	}
+	return false
+}
+
+func setOf(items []string) map[string]bool {
+	m := make(map[string]bool, len(items))
+	for _, it := range items {
+		m[it] = true
+	}
+	return m
+}
+
+// normCap normalises a capability name as the daemon does (moby
+// oci/caps.NormalizeLegacyCapabilities): upper case, CAP_ prefix, except
+// the magic "ALL".
+func normCap(c string) string {
+	c = strings.ToUpper(c)
+	if c == "ALL" || strings.HasPrefix(c, "CAP_") {
+		return c
+	}
+	return "CAP_" + c
+}
+
+func sortedCaps(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

@@ -1,0 +1,631 @@
+package policy
+
+import (
+	"encoding/json"
+	"strconv"
+	"strings"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/mount"
+
+	"github.com/portcullis/portcullis/internal/request"
+)
+
+// fieldNames names the request fields a container check reports, so that
+// the same checks serve container create and the container spec of a
+// service.
+type fieldNames struct {
+	privileged, capAdd, capDrop, securityOpt, maskedPaths, readonlyPaths  string
+	pidMode, ipcMode, utsMode, usernsMode, cgroupnsMode, cgroupParent     string
+	user, readonlyRootfs, binds, mounts, volumeDriver, volumesFrom, tmpfs string
+	devices, deviceCgroupRules, deviceRequests                            string
+	networkMode, endpoints, portBindings, publishAll, logConfig           string
+	memory, nanoCPUs, pidsLimit, oomKillDisable, ulimits                  string
+	sysctls, runtime, image, labels, restart                              string
+}
+
+var createFields = fieldNames{
+	privileged: "HostConfig.Privileged", capAdd: "HostConfig.CapAdd", capDrop: "HostConfig.CapDrop",
+	securityOpt: "HostConfig.SecurityOpt", maskedPaths: "HostConfig.MaskedPaths", readonlyPaths: "HostConfig.ReadonlyPaths",
+	pidMode: "HostConfig.PidMode", ipcMode: "HostConfig.IpcMode", utsMode: "HostConfig.UTSMode",
+	usernsMode: "HostConfig.UsernsMode", cgroupnsMode: "HostConfig.CgroupnsMode", cgroupParent: "HostConfig.CgroupParent",
+	user: "Config.User", readonlyRootfs: "HostConfig.ReadonlyRootfs", binds: "HostConfig.Binds",
+	mounts: "HostConfig.Mounts", volumeDriver: "HostConfig.VolumeDriver", volumesFrom: "HostConfig.VolumesFrom",
+	tmpfs: "HostConfig.Tmpfs", devices: "HostConfig.Devices", deviceCgroupRules: "HostConfig.DeviceCgroupRules",
+	deviceRequests: "HostConfig.DeviceRequests", networkMode: "HostConfig.NetworkMode",
+	endpoints: "NetworkingConfig.EndpointsConfig", portBindings: "HostConfig.PortBindings",
+	publishAll: "HostConfig.PublishAllPorts", logConfig: "HostConfig.LogConfig", memory: "HostConfig.Memory",
+	nanoCPUs: "HostConfig.NanoCpus", pidsLimit: "HostConfig.PidsLimit", oomKillDisable: "HostConfig.OomKillDisable",
+	ulimits: "HostConfig.Ulimits", sysctls: "HostConfig.Sysctls", runtime: "HostConfig.Runtime",
+	image: "Config.Image", labels: "Config.Labels", restart: "HostConfig.RestartPolicy",
+}
+
+func idx(field string, i int) string { return field + "[" + strconv.Itoa(i) + "]" }
+func key(field, k string) string     { return field + "[" + strconv.Quote(k) + "]" }
+
+// container judges a container's settings.
+func (e *evaluator) container(cc *request.ContainerCreate, f *fieldNames) {
+	c := e.p.c
+	cfg, hc := cc.Config, cc.HostConfig
+
+	if hc.Privileged && !c.privileged {
+		e.add("container.privileged", f.privileged, "privileged containers are not allowed")
+	}
+	e.capabilities(hc.CapAdd, hc.CapDrop, f)
+	e.securityOpts(hc.SecurityOpt, f)
+	if hc.MaskedPaths != nil && !c.unmaskedPaths {
+		e.add("security.unmasked_paths", f.maskedPaths, "replacing the daemon's masked paths (systempaths=unconfined) is not allowed")
+	}
+	if hc.ReadonlyPaths != nil && !c.unmaskedPaths {
+		e.add("security.unmasked_paths", f.readonlyPaths, "replacing the daemon's read-only paths (systempaths=unconfined) is not allowed")
+	}
+
+	e.namespace("pid", string(hc.PidMode), f.pidMode)
+	e.namespace("ipc", string(hc.IpcMode), f.ipcMode)
+	e.namespace("uts", string(hc.UTSMode), f.utsMode)
+	e.namespace("userns", string(hc.UsernsMode), f.usernsMode)
+	e.namespace("cgroupns", string(hc.CgroupnsMode), f.cgroupnsMode)
+	// Cgroup "container:<id>" puts the container in another one's cgroup;
+	// it is governed like joining that container's cgroup namespace.
+	e.namespace("cgroupns", string(hc.Cgroup), "HostConfig.Cgroup")
+	if hc.CgroupParent != "" && !c.cgroupParents.match(hc.CgroupParent) {
+		e.add("container.cgroup_parent", f.cgroupParent, "cgroup parent "+strconv.Quote(hc.CgroupParent)+" is not allowed")
+	}
+
+	if !c.allowRoot && isRootUser(cfg.User, c.emptyUserIsRoot) {
+		if cfg.User == "" {
+			e.add("container.user", f.user, "no user is set, so the image's default user (often root) would run; set a non-root user")
+		} else {
+			e.add("container.user", f.user, "running as root ("+cfg.User+") is not allowed")
+		}
+	}
+	if c.requireROFS && !hc.ReadonlyRootfs {
+		e.add("container.read_only_rootfs", f.readonlyRootfs, "a read-only root filesystem is required")
+	}
+
+	e.mounts(hc, f)
+
+	for i, d := range hc.Devices {
+		p := cleanHostPath(d.PathOnHost)
+		if _, ok := c.devices.covers(p); !ok {
+			e.add("devices.device", idx(f.devices, i), "host device "+strconv.Quote(d.PathOnHost)+" is not allowed")
+		}
+	}
+	if len(hc.DeviceCgroupRules) > 0 && !c.deviceCgroupRules {
+		e.add("devices.cgroup_rules", f.deviceCgroupRules, "device cgroup rules are not allowed")
+	}
+	if len(hc.DeviceRequests) > 0 && !c.deviceRequests {
+		e.add("devices.requests", f.deviceRequests, "device requests (GPUs) are not allowed")
+	}
+
+	e.networks(cc, f)
+	e.ports(hc, f)
+	e.logging(hc.LogConfig, f)
+	e.resources(&hc.Resources, f)
+
+	for k := range hc.Sysctls {
+		if !c.sysctls.match(strings.ReplaceAll(k, "/", ".")) {
+			e.add("sysctls.sysctl", key(f.sysctls, k), "sysctl "+k+" is not in the allowed set")
+		}
+	}
+	if hc.Runtime != "" && !c.runtimes.match(hc.Runtime) {
+		e.add("container.runtime", f.runtime, "runtime "+strconv.Quote(hc.Runtime)+" is not allowed")
+	}
+	if cfg.Image != "" {
+		e.imageRun(cfg.Image, f.image)
+	}
+	for _, k := range c.labelKeys {
+		want := c.labels[k]
+		got, ok := cfg.Labels[k]
+		switch {
+		case !ok:
+			e.add("labels.required", f.labels, "label "+strconv.Quote(k)+" is required")
+		case want == "$team":
+			if got != e.team {
+				e.add("labels.required", key(f.labels, k), "label "+k+" must be "+strconv.Quote(e.team)+", the caller's team")
+			}
+		case want == "$user":
+			if got != e.id.User {
+				e.add("labels.required", key(f.labels, k), "label "+k+" must be "+strconv.Quote(e.id.User)+", the caller")
+			}
+		case want == "" || want == "*":
+		default:
+			if !globMatch(want, got) {
+				e.add("labels.required", key(f.labels, k), "label "+k+" must match "+strconv.Quote(want))
+			}
+		}
+	}
+	if f == &createFields {
+		e.restart(string(hc.RestartPolicy.Name), hc.RestartPolicy.MaximumRetryCount, f.restart)
+	}
+}
+
+func (e *evaluator) capabilities(add, drop []string, f *fieldNames) {
+	c := e.p.c
+	for i, a := range add {
+		n := normCap(a)
+		if !c.capAdd[n] {
+			if n == "ALL" {
+				e.add("capabilities.add", idx(f.capAdd, i), "adding ALL capabilities is not allowed")
+			} else {
+				e.add("capabilities.add", idx(f.capAdd, i), "adding capability "+n+" is not allowed")
+			}
+		}
+	}
+	for _, req := range c.capDropRequire {
+		found := false
+		for _, d := range drop {
+			n := normCap(d)
+			if n == req || n == "ALL" {
+				found = true
+				break
+			}
+		}
+		if !found {
+			e.add("capabilities.drop", f.capDrop, "capability "+req+" must be dropped")
+		}
+	}
+}
+
+// securityOpts judges HostConfig.SecurityOpt as the daemon parses it
+// (daemon/daemon_unix.go parseSecurityOpt): "key=value" or the old
+// "key:value", bare "no-new-privileges", "writable-cgroups" and "disable";
+// later options override earlier ones, label options accumulate.
+func (e *evaluator) securityOpts(opts []string, f *fieldNames) {
+	c := e.p.c
+	nnp, nnpSet, nnpIdx := false, false, -1
+	seccomp, seccompIdx := "", -1
+	apparmor, apparmorIdx := "", -1
+	wc, wcIdx := false, -1
+	for i, opt := range opts {
+		switch opt {
+		case "no-new-privileges":
+			nnp, nnpSet, nnpIdx = true, true, i
+			continue
+		case "writable-cgroups":
+			wc, wcIdx = true, i
+			continue
+		case "disable":
+			e.label("disable", idx(f.securityOpt, i))
+			continue
+		}
+		var k, v string
+		var ok bool
+		if strings.Contains(opt, "=") {
+			k, v, ok = strings.Cut(opt, "=")
+		} else if strings.Contains(opt, ":") {
+			k, v, ok = strings.Cut(opt, ":")
+		}
+		if !ok {
+			e.add("security.invalid", idx(f.securityOpt, i), "security option "+strconv.Quote(opt)+" is not valid")
+			continue
+		}
+		switch k {
+		case "label":
+			e.label(v, idx(f.securityOpt, i))
+		case "apparmor":
+			apparmor, apparmorIdx = v, i
+		case "seccomp":
+			seccomp, seccompIdx = v, i
+		case "no-new-privileges":
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				e.add("security.invalid", idx(f.securityOpt, i), "security option "+strconv.Quote(opt)+" is not valid")
+				continue
+			}
+			nnp, nnpSet, nnpIdx = b, true, i
+		case "writable-cgroups":
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				e.add("security.invalid", idx(f.securityOpt, i), "security option "+strconv.Quote(opt)+" is not valid")
+				continue
+			}
+			wc, wcIdx = b, i
+		default:
+			e.add("security.invalid", idx(f.securityOpt, i), "security option "+strconv.Quote(opt)+" is not valid")
+		}
+	}
+	if nnpSet && !nnp {
+		e.add("security.no_new_privileges", idx(f.securityOpt, nnpIdx), "no-new-privileges=false is not allowed")
+	} else if !nnp && c.requireNNP {
+		e.add("security.no_new_privileges", f.securityOpt, "the no-new-privileges security option is required")
+	}
+	if wc && !c.writableCgroups {
+		e.add("security.writable_cgroups", idx(f.securityOpt, wcIdx), "writable cgroups are not allowed")
+	}
+	if apparmorIdx >= 0 {
+		if apparmor == "unconfined" {
+			if !c.apparmorUnconfined {
+				e.add("security.apparmor", idx(f.securityOpt, apparmorIdx), "apparmor=unconfined is not allowed")
+			}
+		} else if !c.apparmorProfiles.match(apparmor) {
+			e.add("security.apparmor", idx(f.securityOpt, apparmorIdx), "AppArmor profile "+strconv.Quote(apparmor)+" is not allowed")
+		}
+	}
+	if seccompIdx >= 0 {
+		e.seccomp(seccomp, idx(f.securityOpt, seccompIdx))
+	}
+}
+
+// label judges one SELinux label option ("disable", "type:X", ...).
+func (e *evaluator) label(v, field string) {
+	c := e.p.c
+	if v == "disable" {
+		if !c.selinuxDisable {
+			e.add("security.selinux", field, "disabling SELinux labeling is not allowed")
+		}
+		return
+	}
+	k, val, ok := strings.Cut(v, ":")
+	if !ok {
+		k, val, ok = strings.Cut(v, "=")
+	}
+	if !ok {
+		e.add("security.invalid", field, "SELinux label option "+strconv.Quote(v)+" is not valid")
+		return
+	}
+	if k == "type" && !c.selinuxTypes.match(val) {
+		e.add("security.selinux", field, "SELinux type "+strconv.Quote(val)+" is not allowed")
+	}
+}
+
+// seccompProfile is the part of a seccomp profile the policy inspects.
+type seccompProfile struct {
+	DefaultAction string `json:"defaultAction"`
+	Syscalls      []struct {
+		Name     string   `json:"name"`
+		Names    []string `json:"names"`
+		Action   string   `json:"action"`
+		Includes struct {
+			Caps []string `json:"caps"`
+		} `json:"includes"`
+	} `json:"syscalls"`
+}
+
+func seccompAllows(action string) bool {
+	return action == "SCMP_ACT_ALLOW" || action == "SCMP_ACT_LOG"
+}
+
+func (e *evaluator) seccomp(v, field string) {
+	c := e.p.c
+	switch v {
+	case "unconfined":
+		if !c.seccompUnconfined {
+			e.add("security.seccomp", field, "seccomp=unconfined is not allowed")
+		}
+		return
+	case "builtin", "":
+		return
+	}
+	if !c.seccompCustom {
+		e.add("security.seccomp", field, "custom seccomp profiles are not allowed")
+		return
+	}
+	var p seccompProfile
+	if err := json.Unmarshal([]byte(v), &p); err != nil {
+		e.add("security.seccomp", field, "the seccomp profile is not valid JSON: "+err.Error())
+		return
+	}
+	if seccompAllows(p.DefaultAction) {
+		e.add("security.seccomp", field, "a seccomp profile whose defaultAction is "+p.DefaultAction+" confines nothing")
+	}
+	for _, sc := range p.Syscalls {
+		if !seccompAllows(sc.Action) || len(sc.Includes.Caps) > 0 {
+			continue
+		}
+		names := sc.Names
+		if sc.Name != "" {
+			names = append(names, sc.Name)
+		}
+		for _, n := range names {
+			if c.seccompDangerous[n] {
+				e.add("security.seccomp", field, "the seccomp profile allows the dangerous syscall "+n)
+			}
+		}
+	}
+}
+
+func (e *evaluator) namespace(kind, mode, field string) {
+	c := e.p.c
+	if mode == "host" {
+		if !c.hostNS[kind] {
+			e.add("namespaces.host", field, "sharing the host's "+kind+" namespace is not allowed")
+		}
+		return
+	}
+	if p, _, ok := strings.Cut(mode, ":"); ok && p == "container" {
+		if !c.containerNS[kind] {
+			e.add("namespaces.container", field, "joining another container's "+kind+" namespace ("+mode+") is not allowed")
+		}
+	}
+}
+
+// mounts judges Binds, Mounts, VolumesFrom and Tmpfs.
+func (e *evaluator) mounts(hc *container.HostConfig, f *fieldNames) {
+	c := e.p.c
+	for i, raw := range hc.Binds {
+		field := idx(f.binds, i)
+		arr := strings.SplitN(raw, ":", 4)
+		var src, mode string
+		switch len(arr) {
+		case 1:
+			continue // an anonymous volume at a container path
+		case 2:
+			if validMountMode(arr[1]) {
+				e.add("mounts.invalid", field, "bind "+strconv.Quote(raw)+" is not a valid volume spec")
+				continue
+			}
+			src = arr[0]
+		case 3:
+			src, mode = arr[0], arr[2]
+			if !validMountMode(mode) {
+				e.add("mounts.invalid", field, "bind "+strconv.Quote(raw)+" has an invalid mode")
+				continue
+			}
+		default:
+			e.add("mounts.invalid", field, "bind "+strconv.Quote(raw)+" is not a valid volume spec")
+			continue
+		}
+		if src == "" {
+			e.add("mounts.invalid", field, "bind "+strconv.Quote(raw)+" has no source")
+			continue
+		}
+		if src[0] != '/' {
+			driver := hc.VolumeDriver
+			if driver == "" {
+				driver = "local"
+			}
+			if !c.volumeDrivers.match(driver) {
+				e.add("mounts.volume_driver", f.volumeDriver, "volume driver "+strconv.Quote(driver)+" is not allowed")
+			}
+			continue
+		}
+		prop := ""
+		if hasMountOpt(mode, "shared") {
+			prop = "shared"
+		} else if hasMountOpt(mode, "rshared") {
+			prop = "rshared"
+		}
+		e.hostPath(src, field, hasMountOpt(mode, "ro"), prop)
+	}
+	for i := range hc.Mounts {
+		m := &hc.Mounts[i]
+		field := idx(f.mounts, i)
+		switch m.Type {
+		case mount.TypeBind:
+			prop := ""
+			if m.BindOptions != nil {
+				prop = string(m.BindOptions.Propagation)
+			}
+			if prop != "shared" && prop != "rshared" {
+				prop = ""
+			}
+			e.hostPath(m.Source, field, m.ReadOnly, prop)
+		case mount.TypeVolume:
+			driver := hc.VolumeDriver
+			var opts map[string]string
+			if vo := m.VolumeOptions; vo != nil && vo.DriverConfig != nil {
+				if vo.DriverConfig.Name != "" {
+					driver = vo.DriverConfig.Name
+				}
+				opts = vo.DriverConfig.Options
+			}
+			if driver == "" {
+				driver = "local"
+			}
+			if !c.volumeDrivers.match(driver) {
+				e.add("mounts.volume_driver", field, "volume driver "+strconv.Quote(driver)+" is not allowed")
+			}
+			if driver == "local" {
+				if hp, kind := localVolumeHostPath(opts); kind != "" {
+					if !c.volumeHostPaths {
+						e.add("mounts.volume_host_path", field+".VolumeOptions.DriverConfig.Options", "volumes that "+kind+" ("+hp+") are not allowed")
+					} else {
+						e.volumeDevice(hp, field+".VolumeOptions.DriverConfig.Options.device", m.ReadOnly)
+					}
+				}
+			}
+		case mount.TypeTmpfs:
+			if !c.tmpfs {
+				e.add("mounts.tmpfs", field, "tmpfs mounts are not allowed")
+			}
+		case mount.TypeImage:
+			if m.Source != "" {
+				e.imageName(m.Source, field+".Source")
+			}
+		case mount.TypeCluster:
+		default:
+			e.add("mounts.invalid", field, "mount type "+strconv.Quote(string(m.Type))+" is not supported")
+		}
+	}
+	if len(hc.VolumesFrom) > 0 && !c.volumesFrom {
+		e.add("mounts.volumes_from", f.volumesFrom, "mounting the volumes of other containers (volumes-from) is not allowed")
+	}
+	if len(hc.Tmpfs) > 0 && !c.tmpfs {
+		e.add("mounts.tmpfs", f.tmpfs, "tmpfs mounts are not allowed")
+	}
+}
+
+// validMountMode mirrors the daemon's linuxValidMountMode.
+func validMountMode(mode string) bool {
+	if mode == "" {
+		return true
+	}
+	var rw, lbl, prop, cp, cons int
+	for mode != "" {
+		var o string
+		o, mode, _ = strings.Cut(mode, ",")
+		switch o {
+		case "rw", "ro":
+			rw++
+		case "z", "Z":
+			lbl++
+		case "shared", "rshared", "slave", "rslave", "private", "rprivate":
+			prop++
+		case "nocopy":
+			cp++
+		case "consistent", "cached", "delegated":
+			cons++
+		default:
+			return false
+		}
+	}
+	return rw <= 1 && lbl <= 1 && prop <= 1 && cp <= 1 && cons <= 1
+}
+
+// hostPath judges one host path that a container or volume would mount.
+func (e *evaluator) hostPath(src, field string, readOnly bool, propagation string) {
+	c := e.p.c
+	p := cleanHostPath(src)
+	if p == "" {
+		e.add("mounts.invalid", field, "host path "+strconv.Quote(src)+" is not absolute")
+		return
+	}
+	shown := p
+	if p != src {
+		shown = src + " (" + p + ")"
+	}
+	if e.s.resolve != nil {
+		r, err := e.s.resolve(p)
+		if err != nil {
+			e.add("mounts.unresolvable", field, "host path "+p+" cannot be resolved: "+err.Error())
+			return
+		}
+		if rp := cleanHostPath(r); rp != p && rp != "" {
+			p = rp
+			shown = src + " (resolves to " + p + ")"
+		}
+	}
+	if s, ok := c.sockets.covers(p); ok {
+		e.add("mounts.docker_socket", field, "host path "+shown+" is the Docker socket "+s)
+	} else if s, ok := c.sockets.exposes(p); ok {
+		e.add("mounts.docker_socket", field, "host path "+shown+" contains the Docker socket "+s)
+	}
+	if d, ok := c.bindDeny.covers(p); ok {
+		if d == p {
+			e.add("mounts.bind", field, "host path "+shown+" is not allowed")
+		} else {
+			e.add("mounts.bind", field, "host path "+shown+" is not allowed (it is under "+d+")")
+		}
+	} else if d, ok := c.bindDeny.exposes(p); ok {
+		e.add("mounts.bind", field, "host path "+shown+" is not allowed (it contains "+d+")")
+	} else if _, ok := c.bindAllow.covers(p); !ok {
+		if len(c.bindAllow.entries) == 0 {
+			e.add("mounts.bind", field, "bind mounts of host paths are not allowed ("+shown+")")
+		} else {
+			e.add("mounts.bind", field, "host path "+shown+" is outside the allowed paths ("+strings.Join(c.bindAllow.entries, ", ")+")")
+		}
+	}
+	if c.bindReadOnly && !readOnly {
+		e.add("mounts.read_only", field, "host path "+shown+" must be mounted read-only")
+	}
+	if propagation != "" && !c.sharedPropagation {
+		e.add("mounts.propagation", field, propagation+" mount propagation is not allowed")
+	}
+}
+
+func (e *evaluator) networks(cc *request.ContainerCreate, f *fieldNames) {
+	c := e.p.c
+	mode := string(cc.HostConfig.NetworkMode)
+	if mode == "" {
+		mode = "default"
+	}
+	if !c.networks.match(mode) {
+		e.add("network.mode", f.networkMode, "network mode "+strconv.Quote(mode)+" is not allowed")
+	}
+	for name := range cc.NetworkingConfig.EndpointsConfig {
+		if name != mode && !c.networks.match(name) {
+			e.add("network.mode", key(f.endpoints, name), "network "+strconv.Quote(name)+" is not allowed")
+		}
+	}
+}
+
+func (e *evaluator) ports(hc *container.HostConfig, f *fieldNames) {
+	c := e.p.c
+	if hc.PublishAllPorts && !c.publishAll {
+		e.add("ports.publish_all", f.publishAll, "publishing all exposed ports is not allowed")
+	}
+	for port, bindings := range hc.PortBindings {
+		for i, b := range bindings {
+			field := idx(key(f.portBindings, string(port)), i)
+			if !c.privilegedPorts {
+				start, _, _ := strings.Cut(b.HostPort, "-")
+				if n, err := strconv.Atoi(start); err == nil && n > 0 && n < 1024 {
+					e.add("ports.privileged", field, "host port "+start+" is privileged (below 1024)")
+				}
+			}
+			if b.HostIP == "" {
+				if c.requireHostIP {
+					e.add("ports.host_ip", field, "published ports must name a host IP")
+				}
+			} else if !c.hostIPs.match(b.HostIP) {
+				e.add("ports.host_ip", field, "host IP "+b.HostIP+" is not allowed")
+			}
+		}
+	}
+}
+
+func (e *evaluator) logging(lc container.LogConfig, f *fieldNames) {
+	c := e.p.c
+	if lc.Type != "" && !c.logDrivers.match(lc.Type) {
+		e.add("logging.driver", f.logConfig+".Type", "log driver "+strconv.Quote(lc.Type)+" is not allowed")
+	}
+	for _, k := range c.logRequired[lc.Type] {
+		if _, ok := lc.Config[k]; !ok {
+			e.add("logging.options", f.logConfig+".Config", "log option "+k+" is required for the "+lc.Type+" driver")
+		}
+	}
+	for _, k := range c.logDenied[lc.Type] {
+		if _, ok := lc.Config[k]; ok {
+			e.add("logging.options", key(f.logConfig+".Config", k), "log option "+k+" is not allowed for the "+lc.Type+" driver")
+		}
+	}
+	if a, ok := lc.Config["syslog-address"]; ok && !c.syslogAddresses.match(a) {
+		e.add("logging.syslog_address", key(f.logConfig+".Config", "syslog-address"), "syslog address "+strconv.Quote(a)+" is not allowed")
+	}
+}
+
+func (e *evaluator) resources(r *container.Resources, f *fieldNames) {
+	c := e.p.c
+	switch {
+	case r.Memory <= 0 && (c.requireMemory || c.memoryMax > 0):
+		e.add("resources.memory", f.memory, "a memory limit is required")
+	case c.memoryMax > 0 && r.Memory > c.memoryMax:
+		e.add("resources.memory", f.memory, "memory "+fmtBytes(r.Memory)+" exceeds the maximum "+fmtBytes(c.memoryMax))
+	}
+	n := effectiveNanoCPUs(r.NanoCPUs, r.CPUQuota, r.CPUPeriod)
+	switch {
+	case n <= 0 && (c.requireCPU || c.nanoCPUsMax > 0):
+		e.add("resources.cpu", f.nanoCPUs, "a CPU limit is required")
+	case c.nanoCPUsMax > 0 && n > c.nanoCPUsMax:
+		e.add("resources.cpu", f.nanoCPUs, "CPU limit "+fmtCPUs(n)+" exceeds the maximum "+fmtCPUs(c.nanoCPUsMax))
+	}
+	var pids int64
+	if r.PidsLimit != nil {
+		pids = *r.PidsLimit
+	}
+	switch {
+	case pids < 0 && !c.unlimitedPids:
+		e.add("resources.pids", f.pidsLimit, "an unlimited pids limit ("+strconv.FormatInt(pids, 10)+") is not allowed")
+	case pids <= 0 && (c.requirePids || c.pidsMax > 0):
+		e.add("resources.pids", f.pidsLimit, "a pids limit is required")
+	case c.pidsMax > 0 && pids > c.pidsMax:
+		e.add("resources.pids", f.pidsLimit, "pids limit "+strconv.FormatInt(pids, 10)+" exceeds the maximum "+strconv.FormatInt(c.pidsMax, 10))
+	}
+	if r.OomKillDisable != nil && *r.OomKillDisable && !c.oomKillDisable {
+		e.add("resources.oom_kill_disable", f.oomKillDisable, "disabling the OOM killer is not allowed")
+	}
+	if c.ulimits != nil {
+		for i, u := range r.Ulimits {
+			if u == nil {
+				continue
+			}
+			max, ok := c.ulimits[u.Name]
+			if !ok {
+				e.add("resources.ulimits", idx(f.ulimits, i), "ulimit "+u.Name+" is not allowed")
+			} else if u.Hard > max || u.Soft > max || u.Hard < 0 || u.Soft < 0 {
+				e.add("resources.ulimits", idx(f.ulimits, i), "ulimit "+u.Name+" exceeds the maximum "+strconv.FormatInt(max, 10))
+			}
+		}
+	}
+}

@@ -1,0 +1,351 @@
+package policy
+
+import (
+	"cmp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/portcullis/portcullis/internal/request"
+)
+
+// Decide judges one classified request for an identity. It never returns
+// an error: anything that cannot be judged is a violation. It does no I/O
+// except through the path resolver and is safe for concurrent use.
+func (s *Set) Decide(id request.Identity, r *request.Request) Decision {
+	team, p, amb := s.lookup(id)
+	e := evaluator{s: s, p: p, team: team, id: id, r: r}
+	fatal := false
+	if amb != "" {
+		e.add("identity.ambiguous", "", amb+"; the request cannot be assigned to one team")
+		fatal = true
+	}
+	if r == nil {
+		e.add(request.CodeMalformed, "", "there is no request to judge")
+		fatal = true
+	} else {
+		e.request()
+	}
+	return e.decision(fatal)
+}
+
+// DecideRequest parses a request as the daemon reported it (see
+// request.Parse) and judges it. A request that does not parse is denied,
+// in audit mode too: nobody could say what it would have done.
+func (s *Set) DecideRequest(id request.Identity, method, uri string, headers map[string]string, body []byte) Decision {
+	r, err := request.Parse(method, uri, headers, body)
+	if err == nil {
+		return s.Decide(id, r)
+	}
+	team, p, _ := s.lookup(id)
+	e := evaluator{s: s, p: p, team: team, id: id, r: r}
+	if re, ok := request.AsError(err); ok {
+		e.add(re.Code, re.Field, re.Reason)
+	} else {
+		e.add(request.CodeMalformed, "", err.Error())
+	}
+	return e.decision(true)
+}
+
+type evaluator struct {
+	s    *Set
+	p    *compiled
+	team string
+	id   request.Identity
+	r    *request.Request
+	v    []Violation
+	// unjudgeable: a request.* violation was added (no body to judge).
+	unjudgeable bool
+}
+
+func (e *evaluator) add(rule, field, reason string) {
+	if strings.HasPrefix(rule, "request.") {
+		// A request that cannot be judged is denied in audit mode too.
+		e.unjudgeable = true
+	}
+	if e.v == nil {
+		e.v = make([]Violation, 0, 4)
+	}
+	e.v = append(e.v, Violation{Rule: rule, Field: field, Reason: reason})
+}
+
+func (e *evaluator) decision(fatal bool) Decision {
+	if len(e.v) > 1 {
+		slices.SortStableFunc(e.v, func(a, b Violation) int {
+			if c := cmp.Compare(a.Rule, b.Rule); c != 0 {
+				return c
+			}
+			return cmp.Compare(a.Field, b.Field)
+		})
+	}
+	d := Decision{Mode: "enforce", Policy: e.p.name, Team: e.team, Violations: e.v}
+	if e.p.audit {
+		d.Mode = "audit"
+	}
+	d.Allow = len(e.v) == 0 || (e.p.audit && !fatal && !e.unjudgeable)
+	return d
+}
+
+func (e *evaluator) request() {
+	r := e.r
+	if !e.p.allowed.has(r.Action) {
+		e.add("actions.denied", "", "action "+string(r.Action)+" ("+r.Method+" "+r.Path+") is not allowed")
+	}
+	if e.p.readOnly && (r.Method != "GET" && r.Method != "HEAD" || r.Action == "container.attach.ws") {
+		e.add("actions.read_only", "", "policy allows read-only access; "+string(r.Action)+" changes state")
+	}
+	switch r.Action {
+	case "container.create":
+		if c := r.ContainerCreate; c != nil {
+			e.container(c, &createFields)
+		} else {
+			e.add(request.CodeBodyMissing, "body", "container.create has no body to judge")
+		}
+	case "container.exec":
+		e.execCreate()
+	case "container.update":
+		e.update()
+	case "volume.create":
+		e.volumeCreate()
+	case "network.create":
+		e.networkCreate()
+	case "network.connect":
+		if !e.p.c.networks.match(r.Target) {
+			e.add("network.mode", "", "network "+strconv.Quote(r.Target)+" is not allowed")
+		}
+	case "service.create", "service.update":
+		e.service()
+	case "image.pull":
+		ref := r.Query.Get("fromImage")
+		if t := r.Query.Get("tag"); t != "" && !strings.Contains(ref, "@") {
+			if strings.HasPrefix(t, "sha256:") {
+				ref += "@" + t
+			} else {
+				ref += ":" + t
+			}
+		}
+		e.imageName(ref, "fromImage")
+	case "image.import", "image.tag", "commit":
+		if repo := r.Query.Get("repo"); repo != "" {
+			e.imageName(repo, "repo")
+		}
+	case "image.push":
+		e.imageName(r.Target, "name")
+	case "image.build":
+		for _, t := range r.Query["t"] {
+			e.imageName(t, "t")
+		}
+		if !e.p.buildNetworkMode.match(r.Query.Get("networkmode")) {
+			e.add("build.network_mode", "networkmode", "build network mode "+strconv.Quote(r.Query.Get("networkmode"))+" is not allowed")
+		}
+	}
+	if len(e.p.rules) > 0 {
+		e.customRules()
+	}
+}
+
+// isRootUser reports whether a user spec ("name[:group]") is root.
+func isRootUser(user string, emptyIsRoot bool) bool {
+	u, _, _ := strings.Cut(user, ":")
+	if u == "" {
+		return emptyIsRoot
+	}
+	if u == "root" {
+		return true
+	}
+	n, err := strconv.Atoi(u)
+	return err == nil && n == 0
+}
+
+func (e *evaluator) execCreate() {
+	x := e.r.Exec
+	if x == nil {
+		e.add(request.CodeBodyMissing, "body", "container.exec has no body to judge")
+		return
+	}
+	ep := &e.p.exec
+	if x.Privileged && !ep.privileged {
+		e.add("exec.privileged", "Privileged", "privileged exec is not allowed")
+	}
+	if !ep.allowRoot && isRootUser(x.User, ep.emptyUserIsRoot) {
+		who := x.User
+		if who == "" {
+			who = "the container's default user"
+		}
+		e.add("exec.root", "User", "exec as root ("+who+") is not allowed")
+	}
+	if !ep.commands.all {
+		cmd := strings.Join(x.Cmd, " ")
+		if !ep.commands.match(cmd) {
+			e.add("exec.command", "Cmd", "command "+strconv.Quote(cmd)+" is not allowed")
+		}
+	}
+}
+
+func (e *evaluator) update() {
+	u := e.r.ContainerUpdate
+	if u == nil {
+		e.add(request.CodeBodyMissing, "body", "container.update has no body to judge")
+		return
+	}
+	c := e.p.c
+	// 0 leaves a limit unchanged; negative values remove it.
+	if u.Memory < 0 && (c.requireMemory || c.memoryMax > 0) {
+		e.add("resources.memory", "Memory", "the memory limit cannot be removed")
+	}
+	if c.memoryMax > 0 && u.Memory > c.memoryMax {
+		e.add("resources.memory", "Memory", "memory "+fmtBytes(u.Memory)+" exceeds the maximum "+fmtBytes(c.memoryMax))
+	}
+	if (u.CPUQuota < 0 || u.NanoCPUs < 0) && (c.requireCPU || c.nanoCPUsMax > 0) {
+		e.add("resources.cpu", "CpuQuota", "the CPU limit cannot be removed")
+	}
+	if n := effectiveNanoCPUs(u.NanoCPUs, u.CPUQuota, u.CPUPeriod); c.nanoCPUsMax > 0 && n > c.nanoCPUsMax {
+		e.add("resources.cpu", "NanoCpus", "CPU limit "+fmtCPUs(n)+" exceeds the maximum "+fmtCPUs(c.nanoCPUsMax))
+	}
+	if u.PidsLimit != nil {
+		if *u.PidsLimit <= 0 {
+			if c.requirePids || c.pidsMax > 0 || !c.unlimitedPids {
+				e.add("resources.pids", "PidsLimit", "the pids limit cannot be removed")
+			}
+		} else if c.pidsMax > 0 && *u.PidsLimit > c.pidsMax {
+			e.add("resources.pids", "PidsLimit", "pids limit "+strconv.FormatInt(*u.PidsLimit, 10)+" exceeds the maximum "+strconv.FormatInt(c.pidsMax, 10))
+		}
+	}
+	if u.OomKillDisable != nil && *u.OomKillDisable && !c.oomKillDisable {
+		e.add("resources.oom_kill_disable", "OomKillDisable", "disabling the OOM killer is not allowed")
+	}
+	e.restart(string(u.RestartPolicy.Name), u.RestartPolicy.MaximumRetryCount, "RestartPolicy")
+}
+
+func (e *evaluator) restart(name string, retries int, field string) {
+	c := e.p.c
+	if !c.restartPolicies.match(name) {
+		e.add("restart.policy", field+".Name", "restart policy "+strconv.Quote(name)+" is not allowed")
+	}
+	if c.restartMax >= 0 && int64(retries) > c.restartMax {
+		e.add("restart.max_retries", field+".MaximumRetryCount", "restart retries "+strconv.Itoa(retries)+" exceed the maximum "+strconv.FormatInt(c.restartMax, 10))
+	}
+}
+
+func (e *evaluator) volumeCreate() {
+	v := e.r.VolumeCreate
+	if v == nil {
+		e.add(request.CodeBodyMissing, "body", "volume.create has no body to judge")
+		return
+	}
+	driver := v.Driver
+	if driver == "" {
+		driver = "local"
+	}
+	if !e.p.volumeDrivers.match(driver) {
+		e.add("volume.driver", "Driver", "volume driver "+strconv.Quote(driver)+" is not allowed")
+	}
+	if driver == "local" {
+		if hp, kind := localVolumeHostPath(v.DriverOpts); kind != "" {
+			if !e.p.volumeHostPaths {
+				e.add("volume.host_path", "DriverOpts", "local volumes that "+kind+" ("+hp+") are not allowed")
+			} else {
+				e.volumeDevice(hp, "DriverOpts.device", true)
+			}
+		}
+	}
+}
+
+func (e *evaluator) networkCreate() {
+	n := e.r.NetworkCreate
+	if n == nil {
+		e.add(request.CodeBodyMissing, "body", "network.create has no body to judge")
+		return
+	}
+	driver := n.Driver
+	if driver == "" {
+		driver = "bridge"
+	}
+	if !e.p.networkDrivers.match(driver) {
+		e.add("network.driver", "Driver", "network driver "+strconv.Quote(driver)+" is not allowed")
+	}
+}
+
+// localVolumeHostPath reports whether local-driver options bind a host
+// path or mount a device: kind is "bind a host path", "mount a device",
+// "mount a "TYPE" file system" or "". The local driver hands type, o and
+// device to mount(2) as they are, so any file system type but the network
+// ones and tmpfs reaches the host: proc (a procfs whose /proc/sys the
+// container can write), sysfs, devtmpfs (every device node), overlay
+// (lowerdir=/etc in o), a block device.
+func localVolumeHostPath(opts map[string]string) (hostPath, kind string) {
+	if len(opts) == 0 {
+		return "", ""
+	}
+	typ, o, dev := opts["type"], opts["o"], opts["device"]
+	if typ == "none" || hasMountOpt(o, "bind") || hasMountOpt(o, "rbind") {
+		return dev, "bind a host path"
+	}
+	switch typ {
+	case "nfs", "nfs4", "cifs", "smb3", "tmpfs", "ceph", "glusterfs":
+		return "", ""
+	}
+	if strings.HasPrefix(dev, "/") {
+		return dev, "mount a device"
+	}
+	if typ != "" || dev != "" {
+		return dev, "mount a " + strconv.Quote(typ) + " file system"
+	}
+	return "", ""
+}
+
+// volumeDevice judges the device path of a local volume where host paths
+// are allowed. Unlike a bind source, which the daemon cleans before
+// mounting, the local driver gives device to mount(2) as written, and the
+// kernel resolves ".." after following symlinks: with /tmp/l -> /etc/ssl,
+// "/tmp/l/../shadow" is /etc/shadow, not the /tmp/shadow a lexical clean
+// gives. Such paths are refused.
+func (e *evaluator) volumeDevice(dev, field string, readOnly bool) {
+	for _, seg := range strings.Split(dev, "/") {
+		if seg == ".." {
+			e.add("mounts.invalid", field, "volume device "+strconv.Quote(dev)+" contains \"..\", which the kernel resolves after symlinks; write the path without it")
+			return
+		}
+	}
+	e.hostPath(dev, field, readOnly, "")
+}
+
+func hasMountOpt(o, want string) bool {
+	for o != "" {
+		var opt string
+		opt, o, _ = strings.Cut(o, ",")
+		if opt == want {
+			return true
+		}
+	}
+	return false
+}
+
+func fmtBytes(n int64) string {
+	switch {
+	case n >= 1<<30 && n%(1<<30) == 0:
+		return strconv.FormatInt(n>>30, 10) + "g"
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return strconv.FormatInt(n>>20, 10) + "m"
+	}
+	return strconv.FormatInt(n, 10) + " bytes"
+}
+
+func fmtCPUs(nano int64) string {
+	return strconv.FormatFloat(float64(nano)/1e9, 'f', -1, 64) + " CPUs"
+}
+
+// effectiveNanoCPUs is the CPU limit in billionths of a CPU from either
+// NanoCPUs or a CFS quota and period (period defaults to 100ms).
+func effectiveNanoCPUs(nano, quota, period int64) int64 {
+	if nano > 0 {
+		return nano
+	}
+	if quota > 0 {
+		if period <= 0 {
+			period = 100000
+		}
+		return quota * 1e9 / period
+	}
+	return 0
+}

@@ -1,0 +1,39 @@
+package policy_test
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// TestDependencyDirection pins the direction of the house: the request model
+// imports none of the packages above it, and the policy language imports
+// neither the protocol, nor the audit trail, nor logrus or the plugin
+// helpers. It fails, not skips, when the graph cannot be read.
+func TestDependencyDirection(t *testing.T) {
+	const mod = "github.com/portcullis/portcullis/"
+	rules := []struct {
+		pkg string
+		bad []string
+	}{
+		{mod + "internal/request/...", []string{mod + "internal/policy", mod + "internal/plugin", mod + "internal/audit", mod + "internal/state", mod + "internal/gateway", mod + "cmd"}},
+		{mod + "internal/policy/...", []string{mod + "internal/plugin", mod + "internal/audit", mod + "internal/state", mod + "internal/gateway", mod + "cmd", "github.com/sirupsen/logrus", "github.com/docker/go-plugins-helpers", "go.etcd.io/bbolt", "github.com/docker/docker/client", "github.com/moby/moby/client"}},
+	}
+	for _, r := range rules {
+		out, err := exec.Command("go", "list", "-deps", r.pkg).CombinedOutput()
+		if err != nil {
+			t.Fatalf("go list -deps %s: %v\n%s", r.pkg, err, out)
+		}
+		deps := strings.Fields(string(out))
+		if len(deps) == 0 {
+			t.Fatalf("go list -deps %s printed nothing", r.pkg)
+		}
+		for _, dep := range deps {
+			for _, bad := range r.bad {
+				if dep == bad || strings.HasPrefix(dep, bad+"/") {
+					t.Errorf("%s depends on %s", r.pkg, dep)
+				}
+			}
+		}
+	}
+}

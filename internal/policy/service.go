@@ -1,0 +1,140 @@
+package policy
+
+import (
+	"strconv"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/network"
+	"github.com/docker/docker/api/types/swarm"
+	"github.com/docker/go-connections/nat"
+
+	"github.com/portcullis/portcullis/internal/request"
+)
+
+var serviceFields = fieldNames{
+	privileged: "TaskTemplate.ContainerSpec.Privileges", capAdd: "TaskTemplate.ContainerSpec.CapabilityAdd",
+	capDrop: "TaskTemplate.ContainerSpec.CapabilityDrop", securityOpt: "TaskTemplate.ContainerSpec.Privileges",
+	maskedPaths: "TaskTemplate.ContainerSpec", readonlyPaths: "TaskTemplate.ContainerSpec",
+	pidMode: "TaskTemplate.ContainerSpec", ipcMode: "TaskTemplate.ContainerSpec", utsMode: "TaskTemplate.ContainerSpec",
+	usernsMode: "TaskTemplate.ContainerSpec", cgroupnsMode: "TaskTemplate.ContainerSpec", cgroupParent: "TaskTemplate.ContainerSpec",
+	user: "TaskTemplate.ContainerSpec.User", readonlyRootfs: "TaskTemplate.ContainerSpec.ReadOnly",
+	binds: "TaskTemplate.ContainerSpec.Mounts", mounts: "TaskTemplate.ContainerSpec.Mounts",
+	volumeDriver: "TaskTemplate.ContainerSpec.Mounts", volumesFrom: "TaskTemplate.ContainerSpec",
+	tmpfs: "TaskTemplate.ContainerSpec.Mounts", devices: "TaskTemplate.ContainerSpec",
+	deviceCgroupRules: "TaskTemplate.ContainerSpec", deviceRequests: "TaskTemplate.Resources",
+	networkMode: "TaskTemplate.Networks", endpoints: "TaskTemplate.Networks", portBindings: "EndpointSpec.Ports",
+	publishAll: "EndpointSpec", logConfig: "TaskTemplate.LogDriver", memory: "TaskTemplate.Resources.Limits.MemoryBytes",
+	nanoCPUs: "TaskTemplate.Resources.Limits.NanoCPUs", pidsLimit: "TaskTemplate.Resources.Limits.Pids",
+	oomKillDisable: "TaskTemplate.ContainerSpec", ulimits: "TaskTemplate.ContainerSpec.Ulimits",
+	sysctls: "TaskTemplate.ContainerSpec.Sysctls", runtime: "TaskTemplate.Runtime",
+	image: "TaskTemplate.ContainerSpec.Image", labels: "TaskTemplate.ContainerSpec.Labels",
+	restart: "TaskTemplate.RestartPolicy",
+}
+
+// service judges a service spec: its container spec with the same checks
+// as container create, and plugin tasks (Runtime "plugin"), which install
+// a plugin on every node and are allowed only with plugin.pull.
+func (e *evaluator) service() {
+	s := e.r.ServiceSpec
+	if s == nil {
+		e.add(request.CodeBodyMissing, "body", string(e.r.Action)+" has no body to judge")
+		return
+	}
+	tt := &s.TaskTemplate
+	if (tt.Runtime == swarm.RuntimePlugin || tt.PluginSpec != nil) && !e.p.allowed.has("plugin.pull") {
+		e.add("service.plugin", "TaskTemplate.PluginSpec", "services that install plugins are not allowed")
+	}
+	cs := tt.ContainerSpec
+	if cs == nil {
+		return
+	}
+	cc := serviceAsCreate(s)
+	e.container(cc, &serviceFields)
+	if rp := tt.RestartPolicy; rp != nil && rp.MaxAttempts != nil {
+		c := e.p.c
+		if c.restartMax >= 0 && int64(*rp.MaxAttempts) > c.restartMax {
+			e.add("restart.max_retries", "TaskTemplate.RestartPolicy.MaxAttempts", "restart attempts exceed the maximum")
+		}
+	}
+}
+
+// serviceAsCreate expresses a service's container spec as the container
+// create body the daemon's executor would build from it.
+func serviceAsCreate(s *swarm.ServiceSpec) *request.ContainerCreate {
+	tt := &s.TaskTemplate
+	cs := tt.ContainerSpec
+	cfg := &container.Config{Image: cs.Image, User: cs.User}
+	if len(s.Labels) > 0 || len(cs.Labels) > 0 {
+		cfg.Labels = map[string]string{}
+		for k, v := range s.Labels {
+			cfg.Labels[k] = v
+		}
+		for k, v := range cs.Labels {
+			cfg.Labels[k] = v
+		}
+	}
+	hc := &container.HostConfig{
+		ReadonlyRootfs: cs.ReadOnly,
+		Mounts:         cs.Mounts,
+		Sysctls:        cs.Sysctls,
+		CapAdd:         cs.CapabilityAdd,
+		CapDrop:        cs.CapabilityDrop,
+	}
+	hc.Ulimits = cs.Ulimits
+	if p := cs.Privileges; p != nil {
+		if p.NoNewPrivileges {
+			hc.SecurityOpt = append(hc.SecurityOpt, "no-new-privileges")
+		}
+		if p.Seccomp != nil {
+			switch p.Seccomp.Mode {
+			case swarm.SeccompModeUnconfined:
+				hc.SecurityOpt = append(hc.SecurityOpt, "seccomp=unconfined")
+			case swarm.SeccompModeCustom:
+				hc.SecurityOpt = append(hc.SecurityOpt, "seccomp="+string(p.Seccomp.Profile))
+			}
+		}
+		if p.AppArmor != nil && p.AppArmor.Mode == swarm.AppArmorModeDisabled {
+			hc.SecurityOpt = append(hc.SecurityOpt, "apparmor=unconfined")
+		}
+		if se := p.SELinuxContext; se != nil {
+			if se.Disable {
+				hc.SecurityOpt = append(hc.SecurityOpt, "label=disable")
+			}
+			if se.Type != "" {
+				hc.SecurityOpt = append(hc.SecurityOpt, "label=type:"+se.Type)
+			}
+		}
+	}
+	if r := tt.Resources; r != nil && r.Limits != nil {
+		hc.Memory = r.Limits.MemoryBytes
+		hc.NanoCPUs = r.Limits.NanoCPUs
+		if r.Limits.Pids != 0 {
+			pids := r.Limits.Pids
+			hc.PidsLimit = &pids
+		}
+	}
+	if tt.LogDriver != nil {
+		hc.LogConfig = container.LogConfig{Type: tt.LogDriver.Name, Config: tt.LogDriver.Options}
+	}
+	nc := &network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{}}
+	hc.NetworkMode = "default"
+	for _, n := range tt.Networks {
+		nc.EndpointsConfig[n.Target] = nil
+	}
+	for _, n := range s.Networks { //nolint:staticcheck // deprecated but still honoured by the daemon
+		nc.EndpointsConfig[n.Target] = nil
+	}
+	if s.EndpointSpec != nil {
+		for _, p := range s.EndpointSpec.Ports {
+			if p.PublishedPort == 0 {
+				continue
+			}
+			port := nat.Port(strconv.Itoa(int(p.TargetPort)) + "/" + string(p.Protocol))
+			if hc.PortBindings == nil {
+				hc.PortBindings = nat.PortMap{}
+			}
+			hc.PortBindings[port] = append(hc.PortBindings[port], nat.PortBinding{HostPort: strconv.Itoa(int(p.PublishedPort))})
+		}
+	}
+	return &request.ContainerCreate{Config: cfg, HostConfig: hc, NetworkingConfig: nc}
+}
