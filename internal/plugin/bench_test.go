@@ -13,8 +13,8 @@ import (
 
 	"github.com/sirupsen/logrus"
 
-	"github.com/portcullis/portcullis/internal/plugin"
 	"github.com/portcullis/portcullis/internal/audit"
+	"github.com/portcullis/portcullis/internal/plugin"
 	"github.com/portcullis/portcullis/internal/policy"
 	"github.com/portcullis/portcullis/test/benchcpu"
 	"github.com/portcullis/portcullis/test/corpus"

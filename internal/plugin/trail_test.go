@@ -10,8 +10,8 @@ import (
 
 	"github.com/docker/go-plugins-helpers/authorization"
 
-	"github.com/portcullis/portcullis/internal/plugin"
 	"github.com/portcullis/portcullis/internal/audit"
+	"github.com/portcullis/portcullis/internal/plugin"
 )
 
 type lockedBuffer struct {
