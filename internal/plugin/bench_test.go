@@ -71,7 +71,7 @@ func findCall(b *testing.B, calls []benchCall, method, uriPart string) benchCall
 // serve --audit-file` does); otherwise they are not recorded.
 func benchPlugin(b *testing.B, auditDir string) http.Handler {
 	b.Helper()
-	set, files, diags := policy.LoadDir("../examples/policies")
+	set, files, diags := policy.LoadDir("../../examples/policies")
 	if diags.HasErrors() || set == nil {
 		var buf bytes.Buffer
 		_ = policy.WriteDiagnostics(&buf, files, diags)
@@ -205,7 +205,7 @@ func BenchmarkHandlerCreateLarge(b *testing.B) {
 // Decide with the shipped policies), the issue's measure. Target < 5 ms.
 func BenchmarkEvaluateCreateLarge(b *testing.B) {
 	e := largeCreate(b)
-	set, _, diags := policy.LoadDir("../examples/policies")
+	set, _, diags := policy.LoadDir("../../examples/policies")
 	if diags.HasErrors() {
 		b.Fatal(diags)
 	}

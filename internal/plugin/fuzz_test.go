@@ -30,7 +30,7 @@ var (
 func shipped(t testing.TB) http.Handler {
 	t.Helper()
 	shippedOnce.Do(func() {
-		set, files, diags := policy.LoadDir("../examples/policies")
+		set, files, diags := policy.LoadDir("../../examples/policies")
 		if diags.HasErrors() {
 			var b bytes.Buffer
 			_ = policy.WriteDiagnostics(&b, files, diags)

@@ -55,7 +55,7 @@ func BenchmarkDecidePing(b *testing.B) { benchCreate(b, "nobody1", nil, 0) }
 
 func writeTeams(t testing.TB, n int) string {
 	dir := t.TempDir()
-	def, err := os.ReadFile(filepath.Join("..", "examples", "policies", "default.hcl"))
+	def, err := os.ReadFile(filepath.Join("..", "..", "examples", "policies", "default.hcl"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -116,7 +116,7 @@ func TestAuditMode(t *testing.T) {
 }
 
 func TestResolverErrorDenies(t *testing.T) {
-	s, _, _ := policy.LoadDir("../examples/policies", policy.WithPathResolver(func(p string) (string, error) {
+	s, _, _ := policy.LoadDir("../../examples/policies", policy.WithPathResolver(func(p string) (string, error) {
 		if p == "/srv/link" {
 			return "/etc", nil
 		}

@@ -44,7 +44,7 @@ func (e corpusEntry) headers() map[string]string {
 
 func loadExamples(t testing.TB) *policy.Set {
 	t.Helper()
-	s, files, diags := policy.LoadDir(filepath.Join("..", "examples", "policies"))
+	s, files, diags := policy.LoadDir(filepath.Join("..", "..", "examples", "policies"))
 	if diags.HasErrors() || s == nil {
 		policy.WriteDiagnostics(os.Stderr, files, diags)
 		t.Fatal("examples do not load")

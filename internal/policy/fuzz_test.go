@@ -37,7 +37,7 @@ func TestMain(m *testing.M) {
 // temporary directory and file per run cost five times the load itself.
 func FuzzLoad(f *testing.F) {
 	for _, p := range []string{"default.hcl", "teams/web.hcl", "teams/ops.hcl"} {
-		b, err := os.ReadFile(filepath.Join("..", "examples", "policies", p))
+		b, err := os.ReadFile(filepath.Join("..", "..", "examples", "policies", p))
 		if err == nil {
 			f.Add(b)
 		}
