@@ -517,15 +517,27 @@ func (d *Daemon) Raw(raw []byte) (*http.Response, []byte, error) {
 	}
 	defer conn.Close()
 	_ = conn.SetDeadline(time.Now().Add(2 * time.Minute))
-	if _, err := conn.Write(raw); err != nil {
-		return nil, nil, fmt.Errorf("write request: %w", err)
-	}
+	// Write while reading: the daemon may answer (a denial, a refusal)
+	// before it has read the whole body and then close the connection,
+	// and a large request would fail to write with EPIPE. A write error
+	// matters only when no response came.
+	wrote := make(chan error, 1)
+	go func() {
+		_, err := conn.Write(raw)
+		wrote <- err
+	}()
 	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
 	if err != nil {
+		conn.Close()
+		if werr := <-wrote; werr != nil {
+			return nil, nil, fmt.Errorf("write request: %w (read response: %v)", werr, err)
+		}
 		return nil, nil, fmt.Errorf("read response: %w", err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
+	conn.Close()
+	<-wrote
 	return resp, body, err
 }
 
