@@ -23,6 +23,7 @@ run: build
 
 # Unit tests, the race detector, and static checks.
 test: lint
+	@echo "== unit tests with the race detector (a line per package as it finishes)"
 	$(GO) test -race -count=1 ./...
 
 # End-to-end tests against a private dockerd, once per daemon in
