@@ -44,7 +44,7 @@ func (d *Daemon) BodyForwarding() BodyForwarding {
 	return BodyForwarding{Max: 1<<20 - 1}
 }
 
-// refusedTooLarge is how Engine 29 refuses a body over its limit.
+// refusedTooLarge is how Engine 29 refuses a body over its limit (500).
 const refusedTooLarge = "request body too large for authorization plugin"
 
 // TestFactBodySize sends container creates of every size around both
@@ -115,7 +115,7 @@ func TestFactBodySize(t *testing.T) {
 						if seen != nil {
 							t.Errorf("the daemon asked the plugins about a %d-byte body: %v", len(body), seen)
 						}
-						if resp.StatusCode < 400 || !strings.Contains(string(out), refusedTooLarge) {
+						if resp.StatusCode != http.StatusInternalServerError || !strings.Contains(string(out), refusedTooLarge) {
 							t.Errorf("want the daemon to refuse the body (%q), got %s: %.300s", refusedTooLarge, resp.Status, out)
 						}
 						t.Logf("refused by the daemon: %s %.200s", resp.Status, out)
