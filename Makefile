@@ -9,7 +9,7 @@ POLICY_DIR ?= examples/policies
 SOCKET ?= /run/docker/plugins/portcullis.sock
 AUDIT_FILE ?= /var/log/portcullis/audit.log
 
-.PHONY: all build run test race e2e lint fuzz bench plugin install clean
+.PHONY: all build run test race e2e engine lint fuzz bench plugin install clean
 
 all: lint test build
 
@@ -23,17 +23,29 @@ run: build
 
 # Unit tests, the race detector, and static checks.
 test: lint
+	@echo "== unit tests with the race detector (a line per package as it finishes)"
 	$(GO) test -race -count=1 ./...
 
-# End-to-end tests against a private dockerd (as root; installs docker.io,
-# busybox-static and rsyslog when missing).
+# End-to-end tests against a private dockerd, once per daemon in
+# E2E_DAEMONS: Docker Engine 29 (built by `make engine`) and 20.10 (Debian's
+# docker.io). As root; installs docker.io, busybox-static, rsyslog and the
+# engine's build dependencies when missing. E2E_RUN=regexp runs some tests.
+E2E_DAEMONS ?= 29 20.10
 e2e:
 	bash test/e2e/deps.sh
-	$(GO) test -tags e2e -count=1 -timeout 40m ./test/e2e/...
+	$(if $(filter 29,$(E2E_DAEMONS)),bash build/engine/build.sh >/dev/null)
+	GO=$(GO) bash test/e2e/run.sh $(E2E_DAEMONS)
+
+# Docker Engine 29 (dockerd, containerd, shim, runc) from the Go module
+# proxy, cached in .build/engine; seconds when cached.
+engine:
+	bash build/engine/build.sh >/dev/null
 
 lint:
+	@echo "== lint: gofmt, go mod tidy -diff, go vet, the shipped policies"
 	@fmt=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$fmt" ]; then echo "gofmt needed:"; echo "$$fmt"; exit 1; fi
+	@$(GO) mod tidy -diff || { echo "go.mod/go.sum are not tidy: run go mod tidy"; exit 1; }
 	$(GO) vet ./...
 	$(GO) vet -tags e2e ./test/...
 	$(GO) run ./cmd/portcullis validate examples/policies

@@ -123,8 +123,13 @@ func TestServe(t *testing.T) {
 	_, out, _ = runCLI(t, "status", "--socket", sock)
 	rev2 := field(out, "policy revision:")
 
+	// Wait for evidence that the plugin processed the invalid file — its
+	// log of the failed reload — then check that it still serves rev2.
+	failures := strings.Count(stderr.String(), "policy reload failed")
 	write(`policy "default" { bogus = 1 }`)
-	time.Sleep(300 * time.Millisecond)
+	waitFor(t, "the failed reload", func() bool {
+		return strings.Count(stderr.String(), "policy reload failed") > failures
+	})
 	_, out, _ = runCLI(t, "status", "--socket", sock)
 	if got := field(out, "policy revision:"); got != rev2 {
 		t.Errorf("an invalid policy replaced the loaded one: %s -> %s", rev2, got)

@@ -6,7 +6,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"regexp"
 	"strings"
 	"testing"
@@ -15,11 +14,11 @@ import (
 	"github.com/portcullis/portcullis/internal/audit"
 )
 
-// The daemon forwards a JSON request body to authorization plugins only
-// when it is smaller than this (pkg/authorization's maxBodySize); a larger
-// body reaches the plugin as no body at all. Chunked bodies under the limit
-// are forwarded too: the daemon peeks up to the limit rather than trusting
-// Content-Length.
+// maxForwardedBody is 20.10's (and 28's) limit: it forwards a JSON request
+// body to authorization plugins only when it is smaller than this, and a
+// larger one reaches the plugin as no body at all. Engine 29's limit and
+// behaviour differ: use Daemon.BodyForwarding (facts_test.go, where
+// TestFactBodySize checks both).
 const maxForwardedBody = 1 << 20
 
 // TestCLIDecisions checks the built-in policy's decisions as the docker
@@ -74,100 +73,6 @@ func TestCLIDecisions(t *testing.T) {
 	RequireOK(t, r)
 	if got := strings.TrimSpace(r.Stdout); got != "" {
 		t.Errorf("containers left after the run: %q", got)
-	}
-}
-
-// TestCreateBodyNotForwarded sends container creates straight to the
-// daemon's socket. A body the daemon does not forward to the plugin (1 MiB
-// or more, however it is framed, or not JSON) must be denied: the plugin
-// cannot see what it asks for. Bodies under the limit are the controls: the
-// plugin sees and judges them, chunked or not.
-func TestCreateBodyNotForwarded(t *testing.T) {
-	t.Parallel()
-	e := NewEnv(t, Options{})
-	const big = maxForwardedBody + 4096
-	tests := []struct {
-		name        string
-		privileged  bool
-		pad         int    // bytes of padding in an Env value
-		size        int    // with pad -1: pad the body to exactly this size
-		chunked     bool   // Transfer-Encoding: chunked, no Content-Length
-		contentType string // default application/json
-		allow       bool
-		mention     string // what a denial must mention besides the prefix
-	}{
-		{name: "small unprivileged body is allowed", allow: true},
-		{name: "small privileged body is denied", privileged: true, mention: "privileged"},
-		{name: "unprivileged body 1 byte under 1 MiB is allowed", pad: -1, size: maxForwardedBody - 1, allow: true},
-		{name: "unprivileged body of exactly 1 MiB is denied", pad: -1, size: maxForwardedBody},
-		{name: "privileged body over 1 MiB is denied", privileged: true, pad: big},
-		{name: "unprivileged body over 1 MiB is denied", pad: big},
-		{name: "chunked small unprivileged body is allowed", chunked: true, allow: true},
-		{name: "chunked small privileged body is denied", privileged: true, chunked: true, mention: "privileged"},
-		{name: "chunked privileged body over 1 MiB is denied", privileged: true, chunked: true, pad: big},
-		{name: "chunked unprivileged body over 1 MiB is denied", chunked: true, pad: big},
-		{name: "privileged body with a charset parameter is denied", privileged: true, contentType: "application/json; charset=utf-8", mention: "privileged"},
-		{name: "privileged body sent as text/plain is denied", privileged: true, contentType: "text/plain"},
-	}
-	for i, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			name := fmt.Sprintf("pe-body-%d", i)
-			body := createBody(t, tt.privileged, tt.pad)
-			if tt.pad < 0 {
-				body = createBodyOfSize(t, tt.privileged, tt.size)
-			}
-			if tt.pad > 0 && len(body) <= maxForwardedBody {
-				t.Fatalf("padded body is only %d bytes", len(body))
-			}
-			contentType := tt.contentType
-			if contentType == "" {
-				contentType = "application/json"
-			}
-			path := e.Daemon.API("/containers/create?name=" + name)
-			var (
-				resp *http.Response
-				out  []byte
-				err  error
-			)
-			if tt.chunked {
-				resp, out, err = e.Daemon.Raw(chunkedRequest("POST", path, contentType, body))
-			} else {
-				resp, out, err = e.Daemon.Do("POST", path, http.Header{"Content-Type": {contentType}}, bytes.NewReader(body))
-			}
-			if err != nil {
-				t.Fatalf("POST %s: %v", path, err)
-			}
-			if tt.allow {
-				if resp.StatusCode != http.StatusCreated {
-					t.Fatalf("want 201 Created, got %s: %.300s", resp.Status, out)
-				}
-				if r := e.Docker("rm", "-f", name); r.ExitCode != 0 {
-					t.Errorf("remove %s: %s", name, r)
-				}
-				return
-			}
-			if resp.StatusCode != http.StatusForbidden {
-				t.Errorf("want 403 Forbidden, got %s: %.300s", resp.Status, out)
-			}
-			var msg struct{ Message string }
-			if err := json.Unmarshal(out, &msg); err != nil {
-				t.Errorf("decode error body %q: %v", out, err)
-			}
-			if !strings.HasPrefix(msg.Message, e.DeniedMessage()) {
-				t.Errorf("message %q does not start with %q", msg.Message, e.DeniedMessage())
-			}
-			if !strings.Contains(msg.Message, tt.mention) {
-				t.Errorf("message %q does not mention %q", msg.Message, tt.mention)
-			}
-			// The denial must have come before the create ran.
-			resp, out, err = e.Daemon.Do("GET", e.Daemon.API("/containers/"+name+"/json"), nil, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if resp.StatusCode != http.StatusNotFound {
-				t.Errorf("container %s exists after a denied create: GET …/json gave %s: %.200s", name, resp.Status, out)
-			}
-		})
 	}
 }
 

@@ -77,7 +77,9 @@ type Daemon struct {
 	StorageDriver string // the driver it runs with
 	TCPAddr       string // "127.0.0.1:port" with a PKI, else ""
 	PKI           *PKI
-	APIVersion    string // the daemon's API version, for example "1.41"
+	APIVersion    string // the daemon's (highest) API version, for example "1.41"; see API
+	MinAPIVersion string // the oldest API version it accepts, for example "1.12"
+	Version       string // the engine's version, for example "29.8.0" or "20.10.24+dfsg1"
 	Containerd    string // the containerd socket it uses
 
 	t          testing.TB
@@ -212,6 +214,7 @@ func (d *Daemon) start(cfg DaemonConfig, configFile string) error {
 	fmt.Fprintf(log, "=== e2e: start %s %s\n", dockerdBin, strings.Join(args, " "))
 	offset, _ := log.Seek(0, io.SeekEnd)
 	cmd := exec.Command(dockerdBin, args...)
+	cmd.Env = daemonEnv()
 	cmd.Stdout = log
 	cmd.Stderr = log
 	proc, err := startProcess(cmd)
@@ -254,12 +257,17 @@ func (d *Daemon) start(cfg DaemonConfig, configFile string) error {
 		d.Containerd = managed
 	}
 	var v struct {
-		APIVersion string `json:"ApiVersion"`
+		Version       string
+		APIVersion    string `json:"ApiVersion"`
+		MinAPIVersion string `json:"MinAPIVersion"`
 	}
 	if err := d.getJSON("/version", &v); err != nil {
 		return fmt.Errorf("GET /version: %w", err)
 	}
-	d.APIVersion = v.APIVersion
+	d.Version, d.APIVersion, d.MinAPIVersion = v.Version, v.APIVersion, v.MinAPIVersion
+	if !strings.HasPrefix(d.Version, engine+".") {
+		return fmt.Errorf("the daemon reports version %q, not Docker Engine %s", d.Version, engine)
+	}
 	return nil
 }
 
@@ -293,6 +301,9 @@ func (d *Daemon) getJSON(path string, v any) error {
 // root, state and sockets under Dir.
 func (d *Daemon) startContainerd() error {
 	bin, err := exec.LookPath("containerd")
+	if engineBinDir != "" {
+		bin, err = filepath.Join(engineBinDir, "containerd"), nil
+	}
 	if err != nil {
 		return err
 	}
@@ -324,6 +335,7 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
 	}
 	defer log.Close()
 	cmd := exec.Command(bin, "--config", configFile)
+	cmd.Env = daemonEnv()
 	cmd.Stdout = log
 	cmd.Stderr = log
 	proc, err := startProcess(cmd)
@@ -386,8 +398,62 @@ func (d *Daemon) Log() string {
 }
 
 // API prefixes path with the daemon's API version: API("/containers/create")
-// is "/v1.41/containers/create".
+// is "/v1.41/containers/create" on 20.10 and "/v1.56/containers/create" on
+// Engine 29.
 func (d *Daemon) API(path string) string { return "/v" + d.APIVersion + path }
+
+// APIAt prefixes path with the given API version: APIAt("1.44", "/info")
+// is "/v1.44/info".
+func (d *Daemon) APIAt(version, path string) string { return "/v" + version + path }
+
+// Engine is the release line of the daemon: "29" or "20.10".
+func (d *Daemon) Engine() string { return engine }
+
+// Is29 reports whether the daemon is Docker Engine 29.
+func (d *Daemon) Is29() bool { return engine == "29" }
+
+// APIAtLeast reports whether the daemon's API version is v or newer.
+func (d *Daemon) APIAtLeast(v string) bool { return compareAPIVersions(d.APIVersion, v) >= 0 }
+
+// daemonEnv is the environment of dockerd and a private containerd: this
+// process's, with engineBinDir first on PATH so dockerd starts the
+// containerd, shim and runc built with it.
+func daemonEnv() []string {
+	env := os.Environ()
+	if engineBinDir == "" {
+		return env
+	}
+	path := engineBinDir + ":" + os.Getenv("PATH")
+	out := []string{"PATH=" + path}
+	for _, kv := range env {
+		if !strings.HasPrefix(kv, "PATH=") {
+			out = append(out, kv)
+		}
+	}
+	return out
+}
+
+// compareAPIVersions compares API versions such as "1.41" and "1.9"
+// numerically, part by part: -1, 0 or 1.
+func compareAPIVersions(a, b string) int {
+	as, bs := strings.Split(a, "."), strings.Split(b, ".")
+	for i := 0; i < len(as) || i < len(bs); i++ {
+		var x, y int
+		if i < len(as) {
+			x, _ = strconv.Atoi(as[i])
+		}
+		if i < len(bs) {
+			y, _ = strconv.Atoi(bs[i])
+		}
+		if x != y {
+			if x < y {
+				return -1
+			}
+			return 1
+		}
+	}
+	return 0
+}
 
 // Local is a client on the daemon's Unix socket: no TLS, no user.
 func (d *Daemon) Local() *Client {
@@ -451,15 +517,27 @@ func (d *Daemon) Raw(raw []byte) (*http.Response, []byte, error) {
 	}
 	defer conn.Close()
 	_ = conn.SetDeadline(time.Now().Add(2 * time.Minute))
-	if _, err := conn.Write(raw); err != nil {
-		return nil, nil, fmt.Errorf("write request: %w", err)
-	}
+	// Write while reading: the daemon may answer (a denial, a refusal)
+	// before it has read the whole body and then close the connection,
+	// and a large request would fail to write with EPIPE. A write error
+	// matters only when no response came.
+	wrote := make(chan error, 1)
+	go func() {
+		_, err := conn.Write(raw)
+		wrote <- err
+	}()
 	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
 	if err != nil {
+		conn.Close()
+		if werr := <-wrote; werr != nil {
+			return nil, nil, fmt.Errorf("write request: %w (read response: %v)", werr, err)
+		}
 		return nil, nil, fmt.Errorf("read response: %w", err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
+	conn.Close()
+	<-wrote
 	return resp, body, err
 }
 

@@ -26,6 +26,9 @@ type Options struct {
 	DaemonLogLevel string
 	// NoImage skips importing TestImage.
 	NoImage bool
+	// Observe puts an Observer (an allow-all plugin that keeps what the
+	// daemon forwards) before the plugin in the daemon's chain.
+	Observe bool
 }
 
 // Env is one plugin and one private daemon that consults it.
@@ -34,6 +37,9 @@ type Env struct {
 	Plugin *Plugin
 	Daemon *Daemon
 	Image  string // TestImage, or "" with NoImage
+	// Observer sees every request before Plugin does (Options.Observe),
+	// else nil.
+	Observer *Observer
 }
 
 // NewEnv starts a plugin under a unique name, a private daemon using it as
@@ -55,9 +61,14 @@ func NewEnv(t testing.TB, opts Options) *Env {
 	if opts.TLS {
 		pki = NewPKI(t, filepath.Join(dir, "tls"))
 	}
+	plugins := []string{e.Plugin.Name}
+	if opts.Observe {
+		e.Observer = StartObserver(t, filepath.Join(dir, "o"))
+		plugins = []string{e.Observer.Name, e.Plugin.Name}
+	}
 	e.Daemon = StartDaemon(t, DaemonConfig{
 		Dir:          filepath.Join(dir, "d"),
-		AuthzPlugins: []string{e.Plugin.Name},
+		AuthzPlugins: plugins,
 		PKI:          pki,
 		Args:         opts.DaemonArgs,
 		LogLevel:     opts.DaemonLogLevel,

@@ -324,7 +324,7 @@ func TestFaultAuditUnwritable(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := syscall.Mount("tmpfs", fsDir, "tmpfs", 0, "size=1m,mode=0700"); err != nil {
-		t.Skipf("cannot mount a small tmpfs for the audit file: %v", err)
+		SkipOrFail(t, "cannot mount a small tmpfs for the audit file: %v", err)
 	}
 	t.Cleanup(func() { _ = syscall.Unmount(fsDir, syscall.MNT_DETACH) })
 	auditFile := filepath.Join(fsDir, "audit.log")

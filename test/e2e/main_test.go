@@ -4,15 +4,25 @@
 // plugin binary built from ./cmd/portcullis, a dockerd with its own data and
 // exec roots, and the docker CLI. README.md documents the helpers.
 //
-// The tests need root; without it TestMain reports why and skips.
+// The suite runs against one daemon per run, chosen by
+// PORTCULLIS_E2E_DAEMON: "29" (the default, Docker Engine 29 built by
+// build/engine/build.sh) or "20.10" (Debian's docker.io). `make e2e` runs it
+// once for each.
+//
+// The tests need root; without it TestMain reports why and skips, except
+// under CI=true, where it fails: nothing that should run in CI may pass by
+// not running.
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strings"
 	"testing"
 	"time"
 )
@@ -22,7 +32,14 @@ var (
 	portcullisBin string // the plugin binary under test
 	dockerBin     string // the docker CLI
 	dockerdBin    string // the Docker daemon
-	rootfsTar     string // rootfs of the test image (see image_test.go)
+	// engineBinDir, when not "", holds the dockerd under test and the
+	// containerd, containerd-shim-runc-v2 and runc built with it; it goes
+	// first on the daemon's PATH so dockerd starts those and not the
+	// system's.
+	engineBinDir string
+	// engine is the release line under test: "29" or "20.10".
+	engine    string
+	rootfsTar string // rootfs of the test image (see image_test.go)
 )
 
 // Environment variables that override what TestMain would pick.
@@ -32,9 +49,19 @@ const (
 	envBinary = "PORTCULLIS_E2E_BINARY"
 	// envDocker names the docker CLI to use.
 	envDocker = "PORTCULLIS_E2E_DOCKER"
-	// envDockerd names the dockerd binary to use.
+	// envDockerd names the dockerd binary to use. Its containerd and
+	// runc are those on PATH.
 	envDockerd = "PORTCULLIS_E2E_DOCKERD"
+	// envDaemon chooses the daemon under test: "29" (default) or "20.10".
+	envDaemon = "PORTCULLIS_E2E_DAEMON"
 )
+
+// engineBuildSh builds Docker Engine 29 (or finds it cached) and prints the
+// directory holding its binaries.
+const engineBuildSh = "../../build/engine/build.sh"
+
+// engines are the daemons the suite knows how to run, by release line.
+var engines = map[string]bool{"29": true, "20.10": true}
 
 func TestMain(m *testing.M) {
 	os.Exit(runMain(m))
@@ -42,6 +69,10 @@ func TestMain(m *testing.M) {
 
 func runMain(m *testing.M) int {
 	if os.Geteuid() != 0 {
+		if os.Getenv("CI") == "true" {
+			fmt.Fprintf(os.Stderr, "e2e: FAIL: CI=true and not root (euid is %d): these tests start a private dockerd and must run as root\n", os.Geteuid())
+			return 1
+		}
 		fmt.Fprintf(os.Stderr, "e2e: SKIP: these tests start a private dockerd and must run as root (euid is %d)\n", os.Geteuid())
 		return 0
 	}
@@ -64,7 +95,7 @@ func setup(shared string) error {
 	if dockerBin, err = findTool(envDocker, "docker", "/usr/local/bin/docker", "/usr/bin/docker"); err != nil {
 		return err
 	}
-	if dockerdBin, err = findTool(envDockerd, "dockerd", "/usr/sbin/dockerd", "/usr/bin/dockerd"); err != nil {
+	if err := chooseDaemon(); err != nil {
 		return err
 	}
 	if portcullisBin, err = buildPlugin(shared); err != nil {
@@ -77,10 +108,94 @@ func setup(shared string) error {
 	return nil
 }
 
+// chooseDaemon sets dockerdBin, engineBinDir and engine from envDaemon and
+// envDockerd, and checks that the dockerd found is of the line asked for.
+func chooseDaemon() error {
+	engine = os.Getenv(envDaemon)
+	if engine == "" {
+		engine = "29"
+	}
+	if !engines[engine] {
+		return fmt.Errorf("$%s=%q: want 29 or 20.10", envDaemon, engine)
+	}
+	switch {
+	case os.Getenv(envDockerd) != "":
+		dockerdBin = os.Getenv(envDockerd)
+	case engine == "29":
+		dir, err := buildEngine()
+		if err != nil {
+			return err
+		}
+		engineBinDir = dir
+		dockerdBin = filepath.Join(dir, "dockerd")
+	default:
+		var err error
+		// Debian's docker.io, with the containerd and runc it depends on.
+		if dockerdBin, err = findTool("", "dockerd", "/usr/sbin/dockerd", "/usr/bin/dockerd"); err != nil {
+			return err
+		}
+	}
+	out, err := exec.Command(dockerdBin, "--version").Output()
+	if err != nil {
+		return fmt.Errorf("%s --version: %w", dockerdBin, err)
+	}
+	v := dockerdVersion(string(out))
+	if !strings.HasPrefix(v, engine+".") {
+		return fmt.Errorf("$%s=%s but %s is version %q (%s)", envDaemon, engine, dockerdBin, v, strings.TrimSpace(string(out)))
+	}
+	fmt.Fprintf(os.Stderr, "e2e: daemon under test: Docker Engine %s (%s)\n", v, dockerdBin)
+	return nil
+}
+
+// dockerdVersion extracts "29.8.0" from "Docker version 29.8.0, build
+// abc" and "20.10.24+dfsg1" from Debian's.
+func dockerdVersion(out string) string {
+	m := regexp.MustCompile(`version v?([0-9][^ ,]*)`).FindStringSubmatch(out)
+	if m == nil {
+		return ""
+	}
+	return m[1]
+}
+
+// buildEngine runs build/engine/build.sh: a second when its binaries are
+// cached, minutes when not (progress goes to stderr).
+func buildEngine() (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "bash", engineBuildSh)
+	var stdout bytes.Buffer
+	cmd.Stdout = &stdout
+	cmd.Stderr = os.Stderr
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("build Docker Engine 29 (%s): %w", engineBuildSh, err)
+	}
+	lines := strings.Fields(stdout.String())
+	if len(lines) == 0 {
+		return "", fmt.Errorf("%s printed no directory", engineBuildSh)
+	}
+	dir := lines[len(lines)-1]
+	for _, name := range []string{"dockerd", "containerd", "containerd-shim-runc-v2", "runc"} {
+		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
+			return "", fmt.Errorf("engine build: %w", err)
+		}
+	}
+	return dir, nil
+}
+
+// SkipOrFail skips the test, except under CI=true, where a check that
+// cannot run fails: CI must not pass by not running something.
+func SkipOrFail(t testing.TB, format string, args ...any) {
+	t.Helper()
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("CI=true, cannot run: "+format, args...)
+	}
+	t.Skipf(format, args...)
+}
+
 // findTool returns the binary named by the environment variable env, else
 // name on PATH, else the first of fallbacks that exists.
 func findTool(env, name string, fallbacks ...string) (string, error) {
-	if p := os.Getenv(env); p != "" {
+	if p := os.Getenv(env); env != "" && p != "" {
 		return p, nil
 	}
 	if p, err := exec.LookPath(name); err == nil {
