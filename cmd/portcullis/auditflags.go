@@ -19,6 +19,8 @@ type auditFlags struct {
 	maxSize      int64
 	maxAge       time.Duration
 	maxBackups   int
+	retention    time.Duration
+	minRetention time.Duration
 	fileSync     string
 	stdout       bool
 
@@ -39,7 +41,9 @@ func (a *auditFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&a.fileRequired, "audit-file-required", true, "deny requests when the audit file cannot be written (fail closed)")
 	fs.Int64Var(&a.maxSize, "audit-max-size", 0, "rotate the audit file at this many bytes (0: the default, 100 MiB)")
 	fs.DurationVar(&a.maxAge, "audit-max-age", 0, "rotate the audit file after this long (0: the default, 24h)")
-	fs.IntVar(&a.maxBackups, "audit-max-backups", 0, "rotated audit files to keep (0: the default, 10)")
+	fs.IntVar(&a.maxBackups, "audit-max-backups", 0, "removed: retention is by age (--audit-retention), so that no volume of requests can delete history; setting it is an error")
+	fs.DurationVar(&a.retention, "audit-retention", 0, "delete rotated audit files rotated longer ago than this (0: the default, 720h; negative keeps all); each deletion is recorded")
+	fs.DurationVar(&a.minRetention, "audit-min-retention", 0, "the least age of a rotated audit file retention may delete (0: the default, 168h)")
 	fs.StringVar(&a.fileSync, "audit-sync", "", "fsync policy of the audit file: interval (default), always, never")
 	fs.BoolVar(&a.stdout, "audit-stdout", false, "also write audit records to standard output")
 	fs.StringVar(&a.syslog, "syslog", "", "send audit records to syslog (RFC 5424): unixgram:///dev/log, unix:///path, udp://host:port, tcp://host:port, tls://host:port")
@@ -57,9 +61,15 @@ func (a *auditFlags) register(fs *flag.FlagSet) {
 // open builds the auditor the flags describe.
 func (a *auditFlags) open(instance string, log logrus.FieldLogger) (*audit.Auditor, error) {
 	cfg := audit.Config{Instance: instance, PluginVersion: version, Logger: log}
+	if a.maxBackups != 0 {
+		return nil, fmt.Errorf("--audit-max-backups was removed: retention is by age, so that no volume of requests can delete history; use --audit-retention (and --audit-min-retention)")
+	}
 	if a.file != "" {
 		req := a.fileRequired
-		cfg.File = &audit.FileConfig{Path: a.file, Required: &req, MaxSize: a.maxSize, MaxFileAge: a.maxAge, MaxBackups: a.maxBackups, Sync: a.fileSync}
+		cfg.File = &audit.FileConfig{
+			Path: a.file, Required: &req, MaxSize: a.maxSize, MaxFileAge: a.maxAge,
+			MaxBackupAge: a.retention, MinBackupAge: a.minRetention, Sync: a.fileSync,
+		}
 	}
 	if a.stdout {
 		cfg.Stdout = os.Stdout

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -54,7 +56,18 @@ type Auditor struct {
 	mu     sync.Mutex     // orders Close against new Record calls
 	// lastWarn rate-limits logging of optional sink failures, per sink.
 	lastWarn []atomic.Int64
+	// losses counts, per sink, the records it did not take and that no
+	// audit.loss record reported yet; lossPending says some may be there.
+	losses      []lossTally
+	lossPending atomic.Bool
+	// marker is the run marker (markerPath), "" without one.
+	marker     string
+	stopReport chan struct{}
+	reportDone chan struct{}
 }
+
+// lossReportEvery is how often losses are reported to the other sinks.
+const lossReportEvery = time.Second
 
 // New validates cfg, fills its defaults and opens its sinks.
 func New(cfg Config) (*Auditor, error) {
@@ -62,7 +75,7 @@ func New(cfg Config) (*Auditor, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &Auditor{cfg: cfg, log: cfg.Logger}
+	a := &Auditor{cfg: cfg, log: cfg.Logger, stopReport: make(chan struct{}), reportDone: make(chan struct{})}
 	closeAll := func() {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
@@ -70,8 +83,10 @@ func New(cfg Config) (*Auditor, error) {
 			_ = s.Sink.Close(ctx)
 		}
 	}
+	var fs *fileSink
 	if cfg.File != nil {
-		fs, err := openFileSink(*cfg.File, a.log)
+		var err error
+		fs, err = openFileSink(*cfg.File, a.log)
 		if err != nil {
 			closeAll()
 			return nil, err
@@ -92,11 +107,105 @@ func New(cfg Config) (*Auditor, error) {
 		a.sinks = append(a.sinks, NamedSink{Name: "syslog", Sink: ss, Required: cfg.Syslog.Required})
 	}
 	a.sinks = append(a.sinks, cfg.Sinks...)
+	if len(a.sinks) > 64 {
+		closeAll()
+		return nil, badKey("sinks", "at most 64 sinks, got %d", len(a.sinks))
+	}
 	a.lastWarn = make([]atomic.Int64, len(a.sinks))
+	a.losses = make([]lossTally, len(a.sinks))
+	if fs != nil {
+		fs.onLoss = func(keys []lossKey) {
+			a.losses[0].add(keys...)
+			a.lossPending.Store(true)
+		}
+		fs.onDelete = func(files []string) {
+			rec := a.newRecord(TypeAuditRetention)
+			rec.Files = files
+			rec.Message = fmt.Sprintf("retention deleted %d rotated audit files, rotated more than %v ago", len(files), cfg.File.MaxBackupAge)
+			_ = a.Record(rec)
+		}
+		fs.onReopen = func(why string) {
+			_ = a.Event(TypeAuditReopen, "audit file reopened: "+why)
+		}
+		fs.start()
+	}
+	crashed, prev := a.mark()
 	if ss != nil {
 		ss.start()
 	}
+	if crashed {
+		rec := a.newRecord(TypePluginCrashed)
+		rec.PreviousInstance = prev
+		msg := "the previous run"
+		if prev != "" {
+			msg += " (instance " + prev + ")"
+		}
+		msg += " stopped without closing the audit trail (killed or crashed)"
+		if cfg.File != nil {
+			id, inst := lastRecord(cfg.File.Path)
+			rec.LastRecordID = id
+			if id != "" {
+				msg += "; the last record written is " + id
+				if inst != "" && inst != prev {
+					msg += " of instance " + inst
+				}
+			}
+		}
+		if cfg.Syslog != nil {
+			if cfg.Syslog.SpoolDir != "" {
+				msg += "; records spooled for syslog are delivered now"
+			} else {
+				msg += "; records that were queued in memory for syslog are lost"
+			}
+		}
+		rec.Message = msg
+		_ = a.Record(rec)
+	}
+	go a.reportLoop()
 	return a, nil
+}
+
+// mark writes the run marker and reports whether one was there already:
+// the previous run did not close the trail. It returns that run's
+// instance.
+func (a *Auditor) mark() (crashed bool, prev string) {
+	a.marker = markerPath(a.cfg)
+	if a.marker == "" {
+		return false, ""
+	}
+	if b, err := os.ReadFile(a.marker); err == nil {
+		crashed, prev = true, strings.TrimSpace(string(b))
+	}
+	if err := os.WriteFile(a.marker, []byte(a.cfg.Instance+"\n"), 0o600); err != nil {
+		a.log.WithError(err).Warn("write the audit run marker: an unclean stop of this run will not be detected")
+		a.marker = ""
+	}
+	return crashed, prev
+}
+
+// reportLoop reports losses to the other sinks once a second.
+func (a *Auditor) reportLoop() {
+	defer close(a.reportDone)
+	t := time.NewTicker(lossReportEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-a.stopReport:
+			return
+		case <-t.C:
+			a.reportOthers()
+		}
+	}
+}
+
+// Reopen makes every sink that writes a file reopen it at its path, as
+// logrotate's postrotate does with SIGHUP. It returns at once.
+func (a *Auditor) Reopen() {
+	for _, s := range a.sinks {
+		if r, ok := s.Sink.(interface{ Reopen() }); ok {
+			r.Reopen()
+		}
+	}
 }
 
 // reportLoss writes an audit.loss record of the sink named from to every
@@ -164,17 +273,53 @@ func (a *Auditor) Record(rec *Record) error {
 			lineBufs.Put(buf)
 		}
 	}()
+	// Required sinks first: when one fails, the caller denies the
+	// request, and the other sinks must record the denial it answers.
 	var errs []error
+	var failed uint64
 	for i, s := range a.sinks {
+		if !s.Required {
+			continue
+		}
 		if err := s.Sink.Write(rec, line); err != nil {
-			if s.Required {
-				errs = append(errs, &SinkError{Sink: s.Name, Err: err})
-				continue
-			}
-			a.warn(i, s.Name, err)
+			failed |= 1 << i
+			errs = append(errs, &SinkError{Sink: s.Name, Err: err})
 		}
 	}
-	return errors.Join(errs...)
+	err := errors.Join(errs...)
+	override := err != nil && rec.Type == TypeDecision && rec.Phase == PhaseRequest && rec.Decision == Allow
+	if override {
+		rec.OverriddenDecision, rec.Decision = rec.Decision, Deny
+		rec.Violations = append([]Violation{{Rule: RuleUnavailable, Reason: UnavailableReason(err)}}, rec.Violations...)
+		line = appendRecord(line[:0], rec)
+	}
+	// A lost record counts with the decision the plugin answered.
+	for _, e := range errs {
+		se := e.(*SinkError)
+		for i, s := range a.sinks {
+			if s.Name == se.Sink && failed&(1<<i) != 0 {
+				a.countLoss(i, rec, se.Err)
+			}
+		}
+	}
+	for i, s := range a.sinks {
+		if failed&(1<<i) != 0 || s.Required && !override {
+			continue
+		}
+		if werr := s.Sink.Write(rec, line); werr != nil {
+			failed |= 1 << i
+			a.countLoss(i, rec, werr)
+			if !s.Required {
+				a.warn(i, s.Name, werr)
+			}
+		}
+	}
+	// A deferred record's acceptance does not show that a sink writes
+	// again: only a written record does.
+	if a.lossPending.Load() && !rec.Deferred {
+		a.reportSelf(failed)
+	}
+	return err
 }
 
 // warn logs an optional sink's failure at most once a minute per sink.
@@ -220,6 +365,9 @@ func (a *Auditor) Close() error {
 	}
 	a.mu.Unlock()
 	a.wg.Wait()
+	close(a.stopReport)
+	<-a.reportDone
+	a.reportOthers()
 	ctx, cancel := context.WithTimeout(context.Background(), a.cfg.CloseTimeout)
 	defer cancel()
 	var errs []error
@@ -227,6 +375,11 @@ func (a *Auditor) Close() error {
 		s := a.sinks[i]
 		if err := s.Sink.Close(ctx); err != nil {
 			errs = append(errs, &SinkError{Sink: s.Name, Err: err})
+		}
+	}
+	if a.marker != "" {
+		if err := os.Remove(a.marker); err != nil && !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, fmt.Errorf("remove the audit run marker: %w", err))
 		}
 	}
 	return errors.Join(errs...)

@@ -36,7 +36,7 @@ func BenchmarkSummarize(b *testing.B) {
 func BenchmarkFileSink(b *testing.B) {
 	for _, sync := range []string{"interval", "always"} {
 		b.Run("sync="+sync, func(b *testing.B) {
-			a := fileAuditor(b, audit.FileConfig{Path: filepath.Join(b.TempDir(), "audit.log"), Sync: sync, MaxBackups: 2})
+			a := fileAuditor(b, audit.FileConfig{Path: filepath.Join(b.TempDir(), "audit.log"), Sync: sync})
 			defer a.Close()
 			rec := *benchRecord(b)
 			b.ReportAllocs()
@@ -49,7 +49,7 @@ func BenchmarkFileSink(b *testing.B) {
 			}
 		})
 		b.Run("sync="+sync+"/parallel", func(b *testing.B) {
-			a := fileAuditor(b, audit.FileConfig{Path: filepath.Join(b.TempDir(), "audit.log"), Sync: sync, MaxBackups: 2})
+			a := fileAuditor(b, audit.FileConfig{Path: filepath.Join(b.TempDir(), "audit.log"), Sync: sync})
 			defer a.Close()
 			rec := *benchRecord(b)
 			b.ReportAllocs()

@@ -59,12 +59,15 @@ type FileConfig struct {
 	// MaxFileAge rotates the file once it has been open this long.
 	// Default 24h; negative disables age rotation.
 	MaxFileAge time.Duration `json:"max_file_age"`
-	// MaxBackups is how many rotated files to keep. Default 10; negative
-	// keeps all.
-	MaxBackups int `json:"max_backups"`
-	// MaxBackupAge deletes rotated files older than this. Default 0: no
-	// age limit.
+	// MaxBackupAge deletes rotated files rotated longer ago than this:
+	// retention is by age only, never by count or size, so that no volume
+	// of requests can delete history. Each deletion is recorded
+	// (audit.retention). Default 30 days; negative keeps every file.
 	MaxBackupAge time.Duration `json:"max_backup_age"`
+	// MinBackupAge is the least age of a rotated file retention may
+	// delete; MaxBackupAge below it is a configuration error. Default 7
+	// days.
+	MinBackupAge time.Duration `json:"min_backup_age"`
 	// Sync is the fsync policy: "interval" (default: fsync every
 	// SyncInterval when something was written), "always" (fsync each
 	// group-committed batch before Record returns) or "never".
@@ -215,11 +218,17 @@ func (f *FileConfig) fill() error {
 	if f.MaxFileAge == 0 {
 		f.MaxFileAge = 24 * time.Hour
 	}
-	if f.MaxBackups == 0 {
-		f.MaxBackups = 10
+	if f.MinBackupAge < 0 {
+		return badKey("file.min_backup_age", "must not be negative, got %v", f.MinBackupAge)
 	}
-	if f.MaxBackupAge < 0 {
-		return badKey("file.max_backup_age", "must not be negative, got %v", f.MaxBackupAge)
+	if f.MinBackupAge == 0 {
+		f.MinBackupAge = 7 * 24 * time.Hour
+	}
+	if f.MaxBackupAge == 0 {
+		f.MaxBackupAge = 30 * 24 * time.Hour
+	}
+	if f.MaxBackupAge > 0 && f.MaxBackupAge < f.MinBackupAge {
+		return badKey("file.max_backup_age", "must be at least min_backup_age (%v), got %v: retention never deletes a younger file", f.MinBackupAge, f.MaxBackupAge)
 	}
 	switch f.Sync {
 	case "":

@@ -100,6 +100,31 @@ func appendRecord(b []byte, r *Record) []byte {
 	if r.Truncated {
 		b = append(b, `,"truncated":true`...)
 	}
+	b = appendStringField(b, `,"overridden_decision":`, string(r.OverriddenDecision))
+	if len(r.Losses) > 0 {
+		b = append(b, `,"losses":[`...)
+		for i := range r.Losses {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			l := &r.Losses[i]
+			b = append(b, `{"type":`...)
+			b = appendString(b, string(l.Type))
+			b = appendStringField(b, `,"phase":`, string(l.Phase))
+			b = appendStringField(b, `,"decision":`, string(l.Decision))
+			b = append(b, `,"count":`...)
+			b = strconv.AppendUint(b, l.Count, 10)
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	}
+	b = appendStringField(b, `,"previous_instance":`, r.PreviousInstance)
+	b = appendStringField(b, `,"last_record_id":`, r.LastRecordID)
+	b = appendStringsField(b, `,"files":`, r.Files)
+	if r.Count != 0 {
+		b = append(b, `,"count":`...)
+		b = strconv.AppendUint(b, r.Count, 10)
+	}
 	b = append(b, `,"instance":`...)
 	b = appendString(b, r.Instance)
 	b = append(b, `,"plugin_version":`...)

@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -34,6 +35,15 @@ type fileSink struct {
 	spare    []byte
 	// deferArmed: a flushDeferred is scheduled.
 	deferArmed bool
+	// onLoss counts deferred records whose write failed: no caller hears
+	// of it, so the auditor reports them by an audit.loss record. Set
+	// before the first Write.
+	onLoss func(keys []lossKey)
+	// onDelete reports the backups retention deleted. Set before the
+	// first Write.
+	onDelete func(files []string)
+	// onReopen reports that the file was reopened at its path, and why.
+	onReopen func(why string)
 
 	// Owned by the flusher (flushing == true) and by the syncer under fmu.
 	fmu    sync.Mutex
@@ -41,9 +51,18 @@ type fileSink struct {
 	size   int64
 	opened time.Time
 	dirty  bool
+	// tornAt is the size to cut the file back to when a failed write
+	// left part of a batch in it and cutting back failed too; -1 when the
+	// file ends with a whole line.
+	tornAt int64
 
-	stop chan struct{}
-	done chan struct{}
+	// writeFile writes a batch; tests replace it to inject faults.
+	writeFile func(f *os.File, p []byte) (int, error)
+
+	started bool          // start was called: syncLoop runs
+	reopen  chan struct{} // capacity 1: reopen the file at its path
+	stop    chan struct{}
+	done    chan struct{}
 }
 
 type batch struct {
@@ -51,10 +70,13 @@ type batch struct {
 	n       int
 	flushed bool
 	err     error
+	// deferred are the deferred records in buf, counted as lost when the
+	// batch fails.
+	deferred []lossKey
 }
 
 func openFileSink(cfg FileConfig, log logrus.FieldLogger) (*fileSink, error) {
-	s := &fileSink{cfg: cfg, log: log, cur: &batch{}, stop: make(chan struct{}), done: make(chan struct{})}
+	s := &fileSink{cfg: cfg, log: log, cur: &batch{}, tornAt: -1, writeFile: (*os.File).Write, reopen: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
 	s.cond = sync.NewCond(&s.mu)
 	if err := os.MkdirAll(filepath.Dir(cfg.Path), 0o700); err != nil {
 		return nil, &ConfigError{Key: "file.path", Reason: err.Error()}
@@ -62,12 +84,22 @@ func openFileSink(cfg FileConfig, log logrus.FieldLogger) (*fileSink, error) {
 	if err := s.open(); err != nil {
 		return nil, &ConfigError{Key: "file.path", Reason: err.Error()}
 	}
-	go s.syncLoop()
 	return s, nil
 }
 
+// start begins the background loop (fsync, reopen, retention), once the
+// callbacks are set.
+func (s *fileSink) start() {
+	s.started = true
+	go s.syncLoop()
+}
+
+// open opens the file at its path, creating it, and cuts back a last
+// line that a crash of the machine (or a write that failed and could not
+// be cut back) left incomplete: every line of the file is a whole record
+// before anything is appended.
 func (s *fileSink) open() error {
-	f, err := os.OpenFile(s.cfg.Path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	f, err := os.OpenFile(s.cfg.Path, os.O_RDWR|os.O_APPEND|os.O_CREATE, 0o600)
 	if err != nil {
 		return fmt.Errorf("open audit file: %w", err)
 	}
@@ -76,8 +108,45 @@ func (s *fileSink) open() error {
 		f.Close()
 		return fmt.Errorf("stat audit file: %w", err)
 	}
-	s.f, s.size, s.opened = f, fi.Size(), time.Now()
+	size := fi.Size()
+	if fi.Mode().IsRegular() && size > 0 {
+		whole, err := wholeLinesEnd(f, size)
+		if err == nil && whole < size {
+			err = f.Truncate(whole)
+			if err == nil {
+				s.log.WithFields(logrus.Fields{"file": s.cfg.Path, "bytes": size - whole}).
+					Warn("audit file ended with an incomplete line (a crash or a failed write); cut it back")
+				size = whole
+			}
+		}
+		if err != nil {
+			f.Close()
+			return fmt.Errorf("check the audit file's last line: %w", err)
+		}
+	}
+	s.f, s.size, s.opened, s.tornAt = f, size, time.Now(), -1
 	return nil
+}
+
+// wholeLinesEnd returns the offset just after the last newline of the
+// file of the given size (0 when it has none).
+func wholeLinesEnd(f *os.File, size int64) (int64, error) {
+	buf := make([]byte, 64<<10)
+	end := size
+	for end > 0 {
+		n := int64(len(buf))
+		if n > end {
+			n = end
+		}
+		if _, err := f.ReadAt(buf[:n], end-n); err != nil {
+			return 0, err
+		}
+		if i := bytes.LastIndexByte(buf[:n], '\n'); i >= 0 {
+			return end - n + int64(i) + 1, nil
+		}
+		end -= n
+	}
+	return 0, nil
 }
 
 func (s *fileSink) Write(rec *Record, line []byte) error {
@@ -90,6 +159,7 @@ func (s *fileSink) Write(rec *Record, line []byte) error {
 	b.buf = append(append(b.buf, line...), '\n')
 	b.n++
 	if rec != nil && rec.Deferred {
+		b.deferred = append(b.deferred, keyOf(rec))
 		if !s.deferArmed {
 			s.deferArmed = true
 			time.AfterFunc(deferDelay, s.flushDeferred)
@@ -129,6 +199,10 @@ func (s *fileSink) waitFlushed(b *batch) error {
 			err := s.writeBatch(b.buf)
 			s.mu.Lock()
 			b.err, b.flushed, s.flushing = err, true, false
+			if err != nil && len(b.deferred) > 0 && s.onLoss != nil {
+				s.onLoss(b.deferred)
+			}
+			b.deferred = nil
 			if cap(b.buf) <= 4<<20 {
 				s.spare, b.buf = b.buf, nil
 			}
@@ -159,6 +233,12 @@ func (s *fileSink) writeBatch(p []byte) error {
 			return err
 		}
 	}
+	if s.tornAt >= 0 {
+		if err := s.f.Truncate(s.tornAt); err != nil {
+			return fmt.Errorf("cut back the audit file's incomplete last line: %w", err)
+		}
+		s.size, s.tornAt = s.tornAt, -1
+	}
 	if s.rotateDue(int64(len(p))) {
 		if err := s.rotate(); err != nil {
 			s.log.WithError(err).Error("rotate audit file")
@@ -167,10 +247,13 @@ func (s *fileSink) writeBatch(p []byte) error {
 			}
 		}
 	}
-	n, err := s.f.Write(p)
+	n, err := s.writeFile(s.f, p)
 	s.size += int64(n)
 	s.dirty = true
 	if err != nil {
+		if n > 0 {
+			s.cutBack(int64(n))
+		}
 		return fmt.Errorf("write audit file: %w", err)
 	}
 	if s.cfg.Sync == "always" {
@@ -180,6 +263,28 @@ func (s *fileSink) writeBatch(p []byte) error {
 		s.dirty = false
 	}
 	return nil
+}
+
+// cutBack removes the n bytes a failed write appended, so that the file
+// ends with a whole line again. The file's size comes from the kernel
+// (another process, copytruncate, may have changed it); when the cut
+// fails, the next write tries again before it writes.
+func (s *fileSink) cutBack(n int64) {
+	fi, err := s.f.Stat()
+	if err == nil {
+		at := max(fi.Size()-n, 0)
+		if err = s.f.Truncate(at); err == nil {
+			s.size = at
+			return
+		}
+		s.tornAt = at
+	}
+	if err != nil && s.tornAt < 0 {
+		// Where the good part ends is unknown: reopening reads it.
+		s.f.Close()
+		s.f = nil
+	}
+	s.log.WithError(err).Error("cut back a partly written audit batch; will retry before the next write")
 }
 
 func (s *fileSink) rotateDue(n int64) bool {
@@ -230,7 +335,6 @@ func (s *fileSink) rotate() error {
 		return err
 	}
 	s.dirty = false
-	s.prune()
 	return nil
 }
 
@@ -260,45 +364,62 @@ func Backups(path string) ([]string, error) {
 	return out, nil
 }
 
-// prune deletes backups beyond MaxBackups and older than MaxBackupAge.
-func (s *fileSink) prune() {
+// prune deletes the backups rotated more than MaxBackupAge ago — by age
+// only, so that no volume of requests can delete history — and reports
+// what it deleted. validate keeps MaxBackupAge at least MinBackupAge.
+func (s *fileSink) prune(now time.Time) []string {
+	if s.cfg.MaxBackupAge <= 0 {
+		return nil
+	}
 	backups, err := Backups(s.cfg.Path)
 	if err != nil {
 		s.log.WithError(err).Warn("list audit file backups")
-		return
+		return nil
 	}
 	dir, base := filepath.Split(s.cfg.Path)
 	ext := filepath.Ext(base)
 	prefix := filepath.Join(dir, strings.TrimSuffix(base, ext)+"-")
-	for i, b := range backups {
-		drop := s.cfg.MaxBackups >= 0 && len(backups)-i > s.cfg.MaxBackups
-		if !drop && s.cfg.MaxBackupAge > 0 {
-			t, err := time.Parse(backupLayout, strings.TrimSuffix(strings.TrimPrefix(b, prefix), ext))
-			drop = err == nil && time.Since(t) > s.cfg.MaxBackupAge
+	var deleted []string
+	for _, b := range backups {
+		t, err := time.Parse(backupLayout, strings.TrimSuffix(strings.TrimPrefix(b, prefix), ext))
+		if err != nil || now.Sub(t) <= s.cfg.MaxBackupAge || now.Sub(t) <= s.cfg.MinBackupAge {
+			continue
 		}
-		if drop {
-			if err := os.Remove(b); err != nil {
-				s.log.WithError(err).Warn("remove old audit file")
-			}
+		if err := os.Remove(b); err != nil {
+			s.log.WithError(err).Warn("remove old audit file")
+			continue
 		}
+		deleted = append(deleted, filepath.Base(b))
 	}
+	return deleted
 }
 
-// syncLoop fsyncs every SyncInterval when something was written, and
-// rotates an idle file whose age is due.
+// reopenCheck is how often the sink looks whether its file was moved,
+// deleted or truncated by a rotation tool.
+const reopenCheck = time.Second
+
+// pruneEvery is how often retention looks for backups to delete.
+const pruneEvery = time.Minute
+
+// syncLoop fsyncs every SyncInterval when something was written, reopens
+// the file when asked (Reopen, SIGHUP) or when the path no longer names
+// the open file, and applies retention.
 func (s *fileSink) syncLoop() {
 	defer close(s.done)
-	if s.cfg.Sync != "interval" {
-		<-s.stop
-		return
+	var syncC <-chan time.Time
+	if s.cfg.Sync == "interval" {
+		t := time.NewTicker(s.cfg.SyncInterval)
+		defer t.Stop()
+		syncC = t.C
 	}
-	t := time.NewTicker(s.cfg.SyncInterval)
-	defer t.Stop()
+	check := time.NewTicker(reopenCheck)
+	defer check.Stop()
+	lastPrune := time.Time{}
 	for {
 		select {
 		case <-s.stop:
 			return
-		case <-t.C:
+		case <-syncC:
 			s.fmu.Lock()
 			if s.dirty && s.f != nil {
 				if err := s.f.Sync(); err != nil {
@@ -308,8 +429,91 @@ func (s *fileSink) syncLoop() {
 				}
 			}
 			s.fmu.Unlock()
+		case <-s.reopen:
+			s.reopenFile("asked to reopen")
+		case now := <-check.C:
+			if why := s.moved(); why != "" {
+				s.reopenFile(why)
+			}
+			if now.Sub(lastPrune) >= pruneEvery {
+				lastPrune = now
+				s.fmu.Lock()
+				deleted := s.prune(now)
+				s.fmu.Unlock()
+				if len(deleted) > 0 && s.onDelete != nil {
+					s.onDelete(deleted)
+				}
+			}
 		}
 	}
+}
+
+// moved reports why the open file is no longer the file at its path
+// ("" when it still is): moved or deleted (another inode or none), or
+// truncated in place (copytruncate), which only resets the size.
+func (s *fileSink) moved() string {
+	s.fmu.Lock()
+	defer s.fmu.Unlock()
+	if s.f == nil {
+		return ""
+	}
+	open, err := s.f.Stat()
+	if err != nil {
+		return "stat failed: " + err.Error()
+	}
+	cur, err := os.Stat(s.cfg.Path)
+	if err != nil {
+		return "the file is gone from its path"
+	}
+	if !os.SameFile(open, cur) {
+		return "the path names another file"
+	}
+	if open.Size() < s.size {
+		// Truncated by copytruncate: appends go to the new end already.
+		s.size = open.Size()
+		s.opened = time.Now()
+	}
+	return ""
+}
+
+// Reopen asks the sink to reopen its file at its path, as after a
+// rotation by another tool; it returns at once.
+func (s *fileSink) Reopen() {
+	select {
+	case s.reopen <- struct{}{}:
+	default:
+	}
+}
+
+// reopenFile closes the open file (fsynced) and opens the path anew,
+// then records that it did (holding no lock).
+func (s *fileSink) reopenFile(why string) {
+	if s.reopenLocked(why) && s.onReopen != nil {
+		s.onReopen(why)
+	}
+}
+
+func (s *fileSink) reopenLocked(why string) bool {
+	s.fmu.Lock()
+	defer s.fmu.Unlock()
+	if s.f != nil {
+		if s.tornAt >= 0 {
+			_ = s.f.Truncate(s.tornAt)
+		}
+		if err := s.f.Sync(); err != nil {
+			s.log.WithError(err).Warn("fsync the audit file before reopening it")
+		}
+		s.f.Close()
+		s.f = nil
+	}
+	if err := s.open(); err != nil {
+		// The next write tries again, and fails closed until it can.
+		s.log.WithError(err).WithField("reason", why).Error("reopen audit file")
+		return false
+	}
+	s.dirty = false
+	s.log.WithFields(logrus.Fields{"file": s.cfg.Path, "reason": why}).Info("audit file reopened")
+	return true
 }
 
 func (s *fileSink) Close(context.Context) error {
@@ -327,8 +531,10 @@ func (s *fileSink) Close(context.Context) error {
 	}
 	s.closed = true
 	s.mu.Unlock()
-	close(s.stop)
-	<-s.done
+	if s.started {
+		close(s.stop)
+		<-s.done
+	}
 	s.fmu.Lock()
 	defer s.fmu.Unlock()
 	if s.f != nil {

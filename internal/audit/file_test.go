@@ -62,8 +62,8 @@ func TestFileRotation(t *testing.T) {
 		wantRecords int // surviving records
 	}{
 		{
-			name: "size, keep all",
-			cfg:  audit.FileConfig{MaxSize: 2000, MaxBackups: -1},
+			name: "size",
+			cfg:  audit.FileConfig{MaxSize: 2000},
 			write: func(a *audit.Auditor) {
 				for i := 0; i < 40; i++ {
 					a.Record(event(i))
@@ -72,14 +72,16 @@ func TestFileRotation(t *testing.T) {
 			wantBackups: -1, wantRecords: 40,
 		},
 		{
-			name: "size, keep 3",
-			cfg:  audit.FileConfig{MaxSize: 2000, MaxBackups: 3},
+			// Retention is by age: a flood of records rotates often and
+			// deletes nothing (the old count limit deleted plugin.start).
+			name: "size, a flood deletes nothing",
+			cfg:  audit.FileConfig{MaxSize: 2000, MaxBackupAge: 24 * time.Hour, MinBackupAge: time.Hour},
 			write: func(a *audit.Auditor) {
-				for i := 0; i < 40; i++ {
+				for i := 0; i < 400; i++ {
 					a.Record(event(i))
 				}
 			},
-			wantBackups: 3, wantRecords: -1,
+			wantBackups: -1, wantRecords: 400,
 		},
 		{
 			name: "age",
@@ -136,7 +138,7 @@ func TestFileRotation(t *testing.T) {
 // and expects every record exactly once, each line whole. Run with -race.
 func TestFileConcurrent(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "audit.log")
-	a := fileAuditor(t, audit.FileConfig{Path: path, MaxSize: 64 << 10, MaxBackups: -1, Sync: "always"})
+	a := fileAuditor(t, audit.FileConfig{Path: path, MaxSize: 64 << 10, Sync: "always"})
 	const workers, each = 16, 300
 	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {

@@ -38,7 +38,27 @@ const (
 	TypePolicyLoad         Type = "policy.load"
 	TypePolicyReloadFailed Type = "policy.reload_failed"
 	TypeAuditLoss          Type = "audit.loss"
+	// TypePluginCrashed: the previous run stopped without closing the
+	// trail (kill -9, a crash, power loss); written at the next start.
+	TypePluginCrashed Type = "plugin.crashed"
+	// TypeAuditRetention: retention deleted rotated audit files (Files).
+	TypeAuditRetention Type = "audit.retention"
+	// TypeAuditReopen: the audit file was reopened at its path (a
+	// rotation tool moved, deleted or asked).
+	TypeAuditReopen Type = "audit.reopen"
+	// TypeDecisionSummary counts the decisions a policy's audit volume
+	// setting did not record one by one (Count, Action).
+	TypeDecisionSummary Type = "decision.summary"
 )
+
+// RuleUnavailable is the rule of a request denied because a required
+// sink could not record its decision.
+const RuleUnavailable = "audit.unavailable"
+
+// UnavailableReason is the reason given with RuleUnavailable.
+func UnavailableReason(err error) string {
+	return "the audit trail cannot be written, so nothing is allowed: " + err.Error()
+}
 
 // Phase is the authorization protocol call a decision answers.
 type Phase string
@@ -124,8 +144,33 @@ type Record struct {
 	// whole. docs/audit.md says what a truncated copy leaves out.
 	Truncated bool `json:"truncated,omitempty"`
 
+	// OverriddenDecision is the decision the policy made when the plugin
+	// answered otherwise: a required sink failed (RuleUnavailable), so
+	// an allow was answered, and recorded, as a denial.
+	OverriddenDecision Decision `json:"overridden_decision,omitempty"`
+	// Losses counts, by record type, phase and decision, the records an
+	// audit.loss record reports lost (Dropped is their sum).
+	Losses []LossCount `json:"losses,omitempty"`
+	// PreviousInstance and LastRecordID, in plugin.crashed, name the run
+	// that stopped uncleanly and the last record found of it.
+	PreviousInstance string `json:"previous_instance,omitempty"`
+	LastRecordID     string `json:"last_record_id,omitempty"`
+	// Files are the rotated files an audit.retention record deleted.
+	Files []string `json:"files,omitempty"`
+	// Count is how many decisions a decision.summary record stands for.
+	Count uint64 `json:"count,omitempty"`
+
 	Instance      string `json:"instance"`
 	PluginVersion string `json:"plugin_version"`
+}
+
+// LossCount is a number of records of one type, phase and decision that
+// a sink did not take.
+type LossCount struct {
+	Type     Type     `json:"type"`
+	Phase    Phase    `json:"phase,omitempty"`
+	Decision Decision `json:"decision,omitempty"`
+	Count    uint64   `json:"count"`
 }
 
 // Identity is who the daemon authenticated, as the plugin determined it
@@ -292,7 +337,7 @@ func severityOf(rec *Record) int {
 			return sevWarning
 		}
 		return sevInfo
-	case TypeAuditLoss, TypePolicyReloadFailed:
+	case TypeAuditLoss, TypePolicyReloadFailed, TypePluginCrashed:
 		return sevWarning
 	}
 	return sevNotice

@@ -12,10 +12,12 @@ import (
 	"sync"
 )
 
-// queue is a bounded FIFO of formatted messages: memory first, then a
-// spool directory. Order is kept by one invariant: every message in memory
-// is older than every message in the spool, so once something is spooled,
-// new messages go to the spool too until it is empty.
+// queue is a bounded FIFO of formatted messages: in memory, or, when a
+// spool directory is configured, on disk. With a spool every message is
+// written to it (handed to the kernel) before Write returns, so that a
+// kill -9 loses none of them; memory then holds nothing. Without one, a
+// crash loses what memory holds and the next start says so
+// (plugin.crashed).
 type queue struct {
 	mu      sync.Mutex
 	mem     [][]byte
@@ -46,7 +48,7 @@ func (q *queue) len() int {
 
 // put queues msg when there is room, under q.mu.
 func (q *queue) put(msg []byte) bool {
-	if (q.spool == nil || q.spool.count == 0) && q.memLen() < q.memCap {
+	if q.spool == nil && q.memLen() < q.memCap {
 		if q.head > 0 && q.head == len(q.mem) {
 			q.mem, q.head = q.mem[:0], 0
 		}

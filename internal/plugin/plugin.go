@@ -27,6 +27,8 @@ type Plugin struct {
 	instance string
 	started  time.Time
 	now      func() time.Time
+	// auditErrs rate-limits the log line of a failed audit record.
+	auditErrs rateLog
 }
 
 // Option configures a Plugin.
@@ -56,6 +58,7 @@ func New(set *policy.Set, opts ...Option) *Plugin {
 		o(p)
 	}
 	p.started = p.now()
+	p.auditErrs = rateLog{every: 10 * time.Second, now: p.now}
 	p.policies.Store(set)
 	return p
 }
@@ -210,9 +213,10 @@ func (p *Plugin) respond(e *Envelope) authorization.Response {
 // logged.
 func (p *Plugin) finish(o *Outcome) authorization.Response {
 	if err := p.audit.Record(o); err != nil {
-		p.log.WithError(err).WithField("decision_id", o.ID).Error("audit record not written")
+		p.auditErrs.log(p.log.WithError(err).WithField("decision_id", o.ID), logrus.ErrorLevel,
+			"audit record not written (one line per interval; \"repeated\" counts the records since the last line)")
 		if o.Phase == "request" && o.Allowed() {
-			o.Rejected = &request.Error{Code: "audit.unavailable", Reason: "the audit trail cannot be written, so nothing is allowed: " + err.Error()}
+			o.Rejected = &request.Error{Code: audit.RuleUnavailable, Reason: audit.UnavailableReason(err)}
 		}
 	}
 	if o.Allowed() {
