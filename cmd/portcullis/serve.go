@@ -168,7 +168,11 @@ func loadPolicies(dir string, diagOut io.Writer, opts ...policy.Option) (*policy
 }
 
 // reloadLoop reloads the policies on SIGHUP and when files in the policy
-// directory change. A new set replaces the old one only if it is valid.
+// directory change, and reopens the audit file on SIGHUP (logrotate's
+// postrotate). A new set replaces the old one only if it is valid. A
+// failed reload is retried at every poll until the files load, since
+// what it needs (a permission, a mount) may change without any file
+// changing; the failure is recorded once per distinct error.
 func reloadLoop(ctx context.Context, cfg serveConfig, p *plugin.Plugin, auditor *audit.Auditor, log *logrus.Logger) {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
@@ -180,6 +184,7 @@ func reloadLoop(ctx context.Context, cfg serveConfig, p *plugin.Plugin, auditor 
 		tick = t.C
 	}
 	last := dirSignature(cfg.policyDir)
+	failure := "" // the error of the last failed reload, until one succeeds
 	for {
 		reason := ""
 		select {
@@ -187,32 +192,49 @@ func reloadLoop(ctx context.Context, cfg serveConfig, p *plugin.Plugin, auditor 
 			return
 		case <-hup:
 			reason = "SIGHUP"
+			auditor.Reopen()
+			failure = "" // record the outcome of an explicit reload
 		case <-tick:
 			sig := dirSignature(cfg.policyDir)
-			if sig == last {
+			switch {
+			case sig != last:
+				last = sig
+				reason = "policy files changed"
+			case failure != "":
+				reason = "retry after a failed reload"
+			default:
 				continue
 			}
-			last = sig
-			reason = "policy files changed"
 		}
-		reload(cfg, p, auditor, log, reason)
+		failure = reload(cfg, p, auditor, log, reason, failure)
 	}
 }
 
-func reload(cfg serveConfig, p *plugin.Plugin, auditor *audit.Auditor, log *logrus.Logger, reason string) {
+// reload loads the policy directory and swaps the set in when it is
+// valid and new. It returns the failure ("" on success); a failure equal
+// to previous is logged at debug level only and not recorded again.
+func reload(cfg serveConfig, p *plugin.Plugin, auditor *audit.Auditor, log *logrus.Logger, reason, previous string) string {
 	old := p.Policy()
 	var diag bytes.Buffer
 	set, err := loadPolicies(cfg.policyDir, &diag, cfg.policyOpts...)
 	if err != nil {
+		failure := err.Error() + "\n" + diag.String()
+		if failure == previous {
+			log.WithField("reason", reason).Debug("policy reload still fails; retrying at the next poll")
+			return failure
+		}
 		log.WithFields(logrus.Fields{"reason": reason, "policy_revision": old.Revision()}).
-			Errorf("policy reload failed, keeping the loaded policies: %v\n%s", err, diag.String())
+			Errorf("policy reload failed, keeping the loaded policies (retrying at every poll): %v\n%s", err, diag.String())
 		_ = auditor.Event(audit.TypePolicyReloadFailed,
 			fmt.Sprintf("reload (%s) failed, keeping revision %s: %v", reason, old.Revision(), err),
 			splitDiagnostics(diag.String())...)
-		return
+		return failure
 	}
 	if set.Revision() == old.Revision() {
-		return
+		if previous != "" {
+			log.WithFields(logrus.Fields{"reason": reason, "policy_revision": set.Revision()}).Info("policies load again; the revision in use is unchanged")
+		}
+		return ""
 	}
 	p.SetPolicy(set)
 	debug.FreeOSMemory() // the old set and the parsed files
@@ -220,6 +242,7 @@ func reload(cfg serveConfig, p *plugin.Plugin, auditor *audit.Auditor, log *logr
 	log.WithFields(logrus.Fields{
 		"reason": reason, "policy_revision": set.Revision(), "previous_revision": old.Revision(), "policies": set.Policies(),
 	}).Info("policies reloaded")
+	return ""
 }
 
 // dirSignature summarises names, sizes and modification times under dir,

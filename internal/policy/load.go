@@ -43,10 +43,15 @@ func WithPathResolver(f func(path string) (string, error)) Option {
 
 // LoadDir compiles every *.hcl file under dir (recursively, in sorted
 // order) into a Set. Files ending in _test.hcl are policy tests (see
-// RunTests) and are skipped. Any error diagnostic means a nil Set; files
-// holds the parsed files for WriteDiagnostics.
+// RunTests) and are skipped, as are directories named testdata or
+// starting with "." (a Kubernetes volume's ..data and its timestamped
+// targets: the files beside them are symlinks into them). dir may be a
+// symlink. The revision hashes each file's path relative to dir and its
+// contents, so any spelling of dir gives the same revision. Any error
+// diagnostic means a nil Set; files holds the parsed files for
+// WriteDiagnostics.
 func LoadDir(dir string, opts ...Option) (*Set, map[string]*hcl.File, hcl.Diagnostics) {
-	paths, err := policyFiles(dir)
+	rels, err := policyFiles(dir)
 	if err != nil {
 		return nil, map[string]*hcl.File{}, hcl.Diagnostics{{
 			Severity: hcl.DiagError,
@@ -54,41 +59,64 @@ func LoadDir(dir string, opts ...Option) (*Set, map[string]*hcl.File, hcl.Diagno
 			Detail:   err.Error(),
 		}}
 	}
-	return LoadFiles(paths, opts...)
+	paths := make([]string, len(rels))
+	for i, r := range rels {
+		paths[i] = filepath.Join(dir, r)
+	}
+	return loadPaths(paths, rels, opts...)
 }
 
+// policyFiles lists the policy files under dir, following dir itself
+// when it is a symlink, as slash-separated paths relative to it.
 func policyFiles(dir string) ([]string, error) {
-	var paths []string
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+	root, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		return nil, err
+	}
+	var rels []string
+	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
 		if d.IsDir() {
-			if p != dir && (d.Name() == "testdata" || strings.HasPrefix(d.Name(), ".")) {
+			if p != root && (d.Name() == "testdata" || strings.HasPrefix(d.Name(), ".")) {
 				return filepath.SkipDir
 			}
 			return nil
 		}
 		if strings.HasSuffix(p, ".hcl") && !strings.HasSuffix(p, "_test.hcl") {
-			paths = append(paths, p)
+			rel, err := filepath.Rel(root, p)
+			if err != nil {
+				return err
+			}
+			rels = append(rels, filepath.ToSlash(rel))
 		}
 		return nil
 	})
-	sort.Strings(paths)
-	return paths, err
+	sort.Strings(rels)
+	return rels, err
 }
 
-// LoadFiles compiles the given policy files into a Set.
+// LoadFiles compiles the given policy files into a Set. The revision
+// hashes each file's base name and contents.
 func LoadFiles(paths []string, opts ...Option) (*Set, map[string]*hcl.File, hcl.Diagnostics) {
+	rels := make([]string, len(paths))
+	for i, p := range paths {
+		rels[i] = filepath.Base(p)
+	}
+	return loadPaths(paths, rels, opts...)
+}
+
+func loadPaths(paths, rels []string, opts ...Option) (*Set, map[string]*hcl.File, hcl.Diagnostics) {
 	srcs := make([]source, 0, len(paths))
 	var diags hcl.Diagnostics
-	for _, p := range paths {
+	for i, p := range paths {
 		b, err := os.ReadFile(p)
 		if err != nil {
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot read policy file", Detail: err.Error()})
 			continue
 		}
-		srcs = append(srcs, source{name: p, src: b})
+		srcs = append(srcs, source{name: p, rel: rels[i], src: b})
 	}
 	if diags.HasErrors() {
 		return nil, map[string]*hcl.File{}, diags
@@ -96,8 +124,26 @@ func LoadFiles(paths []string, opts ...Option) (*Set, map[string]*hcl.File, hcl.
 	return load(srcs, opts...)
 }
 
+// revisionOf hashes the sources' relative names and contents, in name
+// order.
+func revisionOf(srcs []source) string {
+	order := make([]int, len(srcs))
+	for i := range order {
+		order[i] = i
+	}
+	sort.Slice(order, func(a, b int) bool { return srcs[order[a]].rel < srcs[order[b]].rel })
+	h := sha256.New()
+	for _, i := range order {
+		s := srcs[i]
+		fmt.Fprintf(h, "%d:%s%d:", len(s.rel), s.rel, len(s.src))
+		h.Write(s.src)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
 type source struct {
-	name string
+	name string // the path diagnostics show
+	rel  string // the name the revision hashes (relative to the directory)
 	src  []byte
 }
 
@@ -117,11 +163,8 @@ func load(srcs []source, opts ...Option) (*Set, map[string]*hcl.File, hcl.Diagno
 	}
 	sort.Slice(srcs, func(i, j int) bool { return srcs[i].name < srcs[j].name })
 	l := &loader{policies: map[string]*policyBlock{}, teams: map[string]*teamBlock{}}
-	h := sha256.New()
 	parsed, files := parseAll(srcs)
-	for i, s := range srcs {
-		fmt.Fprintf(h, "%d:%s%d:", len(s.name), s.name, len(s.src))
-		h.Write(s.src)
+	for i := range srcs {
 		l.diags = append(l.diags, parsed[i].diags...)
 		if parsed[i].content != nil {
 			// What did decode is checked too, so that one run of
@@ -132,7 +175,7 @@ func load(srcs []source, opts ...Option) (*Set, map[string]*hcl.File, hcl.Diagno
 
 	s := &Set{
 		policies:  map[string]*compiled{},
-		revision:  hex.EncodeToString(h.Sum(nil)),
+		revision:  revisionOf(srcs),
 		resolve:   o.resolve,
 		exactUser: map[string]*teamRef{},
 		byOU:      map[string]*teamRef{},
