@@ -88,6 +88,7 @@ func TestFailedReloadIsRetried(t *testing.T) {
 	if err := os.WriteFile(file, []byte(valid("v1")), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	sig := dirSignature(dir)
 	set, err := loadPolicies(dir, io.Discard)
 	if err != nil {
 		t.Fatal(err)
@@ -106,7 +107,7 @@ func TestFailedReloadIsRetried(t *testing.T) {
 	p := plugin.New(set, plugin.WithLogger(log))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	go reloadLoop(ctx, serveConfig{policyDir: dir, poll: 10 * time.Millisecond}, p, a, log)
+	go reloadLoop(ctx, serveConfig{policyDir: dir, poll: 10 * time.Millisecond}, p, a, log, sig)
 
 	// Break the file: the reload fails and keeps the loaded set.
 	// (A size unlike the first file's: the poll must see the change even

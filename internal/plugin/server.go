@@ -9,8 +9,12 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/sirupsen/logrus"
 )
 
 // DefaultSocket is where the daemon's legacy plugin discovery looks for a
@@ -71,15 +75,45 @@ func ActivationListener() (net.Listener, error) {
 	return l, nil
 }
 
+// ServerLimits bound what one client can hold of the plugin.
+type ServerLimits struct {
+	// RequestTimeout bounds reading a whole request, headers and body: a
+	// client that stalls mid-body is cut off, and cannot delay shutdown.
+	RequestTimeout time.Duration
+	// IdleTimeout closes a kept-alive connection with no request for this
+	// long.
+	IdleTimeout time.Duration
+	// MaxConnections caps open connections; further ones wait in the
+	// listen backlog until one closes, and a log line says so (at most one
+	// per LogInterval). 0: no cap.
+	MaxConnections int
+	// Log receives the line about the cap. Default: logrus's standard
+	// logger.
+	Log logrus.FieldLogger
+}
+
+// DefaultLimits are serve's defaults.
+var DefaultLimits = ServerLimits{RequestTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, MaxConnections: 4096}
+
 // Serve answers the plugin protocol on l until ctx is done, then stops
 // accepting, lets in-flight requests finish (up to drain), and closes l,
 // which removes a socket made by Listen.
-func Serve(ctx context.Context, l net.Listener, h http.Handler, drain time.Duration) error {
+func Serve(ctx context.Context, l net.Listener, h http.Handler, drain time.Duration, lim ServerLimits) error {
+	if lim.Log == nil {
+		lim.Log = logrus.StandardLogger()
+	}
+	if lim.MaxConnections > 0 {
+		l = newLimitListener(l, lim.MaxConnections, lim.Log)
+	}
 	srv := &http.Server{
 		Handler:           h,
-		ReadHeaderTimeout: 10 * time.Second,
+		ReadHeaderTimeout: min(10*time.Second, lim.RequestTimeout),
+		ReadTimeout:       lim.RequestTimeout,
 		// The daemon keeps connections to its plugins open between calls.
-		IdleTimeout: 5 * time.Minute,
+		IdleTimeout: lim.IdleTimeout,
+	}
+	if lim.RequestTimeout <= 0 {
+		srv.ReadHeaderTimeout = 10 * time.Second
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(l) }()
@@ -98,4 +132,51 @@ func Serve(ctx context.Context, l net.Listener, h http.Handler, drain time.Durat
 		return fmt.Errorf("shut down: %w", err)
 	}
 	return nil
+}
+
+// limitListener accepts a connection only while fewer than max are open.
+type limitListener struct {
+	net.Listener
+	sem  chan struct{}
+	log  logrus.FieldLogger
+	full rateLog
+	// Open is the number of open connections.
+	open atomic.Int64
+}
+
+func newLimitListener(l net.Listener, max int, log logrus.FieldLogger) *limitListener {
+	return &limitListener{Listener: l, sem: make(chan struct{}, max), log: log,
+		full: rateLog{every: 10 * time.Second, now: time.Now}}
+}
+
+// OpenConnections reports how many connections the listener holds open.
+func (l *limitListener) OpenConnections() int64 { return l.open.Load() }
+
+func (l *limitListener) Accept() (net.Conn, error) {
+	select {
+	case l.sem <- struct{}{}:
+	default:
+		l.full.log(l.log.WithField("max_connections", cap(l.sem)), logrus.WarnLevel,
+			"connection limit reached: new connections wait until one closes (raise --max-connections, or find the client holding them)")
+		l.sem <- struct{}{}
+	}
+	c, err := l.Listener.Accept()
+	if err != nil {
+		<-l.sem
+		return nil, err
+	}
+	l.open.Add(1)
+	return &limitConn{Conn: c, release: func() { l.open.Add(-1); <-l.sem }}, nil
+}
+
+type limitConn struct {
+	net.Conn
+	once    sync.Once
+	release func()
+}
+
+func (c *limitConn) Close() error {
+	err := c.Conn.Close()
+	c.once.Do(c.release)
+	return err
 }
