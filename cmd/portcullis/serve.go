@@ -5,11 +5,13 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/signal"
 	"runtime/debug"
-	"runtime/metrics"
+	rtmetrics "runtime/metrics"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -17,6 +19,7 @@ import (
 
 	"github.com/portcullis/portcullis/internal/audit"
 	"github.com/portcullis/portcullis/internal/hostpath"
+	"github.com/portcullis/portcullis/internal/metrics"
 	"github.com/portcullis/portcullis/internal/plugin"
 	"github.com/portcullis/portcullis/internal/policy"
 )
@@ -32,6 +35,9 @@ type serveConfig struct {
 	drain      time.Duration
 	limits     plugin.ServerLimits
 	audit      auditFlags
+	// metricsListen is --metrics-listen; metrics is set when it is.
+	metricsListen string
+	metrics       *metrics.Metrics
 }
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -46,6 +52,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs.DurationVar(&cfg.limits.RequestTimeout, "request-timeout", plugin.DefaultLimits.RequestTimeout, "how long a client may take to send a whole request (headers and body)")
 	fs.DurationVar(&cfg.limits.IdleTimeout, "idle-timeout", plugin.DefaultLimits.IdleTimeout, "close a kept-alive connection idle this long")
 	fs.IntVar(&cfg.limits.MaxConnections, "max-connections", plugin.DefaultLimits.MaxConnections, "most open connections; further ones wait until one closes (0: no cap)")
+	fs.StringVar(&cfg.metricsListen, "metrics-listen", "", "serve Prometheus metrics at http://ADDR/metrics (for example 127.0.0.1:9323); off when empty")
 	cfg.audit.register(fs)
 	if err := flagsFromEnv(fs, "PORTCULLIS_"); err != nil {
 		fmt.Fprintf(stderr, "portcullis serve: %v\n", err)
@@ -114,7 +121,30 @@ func serve(ctx context.Context, cfg serveConfig, log *logrus.Logger, stderr io.W
 	// The parsed files are garbage now; hand their memory back rather than
 	// carry a load-time peak for the life of the process.
 	debug.FreeOSMemory()
-	p := plugin.New(set, plugin.WithLogger(log), plugin.WithAuditor(plugin.NewTrail(auditor)), plugin.WithInstance(instance))
+	popt := []plugin.Option{plugin.WithLogger(log), plugin.WithAuditor(plugin.NewTrail(auditor)), plugin.WithInstance(instance)}
+	if cfg.metricsListen != "" {
+		var open atomic.Int64
+		cfg.limits.Open = &open
+		cfg.metrics = metrics.New(metrics.Options{
+			AuditStats:      func() []metrics.SinkStats { return sinkStats(auditor) },
+			OpenConnections: func() float64 { return float64(open.Load()) },
+		})
+		cfg.metrics.SetRevision(set.Revision())
+		ml, err := net.Listen("tcp", cfg.metricsListen)
+		if err != nil {
+			return fmt.Errorf("--metrics-listen: %w", err)
+		}
+		mctx, stopMetrics := context.WithCancel(ctx)
+		defer stopMetrics()
+		go func() {
+			if err := cfg.metrics.Serve(mctx, ml); err != nil {
+				log.WithError(err).Error("metrics endpoint stopped")
+			}
+		}()
+		log.WithField("address", ml.Addr().String()).Info("serving metrics")
+		popt = append(popt, plugin.WithMetrics(cfg.metrics))
+	}
+	p := plugin.New(set, popt...)
 
 	l, err := plugin.ActivationListener()
 	if err != nil {
@@ -147,6 +177,15 @@ func serve(ctx context.Context, cfg serveConfig, log *logrus.Logger, stderr io.W
 	_ = auditor.Event(audit.TypePluginStop, msg)
 	log.WithField("instance", p.Instance()).Info("portcullis stopped")
 	return err
+}
+
+// sinkStats converts the audit trail's counts for the metrics.
+func sinkStats(a *audit.Auditor) []metrics.SinkStats {
+	var out []metrics.SinkStats
+	for _, s := range a.Stats() {
+		out = append(out, metrics.SinkStats{Sink: s.Sink, Written: s.Written, Queued: s.Queued, Spooled: s.Spooled, Lost: s.Lost})
+	}
+	return out
 }
 
 // splitDiagnostics turns printed diagnostics into one entry per
@@ -228,6 +267,7 @@ func reload(cfg serveConfig, p *plugin.Plugin, auditor *audit.Auditor, log *logr
 	set, err := loadPolicies(cfg.policyDir, &diag, cfg.policyOpts...)
 	if err != nil {
 		failure := err.Error() + "\n" + diag.String()
+		cfg.metrics.Reload("failed")
 		if failure == previous {
 			log.WithField("reason", reason).Debug("policy reload still fails; retrying at the next poll")
 			return failure
@@ -240,12 +280,15 @@ func reload(cfg serveConfig, p *plugin.Plugin, auditor *audit.Auditor, log *logr
 		return failure
 	}
 	if set.Revision() == old.Revision() {
+		cfg.metrics.Reload("unchanged")
 		if previous != "" {
 			log.WithFields(logrus.Fields{"reason": reason, "policy_revision": set.Revision()}).Info("policies load again; the revision in use is unchanged")
 		}
 		return ""
 	}
 	p.SetPolicy(set)
+	cfg.metrics.Reload("loaded")
+	cfg.metrics.SetRevision(set.Revision())
 	debug.FreeOSMemory() // the old set and the parsed files
 	_ = auditor.Event(audit.TypePolicyLoad, fmt.Sprintf("reloaded (%s) policies %v, revision %s, previous %s", reason, set.Policies(), set.Revision(), old.Revision()))
 	log.WithFields(logrus.Fields{
@@ -320,11 +363,11 @@ const memoryFloor = 64 << 20
 // buffers), at least memoryFloor. The collector then runs when the heap
 // has grown by what is live, never continuously.
 func memoryLimit() int64 {
-	s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}, {Name: "/memory/classes/heap/stacks:bytes"}}
-	metrics.Read(s)
+	s := []rtmetrics.Sample{{Name: "/gc/heap/live:bytes"}, {Name: "/memory/classes/heap/stacks:bytes"}}
+	rtmetrics.Read(s)
 	var held uint64
 	for _, x := range s {
-		if x.Value.Kind() == metrics.KindUint64 {
+		if x.Value.Kind() == rtmetrics.KindUint64 {
 			held += x.Value.Uint64()
 		}
 	}

@@ -60,6 +60,9 @@ type Auditor struct {
 	// audit.loss record reported yet; lossPending says some may be there.
 	losses      []lossTally
 	lossPending atomic.Bool
+	// written and lost count, per sink, records taken and lost (Stats).
+	written []atomic.Uint64
+	lost    []atomic.Uint64
 	// marker is the run marker (markerPath), "" without one.
 	marker     string
 	stopReport chan struct{}
@@ -113,8 +116,13 @@ func New(cfg Config) (*Auditor, error) {
 	}
 	a.lastWarn = make([]atomic.Int64, len(a.sinks))
 	a.losses = make([]lossTally, len(a.sinks))
+	a.written = make([]atomic.Uint64, len(a.sinks))
+	a.lost = make([]atomic.Uint64, len(a.sinks))
 	if fs != nil {
 		fs.onLoss = func(keys []lossKey) {
+			// Deferred records counted written when taken into a batch.
+			a.written[0].Add(^uint64(len(keys) - 1))
+			a.lost[0].Add(uint64(len(keys)))
 			a.losses[0].add(keys...)
 			a.lossPending.Store(true)
 		}
@@ -196,6 +204,34 @@ func (a *Auditor) reportLoop() {
 			a.reportOthers()
 		}
 	}
+}
+
+// SinkStats are one sink's record counts since New.
+type SinkStats struct {
+	Sink string
+	// Written counts records the sink took: the file and writers wrote
+	// them; syslog delivered them to the server.
+	Written uint64
+	// Queued and Spooled count records syslog accepted into its memory
+	// queue and its disk spool.
+	Queued, Spooled uint64
+	// Lost counts records the sink did not take (audit.loss reports them).
+	Lost uint64
+}
+
+// Stats returns every sink's counts.
+func (a *Auditor) Stats() []SinkStats {
+	out := make([]SinkStats, len(a.sinks))
+	for i, s := range a.sinks {
+		st := SinkStats{Sink: s.Name, Written: a.written[i].Load(), Lost: a.lost[i].Load()}
+		if ss, ok := s.Sink.(*syslogSink); ok {
+			st.Written = ss.delivered.Load()
+			st.Queued, st.Spooled = ss.q.queued.Load(), ss.q.spooled.Load()
+			st.Lost += ss.q.lost.Load()
+		}
+		out[i] = st
+	}
+	return out
 }
 
 // Reopen makes every sink that writes a file reopen it at its path, as
@@ -284,6 +320,8 @@ func (a *Auditor) Record(rec *Record) error {
 		if err := s.Sink.Write(rec, line); err != nil {
 			failed |= 1 << i
 			errs = append(errs, &SinkError{Sink: s.Name, Err: err})
+		} else {
+			a.written[i].Add(1)
 		}
 	}
 	err := errors.Join(errs...)
@@ -312,6 +350,8 @@ func (a *Auditor) Record(rec *Record) error {
 			if !s.Required {
 				a.warn(i, s.Name, werr)
 			}
+		} else {
+			a.written[i].Add(1)
 		}
 	}
 	// A deferred record's acceptance does not show that a sink writes

@@ -94,6 +94,7 @@ func (a *Auditor) countLoss(i int, rec *Record, err error) {
 	if errors.Is(err, ErrQueueFull) || errors.Is(err, ErrClosed) {
 		return
 	}
+	a.lost[i].Add(1)
 	a.losses[i].add(keyOf(rec))
 	a.lossPending.Store(true)
 }

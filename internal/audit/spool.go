@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 )
 
 // queue is a bounded FIFO of formatted messages: in memory, or, when a
@@ -30,6 +31,9 @@ type queue struct {
 	lossMsg func(n uint64) (msg []byte, queued func())
 	reports []func()      // queued calls of lossMsg's functions
 	wake    chan struct{} // capacity 1: something was queued
+	// queued, spooled and lost count messages put in memory, in the
+	// spool, and dropped (Auditor.Stats).
+	queued, spooled, lost atomic.Uint64
 }
 
 func newQueue(memCap int, sp *spool, lossMsg func(uint64) ([]byte, func())) *queue {
@@ -53,10 +57,12 @@ func (q *queue) put(msg []byte) bool {
 			q.mem, q.head = q.mem[:0], 0
 		}
 		q.mem = append(q.mem, msg)
+		q.queued.Add(1)
 		return true
 	}
 	if q.spool != nil {
 		if err := q.spool.append(msg); err == nil {
+			q.spooled.Add(1)
 			return true
 		}
 	}
@@ -99,6 +105,7 @@ func (q *queue) push(msg []byte) error {
 	ok := q.dropped == 0 && q.put(msg)
 	if !ok {
 		q.dropped++
+		q.lost.Add(1)
 	}
 	reports := q.takeReports()
 	q.mu.Unlock()
@@ -145,6 +152,7 @@ func (q *queue) dropHead() {
 	q.mu.Lock()
 	q.removeHead()
 	q.dropped++
+	q.lost.Add(1)
 	q.reportLoss()
 	reports := q.takeReports()
 	q.mu.Unlock()

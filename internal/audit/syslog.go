@@ -12,6 +12,7 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -46,6 +47,8 @@ type syslogSink struct {
 
 	connMu sync.Mutex
 	conn   net.Conn
+
+	delivered atomic.Uint64 // messages written to the server
 }
 
 // newSyslogSink opens the sink; delivery begins with start. newRecord
@@ -299,6 +302,7 @@ func (s *syslogSink) deliver() {
 		if sent != nil {
 			sent()
 		}
+		s.delivered.Add(1)
 		s.q.pop()
 		s.fitted = fitted{}
 	}

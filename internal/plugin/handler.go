@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"runtime/debug"
+	"time"
 
 	"github.com/docker/go-plugins-helpers/authorization"
 	"github.com/docker/go-plugins-helpers/sdk"
@@ -29,6 +30,10 @@ func (p *Plugin) Handler() http.Handler {
 
 func (p *Plugin) serve(phase string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		if p.metrics != nil {
+			start := time.Now()
+			defer func() { p.metrics.Call(phase, time.Since(start)) }()
+		}
 		var res authorization.Response
 		func() {
 			defer func() {

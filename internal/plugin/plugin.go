@@ -14,6 +14,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/portcullis/portcullis/internal/audit"
+	"github.com/portcullis/portcullis/internal/metrics"
 	"github.com/portcullis/portcullis/internal/policy"
 	"github.com/portcullis/portcullis/internal/request"
 )
@@ -29,6 +30,7 @@ type Plugin struct {
 	now      func() time.Time
 	// auditErrs rate-limits the log line of a failed audit record.
 	auditErrs rateLog
+	metrics   *metrics.Metrics // nil: none
 }
 
 // Option configures a Plugin.
@@ -36,6 +38,9 @@ type Option func(*Plugin)
 
 // WithAuditor sends one record per decision to a.
 func WithAuditor(a Auditor) Option { return func(p *Plugin) { p.audit = a } }
+
+// WithMetrics counts decisions, denials and latencies in m.
+func WithMetrics(m *metrics.Metrics) Option { return func(p *Plugin) { p.metrics = m } }
 
 // WithLogger sets the operational logger.
 func WithLogger(l logrus.FieldLogger) Option { return func(p *Plugin) { p.log = l } }
@@ -219,6 +224,9 @@ func (p *Plugin) finish(o *Outcome) authorization.Response {
 			o.Rejected = &request.Error{Code: audit.RuleUnavailable, Reason: audit.UnavailableReason(err)}
 		}
 	}
+	if p.metrics != nil && o.Phase == "request" {
+		p.observe(o)
+	}
 	if o.Allowed() {
 		return authorization.Response{Allow: true}
 	}
@@ -232,6 +240,24 @@ func (p *Plugin) finish(o *Outcome) authorization.Response {
 		}).Debug(o.Message())
 	}
 	return authorization.Response{Allow: false, Msg: msg}
+}
+
+// observe counts a request-phase answer.
+func (p *Plugin) observe(o *Outcome) {
+	action := "unknown"
+	if o.Request != nil && o.Request.Action != "" {
+		action = string(o.Request.Action)
+	}
+	var rules []string
+	if !o.Allowed() {
+		if o.Rejected != nil {
+			rules = append(rules, o.Rejected.Code)
+		}
+		for _, v := range o.Decision.Violations {
+			rules = append(rules, v.Rule)
+		}
+	}
+	p.metrics.Decision(action, o.Decision.Policy, o.Decision.Team, o.Allowed(), rules, o.Duration)
 }
 
 // debugEnabled reports whether l logs at debug level (true when it cannot

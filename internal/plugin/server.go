@@ -90,6 +90,8 @@ type ServerLimits struct {
 	// Log receives the line about the cap. Default: logrus's standard
 	// logger.
 	Log logrus.FieldLogger
+	// Open, when set, counts the open connections (for metrics).
+	Open *atomic.Int64
 }
 
 // DefaultLimits are serve's defaults.
@@ -102,8 +104,8 @@ func Serve(ctx context.Context, l net.Listener, h http.Handler, drain time.Durat
 	if lim.Log == nil {
 		lim.Log = logrus.StandardLogger()
 	}
-	if lim.MaxConnections > 0 {
-		l = newLimitListener(l, lim.MaxConnections, lim.Log)
+	if lim.MaxConnections > 0 || lim.Open != nil {
+		l = newLimitListener(l, lim.MaxConnections, lim.Open, lim.Log)
 	}
 	srv := &http.Server{
 		Handler:           h,
@@ -134,39 +136,51 @@ func Serve(ctx context.Context, l net.Listener, h http.Handler, drain time.Durat
 	return nil
 }
 
-// limitListener accepts a connection only while fewer than max are open.
+// limitListener counts open connections and, with a cap (sem not nil),
+// accepts one only while fewer than the cap are open.
 type limitListener struct {
 	net.Listener
 	sem  chan struct{}
 	log  logrus.FieldLogger
 	full rateLog
-	// Open is the number of open connections.
-	open atomic.Int64
+	open *atomic.Int64
 }
 
-func newLimitListener(l net.Listener, max int, log logrus.FieldLogger) *limitListener {
-	return &limitListener{Listener: l, sem: make(chan struct{}, max), log: log,
-		full: rateLog{every: 10 * time.Second, now: time.Now}}
+func newLimitListener(l net.Listener, max int, open *atomic.Int64, log logrus.FieldLogger) *limitListener {
+	ll := &limitListener{Listener: l, log: log, open: open, full: rateLog{every: 10 * time.Second, now: time.Now}}
+	if max > 0 {
+		ll.sem = make(chan struct{}, max)
+	}
+	if ll.open == nil {
+		ll.open = new(atomic.Int64)
+	}
+	return ll
 }
-
-// OpenConnections reports how many connections the listener holds open.
-func (l *limitListener) OpenConnections() int64 { return l.open.Load() }
 
 func (l *limitListener) Accept() (net.Conn, error) {
-	select {
-	case l.sem <- struct{}{}:
-	default:
-		l.full.log(l.log.WithField("max_connections", cap(l.sem)), logrus.WarnLevel,
-			"connection limit reached: new connections wait until one closes (raise --max-connections, or find the client holding them)")
-		l.sem <- struct{}{}
+	if l.sem != nil {
+		select {
+		case l.sem <- struct{}{}:
+		default:
+			l.full.log(l.log.WithField("max_connections", cap(l.sem)), logrus.WarnLevel,
+				"connection limit reached: new connections wait until one closes (raise --max-connections, or find the client holding them)")
+			l.sem <- struct{}{}
+		}
 	}
 	c, err := l.Listener.Accept()
 	if err != nil {
-		<-l.sem
+		if l.sem != nil {
+			<-l.sem
+		}
 		return nil, err
 	}
 	l.open.Add(1)
-	return &limitConn{Conn: c, release: func() { l.open.Add(-1); <-l.sem }}, nil
+	return &limitConn{Conn: c, release: func() {
+		l.open.Add(-1)
+		if l.sem != nil {
+			<-l.sem
+		}
+	}}, nil
 }
 
 type limitConn struct {
