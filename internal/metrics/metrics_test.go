@@ -171,4 +171,3 @@ func TestNilMetrics(t *testing.T) {
 	m.Reload("loaded")
 	m.SetRevision("x")
 }
-
