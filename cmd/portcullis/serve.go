@@ -121,7 +121,8 @@ func serve(ctx context.Context, cfg serveConfig, log *logrus.Logger, stderr io.W
 	// The parsed files are garbage now; hand their memory back rather than
 	// carry a load-time peak for the life of the process.
 	debug.FreeOSMemory()
-	popt := []plugin.Option{plugin.WithLogger(log), plugin.WithAuditor(plugin.NewTrail(auditor)), plugin.WithInstance(instance)}
+	trail := plugin.NewTrail(auditor)
+	popt := []plugin.Option{plugin.WithLogger(log), plugin.WithAuditor(trail), plugin.WithInstance(instance)}
 	if cfg.metricsListen != "" {
 		var open atomic.Int64
 		cfg.limits.Open = &open
@@ -167,9 +168,27 @@ func serve(ctx context.Context, cfg serveConfig, log *logrus.Logger, stderr io.W
 	rctx, stopReload := context.WithCancel(ctx)
 	defer stopReload()
 	go reloadLoop(rctx, cfg, p, auditor, log, sig)
+	go func() {
+		t := time.NewTicker(plugin.SummaryInterval)
+		defer t.Stop()
+		for {
+			select {
+			case <-rctx.Done():
+				return
+			case <-t.C:
+				if err := trail.FlushSummary(); err != nil {
+					log.WithError(err).Error("health call summary not recorded")
+				}
+			}
+		}
+	}()
 
 	cfg.limits.Log = log
 	err = plugin.Serve(ctx, l, p.Handler(), cfg.drain, cfg.limits)
+	stopReload()
+	if ferr := trail.FlushSummary(); ferr != nil {
+		log.WithError(ferr).Error("health call summary not recorded")
+	}
 	msg := "portcullis stopped"
 	if err != nil {
 		msg += ": " + err.Error()

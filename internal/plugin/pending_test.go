@@ -14,13 +14,13 @@ func TestPendingRequests(t *testing.T) {
 	p := pendingRequests{ids: map[uint64][]pending{}}
 	route := &request.Request{Action: "container.create"}
 	take := func(k uint64) string {
-		id, _ := p.take(k)
+		id, _, _ := p.take(k)
 		return id
 	}
-	p.put(1, pending{"a", route})
-	p.put(1, pending{"b", nil})
-	p.put(2, pending{"c", nil})
-	if got, r := p.take(1); got != "a" || r != route {
+	p.put(1, pending{id: "a", route: route})
+	p.put(1, pending{id: "b"})
+	p.put(2, pending{id: "c"})
+	if got, r, _ := p.take(1); got != "a" || r != route {
 		t.Fatalf("take(1) = %q %v, want a with its route", got, r)
 	}
 	if got := take(1); got != "b" {
@@ -32,7 +32,7 @@ func TestPendingRequests(t *testing.T) {
 	// Fill past the bound with keys that never get a response: "c" (the
 	// oldest still pending) is forgotten, and so is nothing else.
 	for i := 0; i < maxPending; i++ {
-		p.put(uint64(100+i), pending{strconv.Itoa(i), nil})
+		p.put(uint64(100+i), pending{id: strconv.Itoa(i)})
 	}
 	if got := take(2); got != "" {
 		t.Errorf("take(2) = %q after eviction, want none", got)

@@ -1,8 +1,12 @@
 package plugin
 
 import (
+	"errors"
+	"fmt"
 	"hash/maphash"
+	"sort"
 	"sync"
+	"time"
 
 	"github.com/portcullis/portcullis/internal/audit"
 	"github.com/portcullis/portcullis/internal/request"
@@ -13,15 +17,70 @@ import (
 type Trail struct {
 	a       *audit.Auditor
 	pending pendingRequests
+
+	// Health calls a policy summarises (audit_health_calls), counted
+	// until the next FlushSummary.
+	sumMu sync.Mutex
+	sums  map[summaryKey]uint64
+	since time.Time
+}
+
+type summaryKey struct {
+	policy, team, user, action string
+	phase                      audit.Phase
 }
 
 // NewTrail records outcomes with a.
 func NewTrail(a *audit.Auditor) *Trail {
-	return &Trail{a: a, pending: pendingRequests{ids: map[uint64][]pending{}}}
+	return &Trail{a: a, pending: pendingRequests{ids: map[uint64][]pending{}}, sums: map[summaryKey]uint64{}, since: time.Now()}
+}
+
+// SummaryInterval is how often serve writes the decision.summary records.
+const SummaryInterval = time.Minute
+
+// FlushSummary writes one decision.summary record per policy, team, user,
+// action and phase for the health calls counted since the last flush.
+func (t *Trail) FlushSummary() error {
+	t.sumMu.Lock()
+	sums, since := t.sums, t.since
+	t.sums, t.since = map[summaryKey]uint64{}, time.Now()
+	t.sumMu.Unlock()
+	keys := make([]summaryKey, 0, len(sums))
+	for k := range sums {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return fmt.Sprint(keys[i]) < fmt.Sprint(keys[j]) })
+	var errs []error
+	for _, k := range keys {
+		n := sums[k]
+		rec := &audit.Record{
+			Type: audit.TypeDecisionSummary, Phase: k.phase, Decision: audit.Allow, Policy: k.policy, Action: k.action, Count: n,
+			Message: fmt.Sprintf("%d allowed %s calls (%s phase) since %s, summarised by the policy's audit_health_calls", n, k.action, k.phase, since.UTC().Format(time.RFC3339)),
+		}
+		if k.team != "" || k.user != "" {
+			rec.Identity = &audit.Identity{Team: k.team, User: k.user}
+		}
+		if err := t.a.Record(rec); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (t *Trail) count(k summaryKey) {
+	t.sumMu.Lock()
+	t.sums[k]++
+	t.sumMu.Unlock()
 }
 
 // Record writes one record for o. It implements Auditor.
 func (t *Trail) Record(o *Outcome) error {
+	if o.Phase == "request" && o.Allowed() && o.Decision.SummarizeAudit && o.Request != nil {
+		t.count(summaryKey{o.Decision.Policy, o.Decision.Team, o.Identity.User, string(o.Request.Action), audit.PhaseRequest})
+		t.pending.put(t.pending.key(o), pending{id: o.ID, route: o.Request.Route(), summary: &summaryKey{
+			o.Decision.Policy, o.Decision.Team, o.Identity.User, string(o.Request.Action), audit.PhaseResponse}})
+		return nil
+	}
 	rec := &audit.Record{
 		Type:           audit.TypeDecision,
 		ID:             o.ID,
@@ -37,7 +96,12 @@ func (t *Trail) Record(o *Outcome) error {
 		// The response names the request its request record described,
 		// by route: the request phase classified it already.
 		var route *request.Request
-		rec.RequestID, route = t.pending.take(key)
+		var sum *summaryKey
+		rec.RequestID, route, sum = t.pending.take(key)
+		if sum != nil {
+			t.count(*sum)
+			return nil
+		}
 		if req == nil {
 			req = route
 		}
@@ -96,7 +160,7 @@ func (t *Trail) Record(o *Outcome) error {
 		if o.Request != nil {
 			route = o.Request.Route()
 		}
-		t.pending.put(key, pending{o.ID, route})
+		t.pending.put(key, pending{id: o.ID, route: route})
 	}
 	return nil
 }
@@ -125,6 +189,8 @@ type pendingRequests struct {
 type pending struct {
 	id    string
 	route *request.Request
+	// summary, when set, counts the response in a summary record.
+	summary *summaryKey
 }
 
 type pendingEntry struct {
@@ -165,16 +231,16 @@ func (p *pendingRequests) put(k uint64, e pending) {
 
 // take returns the oldest request waiting for a response with key k. Its
 // entry in order is left for put to skip: taking stays O(1).
-func (p *pendingRequests) take(k uint64) (id string, route *request.Request) {
+func (p *pendingRequests) take(k uint64) (id string, route *request.Request, summary *summaryKey) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	ids := p.ids[k]
 	if len(ids) == 0 {
-		return "", nil
+		return "", nil, nil
 	}
 	first := ids[0]
 	p.remove(k, ids)
-	return first.id, first.route
+	return first.id, first.route, first.summary
 }
 
 func (p *pendingRequests) remove(k uint64, ids []pending) {

@@ -18,6 +18,8 @@ import (
 type compiled struct {
 	name  string
 	audit bool
+	// summarizeHealth: audit_health_calls = "summarize".
+	summarizeHealth bool
 
 	allowed  actionSet
 	readOnly bool
@@ -273,7 +275,7 @@ func identityKey(v reflect.Value) string {
 // own is the policy as written, for diagnostics about its rules.
 func (cc *compiler) compile(name string, e *policyBlock, own *policyBlock) (*compiled, hcl.Diagnostics) {
 	var diags hcl.Diagnostics
-	p := &compiled{name: name, audit: *e.Mode == "audit"}
+	p := &compiled{name: name, audit: *e.Mode == "audit", summarizeHealth: *e.AuditHealthCalls == "summarize"}
 
 	p.allowed = compileActions(name, ownChain(own, e))
 	if prev, ok := cc.actionSets[string(actionSetKey(p.allowed))]; ok {

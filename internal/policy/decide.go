@@ -83,6 +83,7 @@ func (e *evaluator) decision(fatal bool) Decision {
 		d.Mode = "audit"
 	}
 	d.Allow = len(e.v) == 0 || (e.p.audit && !fatal && !e.unjudgeable)
+	d.SummarizeAudit = d.Allow && len(e.v) == 0 && e.p.summarizeHealth && e.r != nil && healthActions[e.r.Action]
 	return d
 }
 
@@ -349,3 +350,7 @@ func effectiveNanoCPUs(nano, quota, period int64) int64 {
 	}
 	return 0
 }
+
+// healthActions are the read-only health calls audit_health_calls
+// applies to.
+var healthActions = map[request.Action]bool{"system.ping": true, "system.version": true}

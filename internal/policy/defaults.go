@@ -5,7 +5,8 @@ package policy
 // root of every chain. The choices are documented in docs/policy.md.
 const builtinDefaults = `
 policy "builtin" {
-  mode = "enforce"
+  mode               = "enforce"
+  audit_health_calls = "record"
 
   actions {
     allow     = []

@@ -372,6 +372,10 @@ func (l *loader) validatePolicy(p *policyBlock) {
 	if p.Mode != nil && *p.Mode != "enforce" && *p.Mode != "audit" {
 		l.errorf(attrRange(p.Body, "mode", -1), "Invalid mode", `mode must be "enforce" or "audit", not %q.`, *p.Mode)
 	}
+	if h := p.AuditHealthCalls; h != nil && *h != "record" && *h != "summarize" {
+		l.errorf(attrRange(p.Body, "audit_health_calls", -1), "Invalid audit_health_calls",
+			`audit_health_calls must be "record" (one record per call) or "summarize" (allowed system.ping and system.version calls counted in a periodic summary record), not %q.`, *h)
+	}
 	if p.Actions != nil {
 		for _, attr := range []struct {
 			name  string

@@ -31,6 +31,10 @@ type policyBlock struct {
 	Extends     *string `hcl:"extends,optional"`
 	Mode        *string `hcl:"mode,optional"`
 	Description *string `hcl:"description,optional"`
+	// AuditHealthCalls is "record" (one audit record per call) or
+	// "summarize" (allowed system.ping and system.version calls are
+	// counted in a periodic decision.summary record instead).
+	AuditHealthCalls *string `hcl:"audit_health_calls,optional"`
 
 	Actions   *actionsBlock   `hcl:"actions,block"`
 	Container *containerBlock `hcl:"container,block"`

@@ -59,6 +59,11 @@ type Decision struct {
 	Team string `json:"team,omitempty"`
 	// Violations lists every rule the request breaks, in a stable order.
 	Violations []Violation `json:"violations,omitempty"`
+	// SummarizeAudit: an allowed health call (system.ping,
+	// system.version) of a policy with audit_health_calls = "summarize":
+	// counted in a periodic summary record instead of a record of its
+	// own. Never set on a denial.
+	SummarizeAudit bool `json:"-"`
 }
 
 // Violation is one broken rule.
