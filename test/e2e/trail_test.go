@@ -343,6 +343,10 @@ func TestTrailFullDisk(t *testing.T) {
 	if fileResp == 0 || fileResp != sysResp {
 		t.Errorf("response records lost: file reports %d, syslog %d", fileResp, sysResp)
 	}
+	// The log says so once per interval, not once per request.
+	if n := strings.Count(p.Log(), "audit record not written"); n == 0 || n > 4 {
+		t.Errorf("%d log lines about failed audit records for %d failures, want one per 10 s", n, lostDecisions+int(fileResp))
+	}
 	t.Logf("%d rounds: answered %v, %d denied for the audit file, %d request and %d response records lost and reported; %d lines in the file, all whole",
 		rounds, answered, unavailable, lostDecisions, fileResp, len(file))
 }
@@ -845,5 +849,85 @@ func TestTrailMetricsScrapedByPrometheus(t *testing.T) {
 	}
 	if strings.Contains(string(b), `"health":"err"`) {
 		t.Errorf("an example rule fails to evaluate: %s", b)
+	}
+}
+
+// TestTrailReloadFixedByPermission runs the plugin as an unprivileged
+// user (setpriv), adds a policy file it cannot read — the reload fails —
+// and then fixes the permission, which changes no name, size or time:
+// the retry at the next poll loads it, without a SIGHUP.
+func TestTrailReloadFixedByPermission(t *testing.T) {
+	t.Parallel()
+	setpriv, err := exec.LookPath("setpriv")
+	if err != nil {
+		t.Fatalf("setpriv (util-linux) is needed: %v", err)
+	}
+	const uid = 65534 // nobody
+	dir := ShortTempDir(t)
+	policyDir := filepath.Join(dir, "policy")
+	if err := os.MkdirAll(policyDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for name, content := range BaselinePolicy(t) {
+		if err := os.WriteFile(filepath.Join(policyDir, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	run := filepath.Join(dir, "run")
+	if err := os.Mkdir(run, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(run, uid, uid); err != nil {
+		t.Fatal(err)
+	}
+	wrapper := filepath.Join(dir, "portcullis-as-nobody")
+	script := fmt.Sprintf("#!/bin/sh\nexec %s --reuid=%d --regid=%d --clear-groups %s \"$@\"\n", setpriv, uid, uid, portcullisBin)
+	if err := os.WriteFile(wrapper, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	p := StartPlugin(t, PluginConfig{Dir: run, NoSpec: true, PolicyDir: policyDir, Binary: wrapper,
+		Args: []string{"--reload-interval", "100ms"}})
+	before, err := exec.Command(portcullisBin, "status", "--socket", p.Socket, "--json").Output()
+	if err != nil {
+		t.Fatalf("status: %v", err)
+	}
+
+	// A new team file only root can read.
+	team := filepath.Join(policyDir, "ops.hcl")
+	src := "policy \"ops\" {\n  extends = \"default\"\n}\n\nteam \"ops\" {\n  policy = \"ops\"\n  ous    = [\"ops\"]\n}\n"
+	if err := os.WriteFile(team, []byte(src), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if !waitFor(10*time.Second, func() bool {
+		return len(ofType(trailFile(t, p.AuditFile), "policy.reload_failed")) > 0
+	}) {
+		t.Fatalf("no policy.reload_failed record for an unreadable file:\n%s", p.Log())
+	}
+	// Fix the permission: nothing the poll compares changes.
+	if err := os.Chmod(team, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if !waitFor(10*time.Second, func() bool {
+		for _, r := range ofType(trailFile(t, p.AuditFile), "policy.load") {
+			if strings.Contains(r.Message, "reloaded") {
+				return true
+			}
+		}
+		return false
+	}) {
+		t.Fatalf("the fixed policies were not loaded without a SIGHUP:\n%s", p.Log())
+	}
+	after, err := exec.Command(portcullisBin, "status", "--socket", p.Socket, "--json").Output()
+	if err != nil {
+		t.Fatalf("status: %v", err)
+	}
+	if bytes.Equal(before, after) || !bytes.Contains(after, []byte(`"ops"`)) {
+		t.Errorf("status after the fix: %s", after)
+	}
+	if n := len(ofType(trailFile(t, p.AuditFile), "policy.reload_failed")); n != 1 {
+		t.Errorf("%d policy.reload_failed records for one failure retried at every poll, want 1", n)
 	}
 }
