@@ -931,3 +931,50 @@ func TestTrailReloadFixedByPermission(t *testing.T) {
 		t.Errorf("%d policy.reload_failed records for one failure retried at every poll, want 1", n)
 	}
 }
+
+// TestTrailRevisionSpellings: the plugin serving a policy directory
+// through a symlink reports the revision `portcullis validate` prints for
+// the same directory spelled absolute, relative, "." and through the
+// symlink.
+func TestTrailRevisionSpellings(t *testing.T) {
+	t.Parallel()
+	dir := ShortTempDir(t)
+	policyDir := filepath.Join(dir, "policies")
+	if err := os.MkdirAll(policyDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for name, content := range BaselinePolicy(t) {
+		if err := os.WriteFile(filepath.Join(policyDir, name), []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	link := filepath.Join(dir, "current")
+	if err := os.Symlink("policies", link); err != nil {
+		t.Fatal(err)
+	}
+	p := StartPlugin(t, PluginConfig{Dir: filepath.Join(dir, "run"), NoSpec: true, PolicyDir: policyDir,
+		Args: []string{"--policy-dir", link}})
+	out, err := exec.Command(portcullisBin, "status", "--socket", p.Socket, "--json").Output()
+	if err != nil {
+		t.Fatalf("status: %v", err)
+	}
+	var st struct {
+		PolicyRevision string `json:"policy_revision"`
+	}
+	if err := json.Unmarshal(out, &st); err != nil || len(st.PolicyRevision) < 12 {
+		t.Fatalf("status %s: %v", out, err)
+	}
+	for _, tc := range []struct{ cwd, arg string }{
+		{dir, policyDir}, {dir, "policies"}, {dir, "./policies/"}, {policyDir, "."}, {dir, "current"}, {"/", link},
+	} {
+		cmd := exec.Command(portcullisBin, "validate", tc.arg)
+		cmd.Dir = tc.cwd
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("validate %s (in %s): %v\n%s", tc.arg, tc.cwd, err, out)
+		}
+		if !strings.Contains(string(out), "revision "+st.PolicyRevision[:12]) {
+			t.Errorf("validate %s (in %s) prints %q; the plugin serves revision %s", tc.arg, tc.cwd, strings.TrimSpace(string(out)), st.PolicyRevision)
+		}
+	}
+}
