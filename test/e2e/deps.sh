@@ -5,7 +5,9 @@
 # - what build/engine/build.sh needs to build the other, Docker Engine 29,
 #   from the Go module proxy: gcc, pkg-config and libseccomp-dev (runc's
 #   seccomp support is cgo);
-# - a static busybox for the test image, rsyslog, openssl and curl.
+# - a static busybox for the test image, rsyslog, openssl and curl;
+# - logrotate, prometheus and setpriv (util-linux) for the audit trail's
+#   fault tests (trail_test.go).
 # Idempotent: apt-get runs only when something is missing, and `apt-get
 # update` only once, right before it.
 set -euo pipefail
@@ -30,6 +32,9 @@ declare -A want=(
 	[curl]=curl
 	[gcc]=gcc
 	[pkg-config]=pkg-config
+	[logrotate]=logrotate
+	[prometheus]=prometheus
+	[setpriv]=util-linux
 )
 
 missing=()
