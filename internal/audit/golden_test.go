@@ -3,6 +3,7 @@ package audit_test
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"flag"
 	"os"
 	"path/filepath"
@@ -113,6 +114,35 @@ func goldenCases(t testing.TB) []struct {
 			Diagnostics: []string{`policies/main.hcl:3,5-9: Unsupported argument; An argument named "privilegd" is not expected here.`},
 		}, nil)},
 		{"audit_loss", rec(&audit.Record{Type: audit.TypeAuditLoss, Dropped: 15, Message: "15 audit records were lost: the syslog queue and spool were full"}, nil)},
+		{"audit_unavailable", rec(&audit.Record{
+			Type: audit.TypeDecision, Phase: audit.PhaseRequest, Mode: audit.ModeEnforce, Decision: audit.Deny,
+			OverriddenDecision: audit.Allow, Identity: &audit.Identity{User: "bob", AuthNMethod: "TLS"}, Policy: "default",
+			PolicyRevision: "sha256:0f00",
+			Violations:     []audit.Violation{{Rule: audit.RuleUnavailable, Reason: audit.UnavailableReason(errors.New("audit sink file: write audit file: no space left on device"))}},
+			DurationNS:     38000,
+		}, parse(t, "GET", "/v1.47/containers/json", ""))},
+		{"audit_loss_file", rec(&audit.Record{
+			Type: audit.TypeAuditLoss, Sink: "file", Dropped: 7,
+			Losses: []audit.LossCount{
+				{Type: audit.TypeDecision, Phase: audit.PhaseRequest, Decision: audit.Deny, Count: 5},
+				{Type: audit.TypeDecision, Phase: audit.PhaseResponse, Decision: audit.Allow, Count: 2},
+			},
+			Message: "7 audit records were not written to file while it failed; it takes records again",
+		}, nil)},
+		{"plugin_crashed", rec(&audit.Record{
+			Type: audit.TypePluginCrashed, PreviousInstance: "01959540-0000-7000-8000-00000000000a",
+			LastRecordID: "01959540-7d27-7000-8000-0000000000ff",
+			Message:      "the previous run (instance 01959540-0000-7000-8000-00000000000a) stopped without closing the audit trail (killed or crashed); the last record written is 01959540-7d27-7000-8000-0000000000ff",
+		}, nil)},
+		{"audit_retention", rec(&audit.Record{
+			Type: audit.TypeAuditRetention, Files: []string{"audit-20250101T000000.000000000Z.log"},
+			Message: "retention deleted 1 rotated audit files, rotated more than 720h0m0s ago",
+		}, nil)},
+		{"decision_summary", rec(&audit.Record{
+			Type: audit.TypeDecisionSummary, Phase: audit.PhaseRequest, Decision: audit.Allow, Policy: "web",
+			Identity: &audit.Identity{User: "alice", Team: "web"}, Action: "system.ping", Count: 1200,
+			Message: "1200 allowed system.ping calls (request phase) since 2025-03-14T15:08:26Z, summarised by the policy's audit_health_calls",
+		}, nil)},
 	}
 }
 

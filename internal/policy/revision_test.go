@@ -3,6 +3,7 @@ package policy_test
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/portcullis/portcullis/internal/policy"
@@ -102,5 +103,27 @@ func TestKubernetesConfigMapDirectory(t *testing.T) {
 	write("..2026_01_02_00_00_00.2", revisionPolicy+"\n# changed\n")
 	if second := mustLoad(t, dir); second.Revision() == first.Revision() {
 		t.Error("the ..data swap was not seen")
+	}
+}
+
+// TestAuditHealthCallsValue: only "record" and "summarize" load, and the
+// diagnostic names the attribute.
+func TestAuditHealthCallsValue(t *testing.T) {
+	for _, tc := range []struct {
+		value string
+		ok    bool
+	}{{"record", true}, {"summarize", true}, {"skip", false}, {"", false}} {
+		dir := t.TempDir()
+		src := "policy \"default\" {\n  audit_health_calls = \"" + tc.value + "\"\n  actions {\n    allow = [\"system.*\"]\n  }\n}\n"
+		if err := os.WriteFile(filepath.Join(dir, "default.hcl"), []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		_, _, diags := policy.LoadDir(dir)
+		if diags.HasErrors() == tc.ok {
+			t.Errorf("audit_health_calls = %q: errors %v", tc.value, diags)
+		}
+		if !tc.ok && !strings.Contains(diags.Error(), "audit_health_calls") {
+			t.Errorf("audit_health_calls = %q: the diagnostic does not name the attribute: %v", tc.value, diags)
+		}
 	}
 }
