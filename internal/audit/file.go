@@ -99,7 +99,7 @@ func (s *fileSink) start() {
 // be cut back) left incomplete: every line of the file is a whole record
 // before anything is appended.
 func (s *fileSink) open() error {
-	f, err := os.OpenFile(s.cfg.Path, os.O_RDWR|os.O_APPEND|os.O_CREATE, 0o600)
+	f, err := os.OpenFile(s.cfg.Path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
 	if err != nil {
 		return fmt.Errorf("open audit file: %w", err)
 	}
@@ -110,7 +110,7 @@ func (s *fileSink) open() error {
 	}
 	size := fi.Size()
 	if fi.Mode().IsRegular() && size > 0 {
-		whole, err := wholeLinesEnd(f, size)
+		whole, err := wholeLinesEnd(s.cfg.Path, fi)
 		if err == nil && whole < size {
 			err = f.Truncate(whole)
 			if err == nil {
@@ -129,8 +129,18 @@ func (s *fileSink) open() error {
 }
 
 // wholeLinesEnd returns the offset just after the last newline of the
-// file of the given size (0 when it has none).
-func wholeLinesEnd(f *os.File, size int64) (int64, error) {
+// open file described by open, read through its path (0 when it has
+// none; its size when the path names another file by now).
+func wholeLinesEnd(path string, open os.FileInfo) (int64, error) {
+	size := open.Size()
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err != nil || !os.SameFile(fi, open) {
+		return size, err
+	}
 	buf := make([]byte, 64<<10)
 	end := size
 	for end > 0 {
