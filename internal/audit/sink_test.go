@@ -412,6 +412,9 @@ func TestSyslogLoss(t *testing.T) {
 	if m.rec.Instance != a.Instance() || m.rec.ID == "" || m.rec.Version != audit.SchemaVersion {
 		t.Errorf("loss record not stamped: %+v", m.rec)
 	}
+	if l := m.rec.Losses; len(l) != 1 || l[0].Type != audit.TypePluginStart || l[0].Count != 15 {
+		t.Errorf("losses %+v, want 15 plugin.start records", l)
+	}
 	if err := a.Record(event(100)); err != nil {
 		t.Fatal(err)
 	}

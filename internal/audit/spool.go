@@ -1,7 +1,9 @@
 package audit
 
 import (
+	"bytes"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -26,9 +28,11 @@ type queue struct {
 	memCap  int
 	spool   *spool // nil without a spool directory
 	dropped uint64 // messages lost since the last loss message
+	// droppedBy counts them by record type, phase and decision.
+	droppedBy map[lossKey]uint64
 	// lossMsg returns the loss message for n dropped messages and a
 	// function to call, outside mu, once that message is queued.
-	lossMsg func(n uint64) (msg []byte, queued func())
+	lossMsg func(n uint64, by map[lossKey]uint64) (msg []byte, queued func())
 	reports []func()      // queued calls of lossMsg's functions
 	wake    chan struct{} // capacity 1: something was queued
 	// queued, spooled and lost count messages put in memory, in the
@@ -36,8 +40,32 @@ type queue struct {
 	queued, spooled, lost atomic.Uint64
 }
 
-func newQueue(memCap int, sp *spool, lossMsg func(uint64) ([]byte, func())) *queue {
-	return &queue{memCap: memCap, spool: sp, lossMsg: lossMsg, wake: make(chan struct{}, 1)}
+func newQueue(memCap int, sp *spool, lossMsg func(uint64, map[lossKey]uint64) ([]byte, func())) *queue {
+	return &queue{memCap: memCap, spool: sp, lossMsg: lossMsg, droppedBy: map[lossKey]uint64{}, wake: make(chan struct{}, 1)}
+}
+
+// drop counts msg lost, under q.mu.
+func (q *queue) drop(msg []byte) {
+	q.dropped++
+	q.droppedBy[messageKey(msg)]++
+	q.lost.Add(1)
+}
+
+// messageKey reads the record type, phase and decision of a formatted
+// message (its MSG is the record's JSON). Only lost messages are read.
+func messageKey(msg []byte) lossKey {
+	var r struct {
+		Type     Type     `json:"type"`
+		Phase    Phase    `json:"phase"`
+		Decision Decision `json:"decision"`
+	}
+	if i := bytes.Index(msg, []byte(" - {")); i >= 0 {
+		_ = json.Unmarshal(msg[i+3:], &r)
+	}
+	if r.Type == "" {
+		r.Type = "unknown"
+	}
+	return lossKey{r.Type, r.Phase, r.Decision}
 }
 
 func (q *queue) memLen() int { return len(q.mem) - q.head }
@@ -75,9 +103,9 @@ func (q *queue) reportLoss() {
 	if q.dropped == 0 {
 		return
 	}
-	msg, queued := q.lossMsg(q.dropped)
+	msg, queued := q.lossMsg(q.dropped, q.droppedBy)
 	if q.put(msg) {
-		q.dropped = 0
+		q.dropped, q.droppedBy = 0, map[lossKey]uint64{}
 		if queued != nil {
 			q.reports = append(q.reports, queued)
 		}
@@ -104,8 +132,7 @@ func (q *queue) push(msg []byte) error {
 	q.reportLoss()
 	ok := q.dropped == 0 && q.put(msg)
 	if !ok {
-		q.dropped++
-		q.lost.Add(1)
+		q.drop(msg)
 	}
 	reports := q.takeReports()
 	q.mu.Unlock()
@@ -150,9 +177,14 @@ func (q *queue) pop() {
 // dropHead removes the oldest message undelivered and counts it lost.
 func (q *queue) dropHead() {
 	q.mu.Lock()
+	if q.memLen() > 0 {
+		q.drop(q.mem[q.head])
+	} else if q.spool != nil && len(q.spool.rbuf) > 0 {
+		q.drop(q.spool.rbuf[0])
+	} else {
+		q.drop(nil)
+	}
 	q.removeHead()
-	q.dropped++
-	q.lost.Add(1)
 	q.reportLoss()
 	reports := q.takeReports()
 	q.mu.Unlock()
@@ -169,8 +201,9 @@ func (q *queue) removeHead() {
 }
 
 // spillAll moves what is in memory to the spool (at Close) and returns the
-// number of messages that did not fit and are lost.
-func (q *queue) spillAll() int {
+// number of messages that did not fit and are lost, with those dropped
+// and not yet reported, by record type, phase and decision.
+func (q *queue) spillAll() (int, map[lossKey]uint64) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	lost := 0
@@ -181,8 +214,14 @@ func (q *queue) spillAll() int {
 		// sorts first.
 		lost = q.spool.prepend(q.mem[q.head:])
 	}
+	mem := q.mem[q.head:]
+	for _, m := range mem[len(mem)-lost:] {
+		q.drop(m)
+	}
 	q.mem, q.head = nil, 0
-	return lost + int(q.dropped)
+	n, by := int(q.dropped), q.droppedBy
+	q.dropped, q.droppedBy = 0, map[lossKey]uint64{}
+	return n, by
 }
 
 // spool is a directory of segment files holding length-prefixed messages:

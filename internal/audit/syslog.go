@@ -151,9 +151,12 @@ func (s *syslogSink) format(rec *Record, line []byte) []byte {
 
 // lossRecord returns a stamped audit.loss record for n records this sink
 // lost, and its encoding.
-func (s *syslogSink) lossRecord(n uint64, why string) (*Record, []byte) {
+func (s *syslogSink) lossRecord(n uint64, by map[lossKey]uint64, why string) (*Record, []byte) {
 	rec := s.newRecord(TypeAuditLoss)
 	rec.Dropped, rec.Sink, rec.Message = n, "syslog", why
+	if len(by) > 0 {
+		rec.Losses, _ = lossCounts(by)
+	}
 	line, err := Encode(rec)
 	if err != nil {
 		line = []byte(`{"type":"audit.loss","sink":"syslog"}`)
@@ -164,8 +167,8 @@ func (s *syslogSink) lossRecord(n uint64, why string) (*Record, []byte) {
 // lossMessage is the queue's loss message for n records dropped while the
 // queue and spool were full. Once it is queued, the same record goes to
 // the other sinks, so the file trail shows the gap in syslog's.
-func (s *syslogSink) lossMessage(n uint64) ([]byte, func()) {
-	rec, line := s.lossRecord(n, fmt.Sprintf("%d audit records were not sent to syslog: its queue and spool were full", n))
+func (s *syslogSink) lossMessage(n uint64, by map[lossKey]uint64) ([]byte, func()) {
+	rec, line := s.lossRecord(n, by, fmt.Sprintf("%d audit records were not sent to syslog: its queue and spool were full", n))
 	return s.format(rec, line), func() {
 		s.log.WithField("dropped", n).Warn("audit records lost for syslog; reported to syslog and the other sinks")
 		s.report(rec, line)
@@ -207,12 +210,12 @@ func (s *syslogSink) Close(ctx context.Context) error {
 		<-s.done
 	}
 	s.abort()
-	lost := s.q.spillAll()
+	lost, by := s.q.spillAll()
 	if s.q.spool != nil {
 		s.q.spool.close()
 	}
 	if lost > 0 {
-		rec, line := s.lossRecord(uint64(lost), fmt.Sprintf("%d audit records were not sent to syslog: still queued at close without room in a spool, or dropped while the queue and spool were full", lost))
+		rec, line := s.lossRecord(uint64(lost), by, fmt.Sprintf("%d audit records were not sent to syslog: still queued at close without room in a spool, or dropped while the queue and spool were full", lost))
 		s.report(rec, line)
 		return fmt.Errorf("%d records were not delivered to syslog (queued at the close deadline or dropped) and are lost", lost)
 	}

@@ -141,7 +141,7 @@ func (s *syslogSink) shorten(msg []byte, limit int) (out []byte, sent func(), id
 			}
 		}
 	}
-	loss, lossLine := s.lossRecord(1, fmt.Sprintf("audit record %s (%s, %d bytes) was not sent to syslog: larger than one message (%d bytes) even truncated", cut(id, 64), cut(string(rec.Type), 32), len(msg), limit))
+	loss, lossLine := s.lossRecord(1, map[lossKey]uint64{messageKey(msg): 1}, fmt.Sprintf("audit record %s (%s, %d bytes) was not sent to syslog: larger than one message (%d bytes) even truncated", cut(id, 64), cut(string(rec.Type), 32), len(msg), limit))
 	out = s.format(loss, lossLine)
 	if len(out) > limit {
 		return nil, nil, id
