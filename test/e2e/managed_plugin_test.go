@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -301,5 +302,15 @@ func TestManagedPlugin(t *testing.T) {
 	out, err := exec.Command(portcullisBin, "status", "--socket", m.Socket).CombinedOutput()
 	if err != nil || !strings.HasPrefix(string(out), "healthy:") {
 		t.Errorf("portcullis status --socket %s: %v\n%s", m.Socket, err, out)
+	}
+	// The plugin sees the policies at /etc/portcullis/policies, validate
+	// on the host at m.PolicyDir: one revision.
+	val, err := exec.Command(portcullisBin, "validate", m.PolicyDir).CombinedOutput()
+	rev := regexp.MustCompile(`revision ([0-9a-f]{12})`).FindSubmatch(val)
+	if err != nil || rev == nil {
+		t.Fatalf("validate %s: %v\n%s", m.PolicyDir, err, val)
+	}
+	if !strings.Contains(string(out), string(rev[1])) {
+		t.Errorf("the managed plugin serves another revision than validate prints (%s):\n%s", rev[1], out)
 	}
 }
