@@ -21,6 +21,11 @@
 //
 // FuzzDecode checks the claim against encoding/json for the daemon's
 // request types and for types built to exercise each rule above.
+//
+// Its one user is the plugin's reading of the daemon's AuthZ envelope
+// (DecodeEnvelope), which the daemon writes with json.Marshal. Request
+// bodies are never read with it: internal/request decodes them with
+// encoding/json only, as the daemon does.
 package jsonfast
 
 import (

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"os"
-	"path/filepath"
 	"reflect"
 	"strconv"
 	"strings"
@@ -304,18 +302,16 @@ func FuzzDecode(f *testing.F) {
 	f.Add(uint8(9), []byte(`{"List":["a",null],"Labels":{"a":"1","a":null}}`))
 	f.Add(uint8(9), []byte(`{"E1":"a","Ptr":{"A":"x","b":1},"Map":{"k":{"A":"v"}},"Up":"abc","Bytes":"AQI=","F32":1.5}`))
 	f.Add(uint8(0), []byte(`{"Image":"busybox","Cmd":["sh"],"HostConfig":{"Privileged":true,"Binds":["/a:/b"],"PortBindings":{"80/tcp":[{"HostPort":"8080"}]}}}`))
-	if entries, err := corpus.Load(""); err == nil {
-		for _, e := range entries {
-			if body := e.BodyBytes(); len(body) > 0 {
-				f.Add(uint8(0), body)
-			}
+	// Every recorded body (both daemons) and every adversarial case's
+	// body, as a container create.
+	for _, e := range corpus.ForTest(f) {
+		if body := e.BodyBytes(); len(body) > 0 {
+			f.Add(uint8(0), body)
 		}
 	}
-	if seeds, err := filepath.Glob("../../testdata/*/*.json"); err == nil {
-		for _, s := range seeds {
-			if b, err := os.ReadFile(s); err == nil {
-				f.Add(uint8(0), b)
-			}
+	for _, c := range corpus.Adversarial(f) {
+		if body := c.RequestBody(); len(body) > 0 {
+			f.Add(uint8(0), body)
 		}
 	}
 	f.Fuzz(func(t *testing.T, which uint8, data []byte) {
