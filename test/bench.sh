@@ -1,16 +1,27 @@
 #!/usr/bin/env bash
 # Performance check for Portcullis (what `make bench` runs):
 #   1. the Go benchmarks of every package (short benchtime), summarised;
-#   2. the load generator: allow-all baseline vs `portcullis serve` with the
-#      shipped policies and the audit file sink, same traffic, alternating
-#      rounds; then 1,000 generated team files vs one.
-# It takes about three minutes. Timing never fails it; it fails only when
-# something does not build, a benchmark fails, or the load generator saw
-# failed calls. docs/performance.md explains the numbers and the targets.
+#   2. the load generator (plugin level): allow-all baseline vs `portcullis
+#      serve` with the shipped policies and the audit file sink, replaying
+#      the recorded traffic (testdata/traffic), alternating rounds; then
+#      1,000 generated team files vs one;
+#   3. end to end (test/e2ebench, as root): a private dockerd driven
+#      through its API socket with a read mix and a create/inspect/remove
+#      mix, with no plugin, with the allow-all plugin and with Portcullis,
+#      interleaved.
+# It takes about five minutes. Timing never fails it; it fails only when
+# something does not build, a benchmark fails, or the load generator or
+# the end-to-end benchmark saw failed calls. docs/performance.md explains
+# the numbers and the targets.
 #
 # Knobs (environment): BENCHTIME (200ms), CLIENTS (8), DURATION (5s per
 # round), ROUNDS (4), WARMUP (2s), SCALE (1000; 0 skips), SCALE_DURATION (3s),
-# BENCH_PKGS (./...), LOADGEN_ARGS (extra loadgen flags).
+# BENCH_PKGS (./...), LOADGEN_ARGS (extra loadgen flags);
+# E2E (1; 0 skips the end-to-end part, which otherwise needs root),
+# ENGINE_BIN (the directory holding dockerd and the containerd, shim and
+# runc to run it with; default: Docker Engine 29 from build/engine/build.sh;
+# /usr/sbin for Debian's 20.10), E2E_ROUNDS (3), E2E_DURATION (3s per round,
+# daemon and mix), E2E_CLIENTS (4), E2E_ARGS (extra e2ebench flags).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -38,6 +49,7 @@ trap 'rm -rf "$tmp"' EXIT
 echo "== build"
 go build ./...
 go build -o "$tmp/loadgen" ./test/loadgen
+go build -o "$tmp/e2ebench" ./test/e2ebench
 echo ok
 echo
 
@@ -73,3 +85,25 @@ fi
 # shellcheck disable=SC2086
 "$tmp/loadgen" -clients "$CLIENTS" -duration "$DURATION" -rounds "$ROUNDS" -warmup "$WARMUP" \
   "${scale_args[@]}" ${LOADGEN_ARGS:-}
+
+echo
+echo "== end to end (test/e2ebench)"
+if [ "${E2E:-1}" = 0 ]; then
+  echo "skipped: E2E=0"
+  exit 0
+fi
+if [ "$(id -u)" != 0 ]; then
+  echo "bench.sh: the end-to-end benchmark starts dockerd and needs root (E2E=0 skips it)" >&2
+  exit 1
+fi
+if [ -z "${ENGINE_BIN:-}" ]; then
+  if [ -f build/engine/build.sh ]; then
+    ENGINE_BIN=$(bash build/engine/build.sh | tail -1)
+  else
+    echo "bench.sh: set ENGINE_BIN to the directory holding dockerd (Docker Engine 29; /usr/sbin for 20.10)" >&2
+    exit 1
+  fi
+fi
+# shellcheck disable=SC2086
+"$tmp/e2ebench" -engine-bin "$ENGINE_BIN" -rounds "${E2E_ROUNDS:-3}" -duration "${E2E_DURATION:-3s}" \
+  -clients "${E2E_CLIENTS:-4}" ${E2E_ARGS:-}

@@ -36,10 +36,11 @@ type benchCall struct {
 	msg  []byte
 }
 
-// benchCalls is the recorded traffic as AuthZReq messages.
+// benchCalls is the recorded traffic (the Engine 29 recording) as AuthZReq
+// messages.
 func benchCalls(b *testing.B) []benchCall {
 	b.Helper()
-	entries := corpus.ForTest(b)
+	entries := corpus.Named(b, corpus.Engine29)
 	var out []benchCall
 	for _, e := range entries {
 		env := plugin.Envelope{RequestMethod: e.Method, RequestURI: e.URI, RequestHeaders: e.Headers, RequestBody: e.BodyBytes()}

@@ -10,7 +10,7 @@ import (
 	"github.com/docker/go-plugins-helpers/authorization"
 
 	"github.com/portcullis/portcullis/internal/plugin"
-	"github.com/portcullis/portcullis/internal/request/jsonfast"
+	"github.com/portcullis/portcullis/internal/plugin/jsonfast"
 	"github.com/portcullis/portcullis/test/corpus"
 )
 
@@ -151,8 +151,18 @@ func TestDecodeEnvelope(t *testing.T) {
 }
 
 // DecodeEnvelope agrees with encoding/json on every message: the same
-// envelope, or an error from both.
+// envelope, or an error from both. Seeded with hand-written messages and
+// the daemon's message for every adversarial case, headers and sender
+// included.
 func FuzzDecodeEnvelope(f *testing.F) {
+	for _, c := range corpus.Adversarial(f) {
+		req := authorization.Request{User: c.User, RequestMethod: c.RequestMethod(), RequestURI: c.URI,
+			RequestHeaders: c.RequestHeaders(), RequestBody: c.RequestBody()}
+		if c.User != "" {
+			req.UserAuthNMethod = "TLS"
+		}
+		f.Add(daemonMessage(f, req))
+	}
 	cert := (*authorization.PeerCertificate)(selfSigned(f, "alice", "web"))
 	f.Add(daemonMessage(f, authorization.Request{
 		User: "alice", UserAuthNMethod: "TLS", RequestMethod: "POST", RequestURI: "/v1.41/containers/create?name=a&b=<c>",

@@ -18,6 +18,7 @@ import (
 
 	"github.com/portcullis/portcullis/internal/plugin"
 	"github.com/portcullis/portcullis/internal/policy"
+	"github.com/portcullis/portcullis/test/corpus"
 )
 
 // The fuzz targets judge with the shipped policies (examples/policies),
@@ -88,10 +89,35 @@ func wellFormed(raw []byte) bool {
 	return e.RequestMethod != "" && e.RequestUri != ""
 }
 
+// daemonEnvelope is the AuthZReq message the daemon sends for a request.
+func daemonEnvelope(tb testing.TB, user, method, uri string, headers map[string]string, body []byte) []byte {
+	req := authorization.Request{
+		User: user, RequestMethod: method, RequestURI: uri,
+		RequestHeaders: headers, RequestBody: body,
+	}
+	if user != "" {
+		req.UserAuthNMethod = "TLS"
+	}
+	raw, err := json.Marshal(req)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return raw
+}
+
 // FuzzAuthZReq: arbitrary bytes as an AuthZReq message never make the
 // plugin panic or fail to answer, and garbage (anything but one JSON
-// object naming a method and a URI) is never allowed.
+// object naming a method and a URI) is never allowed. Seeded with
+// hand-written messages and with the daemon's message for every recorded
+// request (both daemons) and every adversarial case, headers and sender
+// included.
 func FuzzAuthZReq(f *testing.F) {
+	for _, e := range corpus.ForTest(f) {
+		f.Add(daemonEnvelope(f, e.User, e.Method, e.URI, e.Headers, e.BodyBytes()))
+	}
+	for _, c := range corpus.Adversarial(f) {
+		f.Add(daemonEnvelope(f, c.User, c.RequestMethod(), c.URI, c.RequestHeaders(), c.RequestBody()))
+	}
 	for _, s := range []string{
 		``,
 		`null`,
@@ -127,7 +153,8 @@ func FuzzAuthZReq(f *testing.F) {
 }
 
 // FuzzAuthZEnvelope builds well-formed envelopes from a fuzzed method,
-// URI, body and headers, and checks the one property an attacker wants
+// URI, headers ("Key: value" lines, corpus.HeaderText), user and body,
+// and checks the one property an attacker wants
 // to break: a body that the daemon would decode as a container create
 // with HostConfig.Privileged (or, on older daemons, a top-level
 // Privileged) is never allowed on a URI the daemon routes to container
@@ -159,27 +186,31 @@ func FuzzAuthZEnvelope(f *testing.F) {
 		{"GET", "/_ping", "", "", "", ""},
 		{"post", "/v1.41/containers/create", "application/json", "", "", priv},
 	} {
-		f.Add(s.method, s.uri, s.ct, s.cl, s.user, []byte(s.body))
+		// cl "" is the body's length, "-" no Content-Length (chunked).
+		hdr := map[string]string{}
+		if s.ct != "" {
+			hdr["Content-Type"] = s.ct
+		}
+		switch s.cl {
+		case "":
+			hdr["Content-Length"] = strconv.Itoa(len(s.body))
+		case "-":
+		default:
+			hdr["Content-Length"] = s.cl
+		}
+		f.Add(s.method, s.uri, corpus.HeaderText(hdr), s.user, []byte(s.body))
 	}
-	f.Fuzz(func(t *testing.T, method, uri, ct, cl, user string, body []byte) {
+	for _, c := range corpus.Adversarial(f) {
+		f.Add(c.RequestMethod(), c.URI, corpus.HeaderText(c.RequestHeaders()), c.User, c.RequestBody())
+	}
+	f.Fuzz(func(t *testing.T, method, uri, headers, user string, body []byte) {
 		h := shipped(t)
 		env := plugin.Envelope{
 			User: user, RequestMethod: method, RequestURI: uri, RequestBody: body,
-			RequestHeaders: map[string]string{},
+			RequestHeaders: corpus.ParseHeaderText(headers),
 		}
 		if user != "" {
 			env.UserAuthNMethod = "TLS"
-		}
-		if ct != "" {
-			env.RequestHeaders["Content-Type"] = ct
-		}
-		switch cl {
-		case "":
-			env.RequestHeaders["Content-Length"] = strconv.Itoa(len(body))
-		case "-":
-			// chunked: no Content-Length
-		default:
-			env.RequestHeaders["Content-Length"] = cl
 		}
 		raw, err := json.Marshal(env)
 		if err != nil {

@@ -1,17 +1,13 @@
 package policy_test
 
 import (
-	"bytes"
-	"encoding/json"
-	"os"
-	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/portcullis/portcullis/internal/policy"
 	"github.com/portcullis/portcullis/internal/request"
+	"github.com/portcullis/portcullis/test/corpus"
 )
 
 // adversarialCase is one request an attacker would try, or its benign
@@ -20,65 +16,14 @@ import (
 //
 // Cases live in testdata/adversarial/*.json, one file per control, each a
 // JSON array. A denial names the rule it expects; next to it a benign
-// look-alike is expected to be allowed.
-type adversarialCase struct {
-	Name string `json:"name"`
-	// Who sends it: "" is an unauthenticated request (the default
-	// policy); a user comes with AuthNMethod TLS and the certificate OUs.
-	User string   `json:"user"`
-	OUs  []string `json:"ous"`
-	// Method defaults to POST.
-	Method string `json:"method"`
-	URI    string `json:"uri"`
-	// Body is sent verbatim (duplicate keys, escapes and all); BodyText
-	// when it is not JSON. BodySize simulates a body the daemon did not
-	// forward because it is that large: no body, that Content-Length.
-	Body     json.RawMessage `json:"body"`
-	BodyText *string         `json:"body_text"`
-	BodySize int             `json:"body_size"`
-	// Headers default to Content-Type application/json and the body's
-	// Content-Length when there is a body; Chunked drops Content-Length.
-	Headers map[string]string `json:"headers"`
-	Chunked bool              `json:"chunked"`
+// look-alike is expected to be allowed. test/corpus reads them (the fuzz
+// targets of other packages are seeded from them too) and documents the
+// fields.
+type adversarialCase struct{ corpus.Case }
 
-	// Exactly one of Deny (the rule that must be among the violations) and
-	// Allow.
-	Deny  string `json:"deny"`
-	Allow bool   `json:"allow"`
-	// Why explains a case whose outcome is not obvious.
-	Why string `json:"why"`
-}
+func (c *adversarialCase) body() []byte { return c.RequestBody() }
 
-func (c *adversarialCase) body() []byte {
-	switch {
-	case c.BodyText != nil:
-		return []byte(*c.BodyText)
-	case len(c.Body) > 0:
-		return []byte(c.Body)
-	}
-	return nil
-}
-
-func (c *adversarialCase) headers() map[string]string {
-	h := map[string]string{}
-	if b := c.body(); b != nil {
-		h["Content-Type"] = "application/json"
-		if !c.Chunked {
-			h["Content-Length"] = strconv.Itoa(len(b))
-		}
-	} else if c.BodySize > 0 {
-		h["Content-Type"] = "application/json"
-		h["Content-Length"] = strconv.Itoa(c.BodySize)
-	}
-	for k, v := range c.Headers {
-		if v == "" {
-			delete(h, k)
-			continue
-		}
-		h[k] = v
-	}
-	return h
-}
+func (c *adversarialCase) headers() map[string]string { return c.RequestHeaders() }
 
 func (c *adversarialCase) identity() request.Identity {
 	if c.User == "" && len(c.OUs) == 0 {
@@ -90,11 +35,7 @@ func (c *adversarialCase) identity() request.Identity {
 // judge returns whether the request is allowed and the rule ids that
 // speak against it.
 func judge(s *policy.Set, c *adversarialCase) (bool, []string, string) {
-	method := c.Method
-	if method == "" {
-		method = "POST"
-	}
-	r, err := request.Parse(method, c.URI, c.headers(), c.body())
+	r, err := request.Parse(c.RequestMethod(), c.URI, c.headers(), c.body())
 	if err != nil {
 		re, ok := request.AsError(err)
 		if !ok {
@@ -110,39 +51,11 @@ func judge(s *policy.Set, c *adversarialCase) (bool, []string, string) {
 	return d.Allow, rules, d.Message()
 }
 
-func readAdversarial(t *testing.T) map[string][]adversarialCase {
+func readAdversarial(t testing.TB) map[string][]adversarialCase {
 	t.Helper()
-	paths, err := filepath.Glob(filepath.Join("testdata", "adversarial", "*.json"))
-	if err != nil || len(paths) == 0 {
-		t.Fatalf("no adversarial cases: %v", err)
-	}
 	out := map[string][]adversarialCase{}
-	for _, p := range paths {
-		data, err := os.ReadFile(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		dec := json.NewDecoder(bytes.NewReader(data))
-		dec.DisallowUnknownFields()
-		var cases []adversarialCase
-		if err := dec.Decode(&cases); err != nil {
-			t.Fatalf("%s: %v", p, err)
-		}
-		seen := map[string]bool{}
-		for i, c := range cases {
-			switch {
-			case c.Name == "":
-				t.Fatalf("%s: case %d has no name", p, i)
-			case seen[c.Name]:
-				t.Fatalf("%s: duplicate case %q", p, c.Name)
-			case (c.Deny == "") == !c.Allow:
-				t.Fatalf("%s: case %q must set exactly one of deny and allow", p, c.Name)
-			case c.URI == "":
-				t.Fatalf("%s: case %q has no uri", p, c.Name)
-			}
-			seen[c.Name] = true
-		}
-		out[strings.TrimSuffix(filepath.Base(p), ".json")] = cases
+	for _, c := range corpus.Adversarial(t) {
+		out[c.File] = append(out[c.File], adversarialCase{c})
 	}
 	return out
 }

@@ -2,22 +2,22 @@ package policy_test
 
 import (
 	"fmt"
-	"github.com/hashicorp/hcl/v2"
 	"os"
 	"path/filepath"
 	"runtime"
-	"strings"
 	"testing"
 	"time"
 
+	"github.com/hashicorp/hcl/v2"
+
 	"github.com/portcullis/portcullis/internal/policy"
 	"github.com/portcullis/portcullis/internal/request"
+	"github.com/portcullis/portcullis/test/corpus"
 )
 
-func benchCreate(b *testing.B, user string, ous []string, line int) {
+func benchCreate(b *testing.B, user string, ous []string, e corpus.Entry) {
 	s := loadExamples(b)
-	e := readCorpus(b)[line]
-	r, err := request.Parse(e.Method, e.URI, e.headers(), e.body())
+	r, err := request.Parse(e.Method, e.URI, e.Headers, e.BodyBytes())
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -29,29 +29,40 @@ func benchCreate(b *testing.B, user string, ous []string, line int) {
 	}
 }
 
-// BenchmarkDecideCreate: the CLI's plain `docker run` create (corpus line 9).
-func BenchmarkDecideCreate(b *testing.B) { benchCreate(b, "nobody1", nil, 9) }
+// The requests below are from the Engine 29 recording (testdata/traffic),
+// named by the CLI command that sent them (test/recorder/record.sh).
 
-// BenchmarkDecideHardenedCreate: a hardened create with a bind, caps, limits (line 14).
-func BenchmarkDecideHardenedCreate(b *testing.B) { benchCreate(b, "nobody1", nil, 14) }
+// BenchmarkDecideCreate: the CLI's plain `docker run` create.
+func BenchmarkDecideCreate(b *testing.B) {
+	benchCreate(b, "nobody1", nil, recorded(b, "run", "POST", "/containers/create"))
+}
+
+// BenchmarkDecideHardenedCreate: a hardened create (read-only, caps
+// dropped, no-new-privileges, a user, limits).
+func BenchmarkDecideHardenedCreate(b *testing.B) {
+	benchCreate(b, "nobody1", nil, recorded(b, "run-hardened", "POST", "/containers/create"))
+}
 
 // BenchmarkDecideHardenedCreateWeb: the same as team web (OU lookup, custom rule).
-func BenchmarkDecideHardenedCreateWeb(b *testing.B) { benchCreate(b, "web-dev1", []string{"web"}, 14) }
+func BenchmarkDecideHardenedCreateWeb(b *testing.B) {
+	benchCreate(b, "web-dev1", []string{"web"}, recorded(b, "run-hardened", "POST", "/containers/create"))
+}
 
-// BenchmarkDecideDeniedCreate: the socket and host binds (line 61), with messages.
-func BenchmarkDecideDeniedCreate(b *testing.B) { benchCreate(b, "nobody1", nil, 61) }
+// BenchmarkDecideDeniedCreate: the socket and host binds, with messages.
+func BenchmarkDecideDeniedCreate(b *testing.B) {
+	benchCreate(b, "nobody1", nil, recorded(b, "run-host-binds", "POST", "/containers/create"))
+}
 
 // BenchmarkDecideStop: container stop, one of the actions of the shipped
-// self_protect rule, so the rule's HCL runs (line 42).
+// self_protect rule, so the rule's HCL runs.
 func BenchmarkDecideStop(b *testing.B) {
-	if e := readCorpus(b)[42]; e.Method != "POST" || !strings.Contains(e.URI, "/stop") {
-		b.Fatalf("corpus line 42 is %s %s, not a stop", e.Method, e.URI)
-	}
-	benchCreate(b, "nobody1", nil, 42)
+	benchCreate(b, "nobody1", nil, recorded(b, "stop", "POST", "/stop"))
 }
 
 // BenchmarkDecidePing: a read-only request.
-func BenchmarkDecidePing(b *testing.B) { benchCreate(b, "nobody1", nil, 0) }
+func BenchmarkDecidePing(b *testing.B) {
+	benchCreate(b, "nobody1", nil, recorded(b, "version", "HEAD", "/_ping"))
+}
 
 func writeTeams(t testing.TB, n int) string {
 	dir := t.TempDir()

@@ -4,43 +4,13 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/portcullis/portcullis/internal/policy"
 	"github.com/portcullis/portcullis/internal/request"
 	"github.com/portcullis/portcullis/test/corpus"
 )
-
-// corpusEntry is one recorded request of the shared corpus.
-type corpusEntry struct{ corpus.Entry }
-
-func readCorpus(t testing.TB) []corpusEntry {
-	t.Helper()
-	entries := corpus.ForTest(t)
-	out := make([]corpusEntry, len(entries))
-	for i, e := range entries {
-		out[i] = corpusEntry{e}
-	}
-	return out
-}
-
-func (e corpusEntry) body() []byte {
-	if len(e.Body) == 0 || string(e.Body) == "null" {
-		return nil
-	}
-	return e.Body
-}
-
-func (e corpusEntry) headers() map[string]string {
-	h := map[string]string{}
-	for k, v := range e.Headers {
-		h[k] = v
-	}
-	if e.body() != nil {
-		h["Content-Type"] = "application/json"
-	}
-	return h
-}
 
 func loadExamples(t testing.TB) *policy.Set {
 	t.Helper()
@@ -52,35 +22,41 @@ func loadExamples(t testing.TB) *policy.Set {
 	return s
 }
 
-// TestCorpusDefault replays the recorded CLI traffic as a user in no team
-// through the shipped default policy. Each entry's expected rules are
-// listed by line number (0-based); every other entry must be allowed.
+// TestCorpusDefault replays the recorded CLI traffic (both daemons) as a
+// user in no team through the shipped default policy. The requests it
+// must deny are listed by the recording step (the CLI command, see
+// test/recorder/record.sh) and action, with the rules that deny them;
+// every other request must be allowed.
 func TestCorpusDefault(t *testing.T) {
 	s := loadExamples(t)
-	entries := readCorpus(t)
-	deny := map[int][]string{
-		24: {"exec.privileged", "exec.root"},                                                  // docker exec --privileged -u root
-		46: {"container.privileged"},                                                          // docker run --privileged
-		51: {"capabilities.add", "security.apparmor", "security.seccomp", "security.selinux"}, // --cap-add ALL,SYS_ADMIN + unconfined
-		56: {"namespaces.host", "network.mode"},                                               // --pid/--ipc/--uts/--userns/--network host
-		61: {"mounts.bind", "mounts.docker_socket"},                                           // docker.sock, /, /etc
-		66: {"devices.device", "logging.driver", "sysctls.sysctl"},                            // --device, --sysctl, --log-driver none
-		71: {"volume.host_path"},                                                              // volume create -o bind device=/etc
-		99: {"actions.denied"},                                                                // docker build
-	}
-	if len(entries) != 104 {
-		t.Fatalf("corpus has %d entries, the table was written for 104", len(entries))
+	deny := map[string][]string{
+		"exec-privileged container.exec":       {"exec.privileged", "exec.root"},
+		"run-privileged container.create":      {"container.privileged"},
+		"run-capabilities container.create":    {"capabilities.add", "security.apparmor", "security.seccomp", "security.selinux"},
+		"run-host-namespaces container.create": {"namespaces.host", "network.mode"},
+		"run-host-binds container.create":      {"mounts.bind", "mounts.docker_socket"},
+		"run-devices container.create":         {"devices.device", "logging.driver", "sysctls.sysctl"},
+		"volume-create-host volume.create":     {"volume.host_path"},
+		"build image.build":                    {"actions.denied"},
 	}
 	id := request.Identity{User: "nobody1", AuthNMethod: "TLS", CommonName: "nobody1"}
-	for i, e := range entries {
-		r, err := request.Parse(e.Method, e.URI, e.headers(), e.body())
+	seen := map[string]map[string]bool{} // deny key -> recordings where it was seen
+	for _, e := range corpus.ForTest(t) {
+		r, err := request.Parse(e.Method, e.URI, e.Headers, e.BodyBytes())
 		if err != nil {
-			t.Fatalf("%d %s: parse: %v", i, e.Name, err)
+			t.Fatalf("%s %s: parse: %v", e.Recording, e.Name, err)
 		}
+		key := e.Step + " " + string(r.Action)
 		d := s.Decide(id, r)
-		want, wantDeny := deny[i]
+		want, wantDeny := deny[key]
+		if wantDeny {
+			if seen[key] == nil {
+				seen[key] = map[string]bool{}
+			}
+			seen[key][e.Recording] = true
+		}
 		if d.Allow == wantDeny {
-			t.Errorf("%d %s: allow=%v, want %v: %s", i, e.Name, d.Allow, !wantDeny, d.Message())
+			t.Errorf("%s %s (%s): allow=%v, want %v: %s", e.Recording, e.Name, key, d.Allow, !wantDeny, d.Message())
 			continue
 		}
 		var got []string
@@ -90,10 +66,31 @@ func TestCorpusDefault(t *testing.T) {
 			}
 		}
 		if wantDeny && !slices.Equal(got, want) {
-			t.Errorf("%d %s: rules %v, want %v: %s", i, e.Name, got, want, d.Message())
+			t.Errorf("%s %s: rules %v, want %v: %s", e.Recording, e.Name, got, want, d.Message())
 		}
 		if d.Policy != "default" || d.Team != "" {
-			t.Errorf("%d: judged by %q/%q, want default", i, d.Policy, d.Team)
+			t.Errorf("%s %s: judged by %q/%q, want default", e.Recording, e.Name, d.Policy, d.Team)
 		}
 	}
+	// Every listed denial was exercised by every recording.
+	for key := range deny {
+		for _, rec := range corpus.Recordings {
+			if !seen[key][rec] {
+				t.Errorf("%s: no request %q", rec, key)
+			}
+		}
+	}
+}
+
+// recorded returns the first request of the Engine 29 recording that the
+// step sent with method to a URI containing part.
+func recorded(tb testing.TB, step, method, part string) corpus.Entry {
+	tb.Helper()
+	for _, e := range corpus.Named(tb, corpus.Engine29) {
+		if e.Step == step && e.Method == method && strings.Contains(e.URI, part) {
+			return e
+		}
+	}
+	tb.Fatalf("%s: no %s %s request in step %s", corpus.Engine29, method, part, step)
+	return corpus.Entry{}
 }

@@ -19,6 +19,12 @@ func TestDependencyDirection(t *testing.T) {
 		{mod + "internal/request/...", []string{mod + "internal/policy", mod + "internal/plugin", mod + "internal/audit", mod + "internal/state", mod + "internal/gateway", mod + "cmd"}},
 		{mod + "internal/metrics/...", []string{mod + "internal/plugin", mod + "internal/audit", mod + "internal/policy", mod + "internal/state", mod + "internal/gateway", mod + "internal/request", mod + "cmd"}},
 		{mod + "internal/audit/...", []string{mod + "internal/plugin", mod + "internal/metrics", mod + "internal/policy", mod + "internal/state", mod + "internal/gateway", mod + "cmd"}},
+		// Test support (recorded traffic, the recorder, load and
+		// end-to-end benchmarks) never ships, and the traffic reader
+		// stands on the standard library alone.
+		{mod + "cmd/...", []string{mod + "test"}},
+		{mod + "internal/...", []string{mod + "test"}},
+		{mod + "test/corpus", []string{mod + "internal", mod + "cmd", "github.com/docker/docker"}},
 		{mod + "internal/policy/...", []string{mod + "internal/plugin", mod + "internal/audit", mod + "internal/state", mod + "internal/gateway", mod + "cmd", "github.com/sirupsen/logrus", "github.com/docker/go-plugins-helpers", "go.etcd.io/bbolt", "github.com/docker/docker/client", "github.com/moby/moby/client"}},
 	}
 	for _, r := range rules {

@@ -6,10 +6,12 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 
 	"github.com/portcullis/portcullis/internal/policy"
 	"github.com/portcullis/portcullis/internal/request"
+	"github.com/portcullis/portcullis/test/corpus"
 )
 
 // TestMain shortens the fuzzer's minimization of new corpus entries from
@@ -53,21 +55,34 @@ func FuzzLoad(f *testing.F) {
 	})
 }
 
-// FuzzDecide: random create bodies through request.Parse and Decide never
-// panic, and a body that does not parse is never allowed.
+// FuzzDecide: random requests through request.Parse and Decide never
+// panic, and a request that does not parse is never allowed. Headers come
+// as "Key: value" lines (corpus.HeaderText). Seeded with every recorded
+// request (both daemons), every adversarial case (its method, URI,
+// headers and body) and a few hand-written bodies.
 func FuzzDecide(f *testing.F) {
-	for _, e := range readCorpus(f) {
-		if e.Method == "POST" && e.body() != nil {
-			f.Add(e.URI, []byte(e.body()))
-		}
+	for _, s := range []struct{ uri, body string }{
+		{"/v1.41/containers/create", `{"Image":`},
+		{"/v1.24/containers/create", `{"Image":"x","Privileged":true}`},
+		{"/v1.41/containers/create", `{"Image":"x","HostConfig":{"Privileged":true,"Binds":["/var/run/docker.sock:/s"]}}`},
+		{"/v1.41/services/create", `{"TaskTemplate":{"ContainerSpec":{"Image":"x","Privileges":{"Seccomp":{"Mode":"unconfined"}},"Mounts":[{"Type":"bind","Source":"/"}]}}}`},
+		{"/v1.41/volumes/create", `{"Driver":"local","DriverOpts":{"type":"none","o":"bind","device":"/etc"}}`},
+	} {
+		f.Add("POST", s.uri, "Content-Type: application/json\nContent-Length: "+strconv.Itoa(len(s.body))+"\n", []byte(s.body))
+	}
+	for _, e := range corpus.ForTest(f) {
+		f.Add(e.Method, e.URI, corpus.HeaderText(e.Headers), e.BodyBytes())
+	}
+	for _, c := range corpus.Adversarial(f) {
+		f.Add(c.RequestMethod(), c.URI, corpus.HeaderText(c.RequestHeaders()), c.RequestBody())
 	}
 	s := loadExamples(f)
 	ids := []request.Identity{{}, {User: "nobody1"}, {User: "web-dev1", OrganizationalUnits: []string{"web"}}, {User: "ops-x"}}
-	f.Fuzz(func(t *testing.T, uri string, body []byte) {
-		h := map[string]string{"Content-Type": "application/json", "Content-Length": "1"}
-		_, perr := request.Parse("POST", uri, h, body)
+	f.Fuzz(func(t *testing.T, method, uri, headers string, body []byte) {
+		h := corpus.ParseHeaderText(headers)
+		_, perr := request.Parse(method, uri, h, body)
 		for _, id := range ids {
-			d := s.DecideRequest(id, "POST", uri, h, body)
+			d := s.DecideRequest(id, method, uri, h, body)
 			if perr != nil && d.Allow {
 				t.Fatalf("unparseable request allowed: %v", perr)
 			}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/portcullis/portcullis/internal/request"
 	"github.com/portcullis/portcullis/test/benchcpu"
+	"github.com/portcullis/portcullis/test/corpus"
 )
 
 // Benchmarks for the work every AuthZ call does before a policy sees the
@@ -29,7 +30,7 @@ type benchEntry struct {
 func benchCorpus(b *testing.B) []benchEntry {
 	b.Helper()
 	var out []benchEntry
-	for _, e := range loadCorpus(b) {
+	for _, e := range corpus.Named(b, corpus.Engine29) {
 		out = append(out, benchEntry{name: e.Name, method: e.Method, uri: e.URI, headers: e.Headers, body: e.BodyBytes()})
 	}
 	return out

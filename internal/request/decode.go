@@ -11,8 +11,6 @@ import (
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/network"
-
-	"github.com/portcullis/portcullis/internal/request/jsonfast"
 )
 
 // decodeBody decodes r's JSON body into the daemon's type for r.Action.
@@ -106,9 +104,10 @@ func decodeSlice[S ~[]E, E any](body []byte, dst *S) error {
 }
 
 // decodeJSON decodes exactly one JSON value from body into v with
-// encoding/json, failing unless only white space follows it. The daemon's
-// own check (Decoder.More) lets a stray '}' or ']' through; we accept
-// nothing.
+// encoding/json, as the daemon decodes it, failing unless only white space
+// follows it. The daemon's own check (Decoder.More) lets a stray '}' or ']'
+// through; we accept nothing. encoding/json is the only reader of bodies:
+// at a security boundary the one safe reading is the daemon's own.
 //
 // json.Unmarshal accepts exactly what the json.Decoder path below accepts
 // and decodes it the same way, without first copying the body into the
@@ -116,12 +115,6 @@ func decodeSlice[S ~[]E, E any](body []byte, dst *S) error {
 // 1 MiB body). Only when it fails is the decoder path run, so that errors
 // read as they always have.
 func decodeJSON(body []byte, v any) error {
-	// jsonfast decodes the plain form Go clients write, and only when its
-	// result is the one encoding/json gives; otherwise it leaves *v zero
-	// and encoding/json decodes.
-	if fastJSON && jsonfast.Decode(body, v) {
-		return nil
-	}
 	if err := json.Unmarshal(body, v); err == nil {
 		return nil
 	}
@@ -131,9 +124,6 @@ func decodeJSON(body []byte, v any) error {
 	}
 	return noTrailing(dec)
 }
-
-// fastJSON is turned off by tests that compare jsonfast with encoding/json.
-var fastJSON = true
 
 // noTrailing fails unless only white space follows the decoded value.
 func noTrailing(dec *json.Decoder) error {

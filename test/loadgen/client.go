@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 )
@@ -254,7 +255,15 @@ func (r *result) note(key string, msg *string) {
 	if r.denyMsgs == nil {
 		r.denyMsgs = map[string]int{}
 	}
-	k := key + " -> " + *msg
+	// The message names its decision's id; leave it out so that equal
+	// denials count together.
+	m := *msg
+	if i := strings.Index(m, " (decision "); i >= 0 {
+		if j := strings.IndexByte(m[i+1:], ')'); j >= 0 {
+			m = m[:i] + m[i+1+j+1:]
+		}
+	}
+	k := key + " -> " + m
 	if len(k) > 220 {
 		k = k[:220] + "…"
 	}

@@ -79,7 +79,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&cfg.warmup, "warmup", 2*time.Second, "unmeasured load before the first round, per plugin")
 	fs.IntVar(&cfg.rounds, "rounds", 3, "measured rounds per plugin; the plugins alternate (ABBA) to spread noise")
 	fs.Float64Var(&cfg.rate, "rate", 0, "calls per second for all clients together; 0 sends as fast as answered")
-	fs.StringVar(&cfg.corpus, "corpus", "", "recorded traffic (JSON lines); default ../shared/corpus/docker-cli-traffic.jsonl beside the module")
+	fs.StringVar(&cfg.corpus, "corpus", "", "recorded traffic (JSON lines); default the Engine 29 recording, testdata/traffic/"+corpus.Engine29)
 	fs.IntVar(&cfg.creates, "creates", 20, "generated container creates mixed into each pass over the corpus")
 	fs.StringVar(&cfg.users, "user", "", "comma-separated User values (TLS common names) to send, cycled; default as recorded (none)")
 	fs.IntVar(&cfg.respBytes, "response-bytes", 2048, "size of the JSON response body reported to AuthZRes for JSON GETs")
@@ -119,7 +119,7 @@ func do(ctx context.Context, cfg config, out io.Writer) error {
 		return err
 	}
 	if cfg.corpus == "" {
-		cfg.corpus = filepath.Join(root, "..", "shared", "corpus", "docker-cli-traffic.jsonl")
+		cfg.corpus = filepath.Join(root, corpus.Dir, corpus.Engine29)
 	}
 	entries, err := corpus.Load(cfg.corpus)
 	if err != nil {

@@ -49,16 +49,15 @@ func buildWorkload(cfg workloadConfig) ([]call, error) {
 	var items []item
 	var template []byte
 	for _, e := range cfg.corpus {
-		var body []byte
-		if len(e.Body) > 0 && string(e.Body) != "null" {
-			// The CLI sends its JSON with a trailing newline; Content-Length
-			// in the recorded headers counts it.
-			body = append(append([]byte(nil), e.Body...), '\n')
-			if template == nil && strings.Contains(e.URI, "/containers/create") {
-				template = e.Body
-			}
+		// The body exactly as the daemon forwarded it (the CLI's JSON
+		// with its trailing newline, which the recorded Content-Length
+		// counts). The recording says nothing of the decision: the
+		// policy decides.
+		body := e.BodyBytes()
+		if body != nil && len(e.Body) > 0 && template == nil && strings.Contains(e.URI, "/containers/create") {
+			template = e.Body
 		}
-		items = append(items, item{e: e, body: body, expect: e.Expect})
+		items = append(items, item{e: e, body: body})
 	}
 	rng := rand.New(rand.NewPCG(cfg.seed, 1))
 	if cfg.creates > 0 {
