@@ -442,3 +442,49 @@ func stepMinor(v string, d int) string {
 	}
 	return fmt.Sprintf("%d.%d", major, minor+d)
 }
+
+// TestFactNewerFields: a field that only newer API versions have is applied
+// only by a daemon that has it, and only at those versions. HostConfig.Umask
+// is new in API 1.56: Engine 29 applies it to a create at /v1.56 and drops it
+// at /v1.50 (the version CLI 28.2 negotiates); 20.10 (API 1.41) does not know
+// it. The plugin decodes bodies with the Docker 28.5 API types, which lack
+// Umask: it judges such a create without seeing the field, which is why
+// confinement is judged by allow-lists.
+func TestFactNewerFields(t *testing.T) {
+	t.Parallel()
+	e := NewEnv(t, Options{Observe: true})
+	const umask = 0o077
+	versions := []string{e.Daemon.APIVersion}
+	if e.Daemon.APIAtLeast("1.56") {
+		versions = append(versions, "1.50")
+	}
+	for i, v := range versions {
+		name := fmt.Sprintf("pe-newer-%d", i)
+		body := fmt.Sprintf(`{"Image":%q,"Cmd":["true"],"HostConfig":{"Umask":%d}}`, e.Image, umask)
+		path := e.Daemon.APIAt(v, "/containers/create?name="+name)
+		resp, out, err := e.Daemon.Do("POST", path, nil, strings.NewReader(body))
+		if err != nil || resp.StatusCode != http.StatusCreated {
+			t.Fatalf("POST %s: %v %v %.300s", path, err, resp, out)
+		}
+		if seen := findObserved(e.Observer.Requests(), "POST", name); seen == nil || !seen.BodyForwarded {
+			t.Errorf("POST %s: the plugins did not get the body: %v", path, seen)
+		}
+		resp, out, err = e.Daemon.Do("GET", e.Daemon.API("/containers/"+name+"/json"), nil, nil)
+		if err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("inspect %s: %v %v %.300s", name, err, resp, out)
+		}
+		var inspect struct {
+			HostConfig map[string]json.RawMessage
+		}
+		if err := json.Unmarshal(out, &inspect); err != nil {
+			t.Fatal(err)
+		}
+		got, applied := inspect.HostConfig["Umask"]
+		want := compareAPIVersions(v, "1.56") >= 0
+		if applied != want || (applied && string(got) != fmt.Sprint(umask)) {
+			t.Errorf("Docker Engine %s, create at API %s: Umask applied %v (%s), want %v", e.Daemon.Version, v, applied, got, want)
+		}
+		t.Logf("Docker Engine %s, create at API %s: Umask applied: %v", e.Daemon.Version, v, applied)
+		RequireOK(t, e.Docker("rm", name))
+	}
+}
