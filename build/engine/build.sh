@@ -11,7 +11,7 @@
 # versions, build tags, cgo, -ldflags — and of `go version`: bumping any of
 # them builds afresh into a new directory (older ones are removed). A cached
 # build costs well under a second; with a warm Go build cache only the links
-# run (minutes); a cold build compiles some 1,500 packages, with progress on
+# run (minutes); a cold build compiles every dependency, with progress on
 # stderr (test/e2e/README.md has measured times).
 #
 # runc needs libseccomp's headers (Debian: libseccomp-dev; test/e2e/deps.sh
