@@ -66,8 +66,9 @@ func TestBypass(t *testing.T) {
 		{"percent-encoded route", raw("POST", api("/containers/%63reate?name=NAME"), []string{"Content-Type: application/json", fmt.Sprintf("Content-Length: %d", len(priv))}, priv), "privileged"},
 		{"version /v01.041", raw("POST", "/v01.041/containers/create?name=NAME", []string{"Content-Type: application/json", fmt.Sprintf("Content-Length: %d", len(priv))}, priv), "privileged"},
 		{"absolute-form URI", raw("POST", "http://docker"+api("/containers/create?name=NAME"), []string{"Content-Type: application/json", fmt.Sprintf("Content-Length: %d", len(priv))}, priv), "privileged"},
-		// 20.10 forwards this body (its /auth check is on the path), so
-		// the plugin judges it; without the body it would deny it as missing.
+		// Both daemons forward this body (their /auth check is on the
+		// path; TestFactBodyFraming), so the plugin judges it; without the
+		// body it would deny it as missing.
 		{"/auth at the end of the query", raw("POST", api("/containers/create?name=NAME&x=/auth"), []string{"Content-Type: application/json", fmt.Sprintf("Content-Length: %d", len(priv))}, priv), ""},
 		{"no Content-Type: the daemon decodes a body it did not forward", raw("POST", api("/containers/create?name=NAME"), []string{fmt.Sprintf("Content-Length: %d", len(priv))}, priv), "request.body_missing"},
 		{"chunked with Content-Length 0 too", raw("POST", api("/containers/create?name=NAME"), []string{"Content-Type: application/json", "Transfer-Encoding: chunked", "Content-Length: 0"}, fmt.Sprintf("%x\r\n%s\r\n0\r\n\r\n", len(priv), priv)), ""},
@@ -108,8 +109,9 @@ func TestBypass(t *testing.T) {
 	RequireOK(t, e.Docker("volume", "create", "-o", "type=tmpfs", "-o", "device=tmpfs", "-o", "o=size=1m", "tv"))
 
 	// Look-alikes the policy allows: the daemon must refuse them itself.
-	// The daemon accepts PidMode "HOST" (20.10 validates nothing here);
-	// it must not mean the host's namespace, which only "host" does.
+	// Daemon-specific: 20.10 accepts PidMode "HOST" (it validates nothing
+	// here), Engine 29 refuses it ("invalid PID mode"). Either way it must
+	// not mean the host's namespace, which only "host" does.
 	t.Run("PidMode HOST is not host", func(t *testing.T) {
 		for i, mode := range []string{"HOST", "Host", " host", "host "} {
 			name := fmt.Sprintf("pe-pid-%d", i)
