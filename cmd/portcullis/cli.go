@@ -36,6 +36,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"serve", "serve the authorization plugin on a Unix socket", runServe},
+		{"gateway", "serve the Docker API on a local socket, telling the daemon who calls", runGateway},
 		{"validate", "check policy files and print every diagnostic", runValidate},
 		{"eval", "judge one request offline against a policy directory", runEval},
 		{"test", "run the policy test cases kept beside the policies", runTest},
