@@ -146,6 +146,12 @@ func appendIdentity(b []byte, id *Identity) []byte {
 	b = appendStringField(b, `,"authn_method":`, id.AuthNMethod)
 	b = appendStringField(b, `,"team":`, id.Team)
 	b = appendStringField(b, `,"cert_subject":`, id.CertSubject)
+	b = appendStringField(b, `,"uid":`, id.UID)
+	if id.PID != 0 {
+		b = append(b, `,"pid":`...)
+		b = strconv.AppendInt(b, int64(id.PID), 10)
+	}
+	b = appendStringField(b, `,"exe":`, id.Exe)
 	return closeObject(b, n)
 }
 

@@ -182,6 +182,12 @@ type Identity struct {
 	Team string `json:"team,omitempty"`
 	// CertSubject is the client certificate's subject (RFC 2253).
 	CertSubject string `json:"cert_subject,omitempty"`
+	// UID, PID and Exe describe a local caller, as the portcullis
+	// gateway learnt them from the kernel: the user's uid, and the client
+	// process and its executable when the kernel gave them.
+	UID string `json:"uid,omitempty"`
+	PID int    `json:"pid,omitempty"`
+	Exe string `json:"exe,omitempty"`
 }
 
 // Violation is one rule that denied (or would have denied) a request.

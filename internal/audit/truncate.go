@@ -64,6 +64,7 @@ func truncatedCopy(r *Record, level int) *Record {
 			id.AuthNMethod = cut(r.Identity.AuthNMethod, short)
 			id.Team = cut(r.Identity.Team, short)
 			id.CertSubject = cut(r.Identity.CertSubject, short)
+			id.UID, id.PID, id.Exe = cut(r.Identity.UID, short), r.Identity.PID, cut(r.Identity.Exe, short)
 		}
 		t.Identity = &id
 	}

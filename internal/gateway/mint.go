@@ -8,6 +8,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/asn1"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -172,7 +173,7 @@ func (a *Authority) Mint(p Peer) (*tls.Certificate, error) {
 	q.Set("gid", strconv.FormatUint(uint64(p.GID), 10))
 	tmpl := &x509.Certificate{
 		SerialNumber: serial,
-		Subject:      pkix.Name{CommonName: p.Name, OrganizationalUnit: append([]string(nil), p.Groups...)},
+		Subject:      subject(p),
 		URIs:         []*url.URL{{Scheme: URIScheme, Host: URIHost, RawQuery: q.Encode()}},
 		// A little slack for a daemon whose clock is behind.
 		NotBefore:   now.Add(-5 * time.Minute),
@@ -189,4 +190,18 @@ func (a *Authority) Mint(p Peer) (*tls.Certificate, error) {
 		return nil, fmt.Errorf("mint: %w", err)
 	}
 	return &tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, nil
+}
+
+// oidOU is organizationalUnitName (2.5.4.11).
+var oidOU = asn1.ObjectIdentifier{2, 5, 4, 11}
+
+// subject is CN = the user name and one OU per group, each OU its own
+// RDN so that the groups keep their order (primary group first): pkix.Name
+// would put them in one multi-valued RDN, a SET that DER sorts.
+func subject(p Peer) pkix.Name {
+	n := pkix.Name{CommonName: p.Name}
+	for _, g := range p.Groups {
+		n.ExtraNames = append(n.ExtraNames, pkix.AttributeTypeAndValue{Type: oidOU, Value: g})
+	}
+	return n
 }

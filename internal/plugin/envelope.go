@@ -7,6 +7,8 @@ import (
 	"encoding/pem"
 	"fmt"
 	"io"
+	"net/url"
+	"strconv"
 	"sync"
 
 	"github.com/portcullis/portcullis/internal/plugin/jsonfast"
@@ -130,7 +132,58 @@ func (e *Envelope) identity() (request.Identity, error) {
 	id.OrganizationalUnits = names.OrganizationalUnits
 	id.Organizations = names.Organizations
 	id.Subject = names.Subject
+	if names.local {
+		id.Local, id.UID, id.GID = true, names.uid, names.gid
+		id.Groups = names.OrganizationalUnits
+		id.PID, id.Exe = gatewayPeer(e.RequestHeaders[gatewayPeerHeader])
+	}
 	return id, nil
+}
+
+// The portcullis gateway's mapping (internal/gateway; a test mints with
+// it to keep the two in step): a certificate with the URI
+// portcullis://gateway?uid=N&gid=N is the gateway's, for a local user;
+// on its requests, gatewayPeerHeader carries the client's pid and exe.
+// The gateway removes that header from what its clients send; the plugin
+// reads it only on requests authenticated with a gateway certificate,
+// so a remote TLS client cannot make it say anything.
+const (
+	gatewayURIScheme  = "portcullis"
+	gatewayURIHost    = "gateway"
+	gatewayPeerHeader = "X-Portcullis-Peer"
+)
+
+// gatewayPeer reads the gateway's header: pid and exe, URL query encoded.
+// Anything it cannot read is left out.
+func gatewayPeer(v string) (pid int, exe string) {
+	q, err := url.ParseQuery(v)
+	if err != nil {
+		return 0, ""
+	}
+	if n, err := strconv.Atoi(q.Get("pid")); err == nil && n > 0 {
+		pid = n
+	}
+	return pid, q.Get("exe")
+}
+
+// gatewayIDs returns the uid and gid of a gateway certificate's URI; ok
+// is false when the certificate is not the gateway's.
+func gatewayIDs(cert *x509.Certificate) (uid, gid string, ok bool) {
+	for _, u := range cert.URIs {
+		if u.Scheme != gatewayURIScheme || u.Host != gatewayURIHost {
+			continue
+		}
+		q := u.Query()
+		uid, gid = q.Get("uid"), q.Get("gid")
+		if _, err := strconv.ParseUint(uid, 10, 32); err != nil {
+			return "", "", false
+		}
+		if _, err := strconv.ParseUint(gid, 10, 32); err != nil {
+			return "", "", false
+		}
+		return uid, gid, true
+	}
+	return "", "", false
 }
 
 // certNames are the names Portcullis reads from a peer certificate. The
@@ -140,6 +193,9 @@ type certNames struct {
 	OrganizationalUnits []string
 	Organizations       []string
 	Subject             string
+	// local: the gateway minted it, for uid and gid.
+	local    bool
+	uid, gid string
 }
 
 // peerCache remembers the names of certificates already parsed: the daemon
@@ -171,6 +227,7 @@ func peerNames(raw json.RawMessage) (certNames, error) {
 		Organizations:       cert.Subject.Organization,
 		Subject:             cert.Subject.String(),
 	}
+	n.uid, n.gid, n.local = gatewayIDs(cert)
 	peerCache.Lock()
 	if peerCache.m == nil || len(peerCache.m) >= maxPeerCache {
 		peerCache.m = make(map[string]certNames)

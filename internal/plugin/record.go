@@ -118,6 +118,7 @@ func (t *Trail) Record(o *Outcome) error {
 		rec.Identity = &audit.Identity{
 			User: o.Identity.User, AuthNMethod: o.Identity.AuthNMethod,
 			Team: o.Decision.Team, CertSubject: o.Identity.Subject,
+			UID: o.Identity.UID, PID: o.Identity.PID, Exe: o.Identity.Exe,
 		}
 	}
 	switch o.Phase {

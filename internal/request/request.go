@@ -34,6 +34,19 @@ type Identity struct {
 	Organizations       []string `json:"organizations,omitempty"`
 	// Subject is the leaf certificate's subject in RFC 2253 form.
 	Subject string `json:"subject,omitempty"`
+
+	// Local is set when the certificate is one the portcullis gateway
+	// minted for a user of this host (it carries the URI
+	// portcullis://gateway?uid=&gid=). Then Groups are the user's Unix
+	// groups (the certificate's OUs: primary group first), UID and GID
+	// the kernel's ids, and PID and Exe the client process, from the
+	// gateway's own header (honoured only on such a request).
+	Local  bool     `json:"local,omitempty"`
+	Groups []string `json:"groups,omitempty"`
+	UID    string   `json:"uid,omitempty"`
+	GID    string   `json:"gid,omitempty"`
+	PID    int      `json:"pid,omitempty"`
+	Exe    string   `json:"exe,omitempty"`
 }
 
 // Authenticated reports whether the daemon named a user.
