@@ -91,6 +91,8 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var ous, orgs stringList
 	fs.Var(&ous, "ou", "certificate organizational unit of the user (repeatable)")
 	fs.Var(&orgs, "o", "certificate organization of the user (repeatable)")
+	var groups stringList
+	fs.Var(&groups, "group", "judge as a local user of the gateway in this Unix group (repeatable; the first is the primary group)")
 	asJSON := fs.Bool("json", false, "print the decision as JSON")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
@@ -109,12 +111,17 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "portcullis eval: %s: %v\n", fs.Arg(0), err)
 		return exitRuntime
 	}
-	if *user != "" || len(ous) > 0 || len(orgs) > 0 {
+	if *user != "" || len(ous) > 0 || len(orgs) > 0 || len(groups) > 0 {
 		u := *user
 		if u == "" {
 			u = env.User
 		}
 		env.Identity = &request.Identity{User: u, AuthNMethod: "TLS", CommonName: u, OrganizationalUnits: ous, Organizations: orgs}
+		if len(groups) > 0 {
+			// The gateway's certificate: OUs are the groups.
+			env.Identity.Local, env.Identity.Groups = true, groups
+			env.Identity.OrganizationalUnits = append(append([]string(nil), groups...), ous...)
+		}
 	}
 	set, err := loadPolicies(*dir, stderr)
 	if err != nil {

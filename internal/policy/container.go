@@ -129,6 +129,13 @@ func (e *evaluator) container(cc *request.ContainerCreate, f *fieldNames) {
 				e.add("labels.required", key(f.labels, k), "label "+k+" must be "+strconv.Quote(e.id.User)+", the caller")
 			}
 		case want == "" || want == "*":
+		case hasVars(want):
+			w, ok := callerVars{user: e.id.User, team: e.team}.expand(want)
+			if !ok {
+				e.add("labels.required", key(f.labels, k), "label "+k+" must match "+strconv.Quote(want)+", which cannot be filled in for this caller (user "+strconv.Quote(e.id.User)+", team "+strconv.Quote(e.team)+")")
+			} else if !globMatch(w, got) {
+				e.add("labels.required", key(f.labels, k), "label "+k+" must match "+strconv.Quote(w))
+			}
 		default:
 			if !globMatch(want, got) {
 				e.add("labels.required", key(f.labels, k), "label "+k+" must match "+strconv.Quote(want))
@@ -501,19 +508,21 @@ func (e *evaluator) hostPath(src, field string, readOnly bool, propagation strin
 	} else if s, ok := c.sockets.exposes(p); ok {
 		e.add("mounts.docker_socket", field, "host path "+shown+" contains the Docker socket "+s)
 	}
-	if d, ok := c.bindDeny.covers(p); ok {
+	cv := callerVars{user: e.id.User, team: e.team}
+	bindAllow, bindDeny := c.bindAllow.forCaller(cv), c.bindDeny.forCaller(cv)
+	if d, ok := bindDeny.covers(p); ok {
 		if d == p {
 			e.add("mounts.bind", field, "host path "+shown+" is not allowed")
 		} else {
 			e.add("mounts.bind", field, "host path "+shown+" is not allowed (it is under "+d+")")
 		}
-	} else if d, ok := c.bindDeny.exposes(p); ok {
+	} else if d, ok := bindDeny.exposes(p); ok {
 		e.add("mounts.bind", field, "host path "+shown+" is not allowed (it contains "+d+")")
-	} else if _, ok := c.bindAllow.covers(p); !ok {
-		if len(c.bindAllow.entries) == 0 {
+	} else if _, ok := bindAllow.covers(p); !ok {
+		if len(bindAllow.entries) == 0 {
 			e.add("mounts.bind", field, "bind mounts of host paths are not allowed ("+shown+")")
 		} else {
-			e.add("mounts.bind", field, "host path "+shown+" is outside the allowed paths ("+strings.Join(c.bindAllow.entries, ", ")+")")
+			e.add("mounts.bind", field, "host path "+shown+" is outside the allowed paths ("+strings.Join(bindAllow.entries, ", ")+")")
 		}
 	}
 	if c.bindReadOnly && !readOnly {

@@ -154,16 +154,62 @@ func cleanHostPath(p string) string {
 type pathList struct {
 	entries []string // cleaned
 	glob    []bool
+	// templates are the entries as written when one names a variable
+	// ($user, $team); each request then judges with forCaller's list.
+	templates []string
 }
 
 func newPathList(items []string) pathList {
 	var l pathList
 	for _, it := range items {
+		if hasVars(it) {
+			l.templates = append([]string(nil), items...)
+			break
+		}
+	}
+	for _, it := range items {
+		if l.templates != nil {
+			if it = (callerVars{}).literal(it); it == "" {
+				continue // names a variable: known per request only
+			}
+		}
 		c := cleanHostPath(it)
 		l.entries = append(l.entries, c)
 		l.glob = append(l.glob, hasMeta(c))
 	}
 	return l
+}
+
+// literal is s with $$ unescaped when s names no variable, else "".
+func (callerVars) literal(s string) string {
+	if !strings.Contains(strings.ReplaceAll(s, "$$", ""), "$") {
+		return strings.ReplaceAll(s, "$$", "$")
+	}
+	return ""
+}
+
+// forCaller is l with the variables replaced by the caller's values. An
+// entry whose variable has no usable value (no user, the default policy's
+// empty team, a name with / or a glob character) is left out: it allows,
+// or denies, nothing.
+func (l *pathList) forCaller(cv callerVars) *pathList {
+	if l == nil || l.templates == nil {
+		return l
+	}
+	out := &pathList{}
+	for _, t := range l.templates {
+		s, ok := cv.expand(t)
+		if !ok {
+			continue
+		}
+		c := cleanHostPath(s)
+		if c == "" {
+			continue
+		}
+		out.entries = append(out.entries, c)
+		out.glob = append(out.glob, hasMeta(c))
+	}
+	return out
 }
 
 // under reports whether p is e or below it, for a literal e.

@@ -180,6 +180,7 @@ func load(srcs []source, opts ...Option) (*Set, map[string]*hcl.File, hcl.Diagno
 		exactUser: map[string]*teamRef{},
 		byOU:      map[string]*teamRef{},
 		byOrg:     map[string]*teamRef{},
+		byGroup:   map[string]*teamRef{},
 	}
 	if _, ok := l.policies[DefaultPolicy]; !ok {
 		l.diags = append(l.diags, &hcl.Diagnostic{
@@ -410,6 +411,13 @@ func (l *loader) validatePolicy(p *policyBlock) {
 		if c.CPUsMax != nil && *c.CPUsMax < 0 {
 			l.errorf(attrRange(c.Body, "cpus_max", -1), "Invalid CPU count", "cpus_max must be 0 (no maximum) or positive.")
 		}
+		if c.RequiredLabels != nil {
+			for _, k := range sortedKeys(*c.RequiredLabels) {
+				if err := checkVars((*c.RequiredLabels)[k]); err != nil {
+					l.errorf(attrRange(c.Body, "required_labels", -1), "Unknown variable", "required_labels %q = %q: %v.", k, (*c.RequiredLabels)[k], err)
+				}
+			}
+		}
 		if c.PidsMax != nil && *c.PidsMax < 0 {
 			l.errorf(attrRange(c.Body, "pids_max", -1), "Invalid pids maximum", "pids_max must be 0 (no maximum) or positive.")
 		}
@@ -496,6 +504,13 @@ func (l *loader) validateLists(v any, body hcl.Body) {
 			}
 			if pathAttrs[name] && !strings.HasPrefix(pat, "/") {
 				l.errorf(attrRange(body, name, j), "Invalid host path", "%q in %s must be an absolute path.", it, name)
+			}
+			if varAttrs[name] {
+				if err := checkVars(pat); err != nil {
+					l.errorf(attrRange(body, name, j), "Unknown variable", "%q in %s: %v.", it, name, err)
+				}
+			} else if pathAttrs[name] && strings.Contains(pat, "$") {
+				l.errorf(attrRange(body, name, j), "Variables not allowed", "%q in %s: variables ($user, $team) are allowed in bind_allow, bind_deny and required_labels only.", it, name)
 			}
 			if enum, ok := enumAttrs[name]; ok && !enum[pat] {
 				l.errorf(attrRange(body, name, j), "Unknown namespace", "%q in %s is not one of %s.", it, name, strings.Join(sortedKeys(enum), ", "))

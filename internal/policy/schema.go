@@ -21,6 +21,10 @@ type teamBlock struct {
 	Users  *[]string `hcl:"users,optional"`
 	OUs    *[]string `hcl:"ous,optional"`
 	Orgs   *[]string `hcl:"orgs,optional"`
+	// Groups match local users by Unix group (certificates the portcullis
+	// gateway minted); Precedence ranks teams that claim the same identity.
+	Groups     *[]string `hcl:"groups,optional"`
+	Precedence *int64    `hcl:"precedence,optional"`
 
 	Body      hcl.Body  `hcl:",body"`
 	DeclRange hcl.Range `hcl:",def_range"`

@@ -27,13 +27,15 @@ type Set struct {
 	userGlobs []*teamRef // each with one glob in pattern
 	byOU      map[string]*teamRef
 	byOrg     map[string]*teamRef
+	byGroup   map[string]*teamRef
 	teamNames []string
 }
 
 type teamRef struct {
-	team    string
-	pattern string
-	policy  *compiled
+	team       string
+	pattern    string
+	policy     *compiled
+	precedence int64
 }
 
 // Revision is the sha256 of the loaded files' names and contents, in hex.
@@ -107,16 +109,21 @@ func (d Decision) Message() string {
 }
 
 // TeamOf is the team whose policy judges id ("" for the default policy,
-// and for an identity two teams claim).
+// and for an identity two teams claim with nothing to choose between them).
 func (s *Set) TeamOf(id request.Identity) string {
 	team, _, _ := s.lookup(id)
 	return team
 }
 
-// lookup finds the identity's team and policy. Precedence: exact user
-// name, then user glob, then certificate OU, then certificate O; an
-// identity that two teams claim at the same level (only possible through
-// globs or several OUs/Os, the rest is a load error) is ambiguous.
+// lookup finds the identity's team and policy. Levels, first match wins:
+// exact user name, then user glob, then the identity's groups and
+// certificate OUs, then certificate Os. Within a level several teams may
+// claim one identity (a user in several groups, a certificate with
+// several OUs): the team with the highest precedence wins, and among
+// equals the one named first by the identity (for a local user the
+// primary group, then the other groups by name; for a certificate the
+// order of its OUs). Only two user globs of equal precedence leave an
+// identity ambiguous, since nothing orders them.
 func (s *Set) lookup(id request.Identity) (team string, p *compiled, ambiguous string) {
 	if id.User == "" {
 		return "", s.def, ""
@@ -125,33 +132,51 @@ func (s *Set) lookup(id request.Identity) (team string, p *compiled, ambiguous s
 		return t.team, t.policy, ""
 	}
 	var found *teamRef
+	tie := ""
 	for _, t := range s.userGlobs {
-		if globMatch(t.pattern, id.User) {
-			if found != nil && found.team != t.team {
-				return "", s.def, fmt.Sprintf("user %q matches teams %q (%s) and %q (%s)", id.User, found.team, found.pattern, t.team, t.pattern)
+		if !globMatch(t.pattern, id.User) {
+			continue
+		}
+		switch {
+		case found == nil || t.precedence > found.precedence:
+			found, tie = t, ""
+		case t.precedence == found.precedence && t.team != found.team:
+			tie = fmt.Sprintf("user %q matches teams %q (%s) and %q (%s) of equal precedence", id.User, found.team, found.pattern, t.team, t.pattern)
+		}
+	}
+	if tie != "" {
+		return "", s.def, tie
+	}
+	if found != nil {
+		return found.team, found.policy, ""
+	}
+	// Groups and OUs, in the identity's order; a local user's groups are
+	// its certificate's OUs, and a group a team names in groups comes
+	// before the same name in another team's ous.
+	names, local := id.OrganizationalUnits, id.Local
+	if local {
+		names = id.Groups
+	}
+	for _, v := range names {
+		if local {
+			if t, ok := s.byGroup[v]; ok && (found == nil || t.precedence > found.precedence) {
+				found = t
 			}
+		}
+		if t, ok := s.byOU[v]; ok && (found == nil || t.precedence > found.precedence) {
 			found = t
 		}
 	}
 	if found != nil {
 		return found.team, found.policy, ""
 	}
-	for _, m := range [2]struct {
-		vals []string
-		idx  map[string]*teamRef
-		what string
-	}{{id.OrganizationalUnits, s.byOU, "OU"}, {id.Organizations, s.byOrg, "O"}} {
-		for _, v := range m.vals {
-			if t, ok := m.idx[v]; ok {
-				if found != nil && found.team != t.team {
-					return "", s.def, fmt.Sprintf("certificate %ss %q and %q belong to teams %q and %q", m.what, found.pattern, v, found.team, t.team)
-				}
-				found = t
-			}
+	for _, v := range id.Organizations {
+		if t, ok := s.byOrg[v]; ok && (found == nil || t.precedence > found.precedence) {
+			found = t
 		}
-		if found != nil {
-			return found.team, found.policy, ""
-		}
+	}
+	if found != nil {
+		return found.team, found.policy, ""
 	}
 	return "", s.def, ""
 }
@@ -176,13 +201,17 @@ func (l *loader) buildTeams(s *Set) {
 			continue
 		}
 		s.teamNames = append(s.teamNames, t.Name)
-		if t.Users == nil && t.OUs == nil && t.Orgs == nil {
+		if t.Users == nil && t.OUs == nil && t.Orgs == nil && t.Groups == nil {
 			l.diags = append(l.diags, &hcl.Diagnostic{
 				Severity: hcl.DiagWarning,
 				Summary:  "Team without members",
-				Detail:   fmt.Sprintf("Team %q lists no users, ous or orgs, so no request is judged by it.", t.Name),
+				Detail:   fmt.Sprintf("Team %q lists no users, groups, ous or orgs, so no request is judged by it.", t.Name),
 				Subject:  t.DeclRange.Ptr(),
 			})
+		}
+		var prec int64
+		if t.Precedence != nil {
+			prec = *t.Precedence
 		}
 		add := func(attr string, vals *[]string, idx map[string]*teamRef, what string, glob bool) {
 			if vals == nil {
@@ -194,7 +223,7 @@ func (l *loader) buildTeams(s *Set) {
 					l.errorf(rng, "Empty member", "An empty %s matches nothing; remove it.", what)
 					continue
 				}
-				ref := &teamRef{team: t.Name, pattern: v, policy: p}
+				ref := &teamRef{team: t.Name, pattern: v, policy: p, precedence: prec}
 				target, isGlob := idx, false
 				if glob && hasMeta(v) {
 					isGlob = true
@@ -219,6 +248,7 @@ func (l *loader) buildTeams(s *Set) {
 			}
 		}
 		add("users", t.Users, s.exactUser, "user", true)
+		add("groups", t.Groups, s.byGroup, "group", false)
 		add("ous", t.OUs, s.byOU, "OU", false)
 		add("orgs", t.Orgs, s.byOrg, "O", false)
 	}

@@ -40,6 +40,7 @@ type testCase struct {
 	User    *string            `hcl:"user,optional"`
 	AuthN   *string            `hcl:"authn,optional"`
 	OUs     *[]string          `hcl:"ous,optional"`
+	Groups  *[]string          `hcl:"groups,optional"`
 	Orgs    *[]string          `hcl:"orgs,optional"`
 	Method  string             `hcl:"method"`
 	URI     string             `hcl:"uri"`
@@ -122,6 +123,12 @@ func runTest(set *Set, tc *testCase) string {
 	}
 	if tc.Orgs != nil {
 		id.Organizations = *tc.Orgs
+	}
+	if tc.Groups != nil {
+		// A local user of the gateway: its certificate's OUs are the
+		// groups, primary first.
+		id.Local, id.Groups = true, *tc.Groups
+		id.OrganizationalUnits = append(append([]string(nil), *tc.Groups...), id.OrganizationalUnits...)
 	}
 	headers := map[string]string{}
 	if tc.Headers != nil {
