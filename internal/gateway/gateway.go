@@ -454,6 +454,14 @@ func copyResponse(w http.ResponseWriter, rc *http.ResponseController, resp *http
 	}
 	removeHop(h)
 	w.WriteHeader(resp.StatusCode)
+	if resp.ContentLength < 0 {
+		// A stream: its header may be all there is for a long time
+		// (POST /containers/{id}/wait answers at once and writes its
+		// body when the container exits), and the client waits for it.
+		if rc.Flush() != nil {
+			return
+		}
+	}
 	buf := make([]byte, 32<<10)
 	for {
 		n, err := resp.Body.Read(buf)

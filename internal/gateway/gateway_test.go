@@ -199,6 +199,20 @@ func standardMux(release <-chan struct{}, gone chan<- struct{}) func(d *fakeDaem
 			<-r.Context().Done()
 			gone <- struct{}{}
 		})
+		// /wait answers its header at once and its body on release, as
+		// POST /containers/{id}/wait does.
+		m.HandleFunc("/wait", func(w http.ResponseWriter, r *http.Request) {
+			d.note(r, "")
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(200)
+			http.NewResponseController(w).Flush()
+			select {
+			case <-release:
+			case <-r.Context().Done():
+				return
+			}
+			io.WriteString(w, `{"StatusCode":0}`)
+		})
 		// attach: the daemon's hijack. It answers 101, then upper-cases
 		// what it reads until the client's end of writes, then says bye.
 		m.HandleFunc("/v1.41/containers/c1/attach", func(w http.ResponseWriter, r *http.Request) {
@@ -522,6 +536,29 @@ func TestResponseStreamsAndClientDisconnectEndsIt(t *testing.T) {
 	case <-gone:
 	case <-time.After(10 * time.Second):
 		t.Fatal("the daemon's stream outlived the client")
+	}
+}
+
+// TestStreamHeaderBeforeBody: a streamed answer's header reaches the
+// client before any of its body (the CLI waits for /wait's header before
+// it starts the container).
+func TestStreamHeaderBeforeBody(t *testing.T) {
+	release := make(chan struct{})
+	r, _ := newRig(t, me(), standardMux(release, nil), "")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, "http://docker/wait", nil)
+	resp, err := r.client.Do(req)
+	if err != nil {
+		t.Fatalf("no header while the body waits: %v", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	close(release)
+	if b, _ := io.ReadAll(resp.Body); string(b) != `{"StatusCode":0}` {
+		t.Errorf("body %q", b)
 	}
 }
 
