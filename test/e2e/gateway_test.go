@@ -474,9 +474,43 @@ func TestGatewayCLIFlows(t *testing.T) {
 		att := e.tag + "-att"
 		RequireOK(t, d("run", "-d", "-i", "--name", att, img, "sh", "-c", "read line; echo got $line"))
 		t.Cleanup(func() { e.Docker("rm", "-f", att) })
-		r := e.as(u, "", strings.NewReader("hi\n"), nil, "attach", att)
-		if !strings.Contains(r.Stdout, "got hi") {
-			t.Errorf("attach: %s", r)
+		// Stdin stays open until the answer is seen: the daemon ends an
+		// attach whose stdin closes (the container has no StdinOnce).
+		cmd := exec.Command("setpriv", "--reuid", strconv.Itoa(u.UID), "--regid", strconv.Itoa(u.GID), "--init-groups", "--", dockerBin, "attach", att)
+		cmd.Env = []string{"HOME=" + u.Home, "DOCKER_HOST=unix://" + e.Socket, "DOCKER_CONFIG=" + filepath.Join(u.Home, ".docker")}
+		stdin, _ := cmd.StdinPipe()
+		stdout, _ := cmd.StdoutPipe()
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		defer cmd.Process.Kill()
+		lines := make(chan string, 4)
+		go func() {
+			s := bufio.NewScanner(stdout)
+			for s.Scan() {
+				lines <- s.Text()
+			}
+			close(lines)
+		}()
+		// The attach is up once the CLI has its stream; the container
+		// waits for a line, so send until it answers.
+		got := false
+		for i := 0; i < 40 && !got; i++ {
+			if i == 0 {
+				io.WriteString(stdin, "hi\n")
+			}
+			select {
+			case l := <-lines:
+				got = l == "got hi"
+			case <-time.After(500 * time.Millisecond):
+			}
+		}
+		stdin.Close()
+		if !got {
+			t.Fatal("no answer through the attached stream")
+		}
+		if err := cmd.Wait(); err != nil {
+			t.Errorf("attach: %v", err)
 		}
 	})
 
@@ -613,10 +647,16 @@ func TestGatewayCLIFlows(t *testing.T) {
 		}
 	})
 
-	t.Run("a chunked body is denied closed", func(t *testing.T) {
+	// The daemon reads a chunked body under 1 MiB for the plugin, and
+	// withholds a larger one: through the gateway exactly as directly.
+	chunked := func(body []byte) (int, []byte) {
 		pr, pw := io.Pipe()
 		go func() {
-			pw.Write(bigCreate(100))
+			for len(body) > 0 {
+				n := min(len(body), 64<<10)
+				pw.Write(body[:n])
+				body = body[n:]
+			}
 			pw.Close()
 		}()
 		req, _ := http.NewRequest(http.MethodPost, "http://docker"+e.Daemon.API("/containers/create"), pr)
@@ -628,8 +668,17 @@ func TestGatewayCLIFlows(t *testing.T) {
 		}
 		b, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		if resp.StatusCode != http.StatusForbidden || !bytes.Contains(b, []byte("authorization denied")) {
-			t.Fatalf("%d %s", resp.StatusCode, b)
+		return resp.StatusCode, b
+	}
+
+	t.Run("a chunked body is judged", func(t *testing.T) {
+		code, b := chunked([]byte(fmt.Sprintf(`{"Image":%q,"Cmd":["true"],"HostConfig":{"Privileged":true}}`, img)))
+		if code != http.StatusForbidden || !bytes.Contains(b, []byte("authorization denied")) || !bytes.Contains(b, []byte("privileged")) {
+			t.Fatalf("privileged, chunked: %d %s", code, b)
+		}
+		code, b = chunked(bigCreate(1 << 20))
+		if code != http.StatusForbidden || !bytes.Contains(b, []byte("authorization denied")) {
+			t.Fatalf("1 MiB, chunked: %d %s", code, b)
 		}
 	})
 
