@@ -454,22 +454,25 @@ func copyResponse(w http.ResponseWriter, rc *http.ResponseController, resp *http
 	}
 	removeHop(h)
 	w.WriteHeader(resp.StatusCode)
-	if resp.ContentLength < 0 {
-		// A stream: its header may be all there is for a long time
-		// (POST /containers/{id}/wait answers at once and writes its
-		// body when the container exits), and the client waits for it.
-		if rc.Flush() != nil {
-			return
-		}
+	// A stream (no Content-Length: logs -f, events, pull progress) is
+	// flushed as it comes, its header first: it may be all there is for a
+	// long time (POST /containers/{id}/wait answers at once and writes its
+	// body when the container exits), and the client waits for it. An
+	// answer of known length is written through the server's buffer.
+	stream := resp.ContentLength < 0
+	if stream && rc.Flush() != nil {
+		return
 	}
-	buf := make([]byte, 32<<10)
+	bp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(bp)
+	buf := *bp
 	for {
 		n, err := resp.Body.Read(buf)
 		if n > 0 {
 			if _, werr := w.Write(buf[:n]); werr != nil {
 				return
 			}
-			if rc.Flush() != nil {
+			if stream && rc.Flush() != nil {
 				return
 			}
 		}
@@ -478,6 +481,8 @@ func copyResponse(w http.ResponseWriter, rc *http.ResponseController, resp *http
 		}
 	}
 }
+
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
 
 // hijack sends a request the daemon may answer by taking the connection
 // over on a connection of its own, and when the daemon does, joins the
