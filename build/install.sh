@@ -40,12 +40,16 @@ install -m 0755 "$binary" "$destdir$prefix/bin/portcullis"
 say "binary: $prefix/bin/portcullis"
 
 # Units name the binary's path; keep it right for another PREFIX.
-for unit in portcullis.service portcullis.socket; do
+for unit in portcullis.service portcullis.socket portcullis-gateway.service portcullis-gateway.socket; do
   sed "s#/usr/local/bin/portcullis#$prefix/bin/portcullis#g" "$root/examples/systemd/$unit" >"$destdir$unitdir/$unit.tmp"
   chmod 0644 "$destdir$unitdir/$unit.tmp"
   mv "$destdir$unitdir/$unit.tmp" "$destdir$unitdir/$unit"
 done
-say "units: $unitdir/portcullis.service, $unitdir/portcullis.socket"
+say "units: $unitdir/portcullis.service, $unitdir/portcullis.socket, $unitdir/portcullis-gateway.service, $unitdir/portcullis-gateway.socket"
+
+# The gateway's CA lives here; its key must be root's alone.
+install -d -m 0700 "$destdir/etc/portcullis/gateway"
+say "gateway CA directory: /etc/portcullis/gateway (see docs/operations.md, \"Local users: the gateway\")"
 
 # Policies: the examples (and their tests) as a starting point. A file
 # that exists is the operator's and is left alone.
@@ -88,4 +92,9 @@ install: done. Next, as root:
   portcullis status                       # healthy, policy revision
   # then add "authorization-plugins": ["portcullis"] to /etc/docker/daemon.json
   # (see examples/daemon.json) and: systemctl restart docker
+Optionally, to identify local users (docs/operations.md, "Local users: the gateway"):
+  SERVER_NAMES=127.0.0.1,localhost examples/certs/make-certs.sh /etc/portcullis/gateway
+  # move dockerd to unix:///run/docker/docker.sock + tcp://127.0.0.1:2376 --tlsverify
+  systemctl mask docker.socket && systemctl enable --now portcullis-gateway.socket portcullis-gateway.service
+  portcullis status --gateway /run/docker.sock
 NEXT

@@ -1,0 +1,175 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+)
+
+// TestGatewayBench measures the same client against the daemon's own
+// socket and through the gateway, on two mixes: reads (ping, version,
+// container and image lists) and writes (container create then remove,
+// each judged with its body). Rounds alternate (direct, gateway, gateway,
+// direct) to spread the machine's noise; it prints ops/s, p50 and p99 and
+// the gateway/direct ratios. Timing never fails it; failed calls do.
+// PORTCULLIS_BENCH_ROUND (default 3s) and PORTCULLIS_BENCH_CLIENTS (8)
+// set the round length and concurrency.
+func TestGatewayBench(t *testing.T) {
+	round := 3 * time.Second
+	if v := os.Getenv("PORTCULLIS_BENCH_ROUND"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			t.Fatalf("PORTCULLIS_BENCH_ROUND: %v", err)
+		}
+		round = d
+	}
+	clients := 8
+	if v := os.Getenv("PORTCULLIS_BENCH_CLIENTS"); v != "" {
+		fmt.Sscan(v, &clients)
+	}
+	e := newGatewayEnv(t)
+	targets := []struct {
+		name   string
+		socket string
+	}{{"direct", e.Daemon.Socket}, {"gateway", e.Socket}}
+	api := e.Daemon.API
+	createBody := []byte(fmt.Sprintf(`{"Image":%q,"Cmd":["true"],"HostConfig":{"ReadonlyRootfs":true}}`, e.Image))
+	mixes := []struct {
+		name string
+		op   func(c *http.Client, i int) error // one or more API calls; returns the first failure
+		per  int                              // API calls per op
+	}{
+		{"read", func(c *http.Client, i int) error {
+			path := []string{"/_ping", api("/version"), api("/containers/json?all=1"), api("/images/json")}[i%4]
+			return call(c, http.MethodGet, path, nil, http.StatusOK, nil)
+		}, 1},
+		{"write", func(c *http.Client, i int) error {
+			var created struct{ Id string }
+			if err := call(c, http.MethodPost, api("/containers/create"), createBody, http.StatusCreated, &created); err != nil {
+				return err
+			}
+			return call(c, http.MethodDelete, api("/containers/"+created.Id+"?force=1"), nil, http.StatusNoContent, nil)
+		}, 2},
+	}
+	for _, mix := range mixes {
+		results := map[string][]benchResult{}
+		for _, ti := range []int{0, 1, 1, 0} {
+			tg := targets[ti]
+			client := unixHTTPClient(tg.socket, time.Minute)
+			client.Transport.(*http.Transport).MaxIdleConnsPerHost = clients
+			// Warm the connections (and the gateway's certificate).
+			for i := 0; i < clients; i++ {
+				if err := mix.op(client, i); err != nil {
+					t.Fatalf("%s %s warm-up: %v", mix.name, tg.name, err)
+				}
+			}
+			r, err := benchRound(client, clients, round, mix.op)
+			client.CloseIdleConnections()
+			if err != nil {
+				t.Fatalf("%s %s: %v", mix.name, tg.name, err)
+			}
+			results[tg.name] = append(results[tg.name], r)
+		}
+		d, g := merge(results["direct"]), merge(results["gateway"])
+		t.Logf("mix %-5s (%d API calls per op, %d clients, 2 rounds of %s each):", mix.name, mix.per, clients, round)
+		t.Logf("  direct:  %8.1f ops/s  p50 %8s  p99 %8s  (%d ops)", d.opsPerSec(), d.pct(50), d.pct(99), len(d.lat))
+		t.Logf("  gateway: %8.1f ops/s  p50 %8s  p99 %8s  (%d ops)", g.opsPerSec(), g.pct(50), g.pct(99), len(g.lat))
+		t.Logf("  gateway/direct: ops/s %.2f, p99 %.2fx", g.opsPerSec()/d.opsPerSec(), float64(g.pct(99))/float64(d.pct(99)))
+	}
+}
+
+type benchResult struct {
+	lat     []time.Duration
+	elapsed time.Duration
+}
+
+func merge(rs []benchResult) benchResult {
+	var m benchResult
+	for _, r := range rs {
+		m.lat = append(m.lat, r.lat...)
+		m.elapsed += r.elapsed
+	}
+	sort.Slice(m.lat, func(i, j int) bool { return m.lat[i] < m.lat[j] })
+	return m
+}
+
+func (r benchResult) opsPerSec() float64 { return float64(len(r.lat)) / r.elapsed.Seconds() }
+
+func (r benchResult) pct(p int) time.Duration {
+	if len(r.lat) == 0 {
+		return 0
+	}
+	return r.lat[(len(r.lat)-1)*p/100].Round(10 * time.Microsecond)
+}
+
+// benchRound runs op from n clients for d and returns every op's latency.
+func benchRound(c *http.Client, n int, d time.Duration, op func(*http.Client, int) error) (benchResult, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	var mu sync.Mutex
+	var all []time.Duration
+	var firstErr error
+	var wg sync.WaitGroup
+	start := time.Now()
+	for w := 0; w < n; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			var lat []time.Duration
+			for i := w; ctx.Err() == nil; i += n {
+				t0 := time.Now()
+				if err := op(c, i); err != nil {
+					mu.Lock()
+					if firstErr == nil {
+						firstErr = err
+					}
+					mu.Unlock()
+					return
+				}
+				lat = append(lat, time.Since(t0))
+			}
+			mu.Lock()
+			all = append(all, lat...)
+			mu.Unlock()
+		}(w)
+	}
+	wg.Wait()
+	return benchResult{lat: all, elapsed: time.Since(start)}, firstErr
+}
+
+func call(c *http.Client, method, path string, body []byte, want int, out any) error {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequest(method, "http://docker"+path, rd)
+	if err != nil {
+		return err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != want {
+		return fmt.Errorf("%s %s: %d %s", method, path, resp.StatusCode, b)
+	}
+	if out != nil {
+		return json.Unmarshal(b, out)
+	}
+	return nil
+}
