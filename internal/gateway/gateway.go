@@ -125,6 +125,8 @@ type connState struct {
 	once sync.Once
 	peer Peer
 	err  error
+	// peerHeader is PeerHeader's value for peer.
+	peerHeader string
 }
 
 // Serve answers on l until ctx is done, then stops accepting, lets
@@ -185,6 +187,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if st.err != nil {
 			g.record(st.peer, st.err)
 		}
+		st.peerHeader = peerValue(st.peer)
 	})
 	if st.err != nil {
 		refuse(w, st.err)
@@ -200,7 +203,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		g.status(w, r, st.peer, u)
 		return
 	}
-	out := g.outbound(r, st.peer)
+	out := g.outbound(r, st.peerHeader)
 	if wantsHijack(r) {
 		g.hijack(w, r, out, u)
 		return
@@ -363,6 +366,14 @@ func textprotoTrim(s string) string { return strings.TrimSpace(s) }
 // and the plugin see is the certificate and the gateway's own PeerHeader.
 // Names are compared case-insensitively with "_" as "-".
 func identityLooking(name string) bool {
+	if name == "" {
+		return false
+	}
+	switch name[0] {
+	case 'x', 'X', 'f', 'F', 'r', 'R':
+	default:
+		return false // the common headers, without allocating
+	}
 	n := strings.ReplaceAll(strings.ToLower(name), "_", "-")
 	for _, p := range []string{"x-portcullis-", "x-forwarded-", "x-remote-", "x-auth-request-"} {
 		if strings.HasPrefix(n, p) {
@@ -378,7 +389,7 @@ func identityLooking(name string) bool {
 
 // outbound is r as the daemon receives it: identity-looking headers
 // removed, the gateway's PeerHeader set.
-func (g *Gateway) outbound(r *http.Request, p Peer) *http.Request {
+func (g *Gateway) outbound(r *http.Request, peerHeader string) *http.Request {
 	out := r.Clone(r.Context())
 	out.RequestURI = ""
 	out.URL.Scheme = "https"
@@ -388,7 +399,7 @@ func (g *Gateway) outbound(r *http.Request, p Peer) *http.Request {
 			delete(out.Header, k)
 		}
 	}
-	out.Header.Set(PeerHeader, peerValue(p))
+	out.Header[PeerHeader] = []string{peerHeader}
 	return out
 }
 

@@ -41,7 +41,7 @@ type testCA struct {
 	server          tls.Certificate
 }
 
-func newTestCA(t *testing.T) *testCA {
+func newTestCA(t testing.TB) *testCA {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -105,7 +105,7 @@ type seenRequest struct {
 	BodySHA          string
 }
 
-func newFakeDaemon(t *testing.T, ca *testCA, mux func(d *fakeDaemon) http.Handler, clientCAs *x509.CertPool) *fakeDaemon {
+func newFakeDaemon(t testing.TB, ca *testCA, mux func(d *fakeDaemon) http.Handler, clientCAs *x509.CertPool) *fakeDaemon {
 	t.Helper()
 	d := &fakeDaemon{}
 	d.srv = httptest.NewUnstartedServer(mux(d))
@@ -267,13 +267,13 @@ func (b *syncBuffer) Write(p []byte) (int, error) {
 	return b.Buffer.Write(p)
 }
 
-func newRig(t *testing.T, accounts Accounts, mux func(*fakeDaemon) http.Handler, daemonAddr string) (*rig, *syncBuffer) {
+func newRig(t testing.TB, accounts Accounts, mux func(*fakeDaemon) http.Handler, daemonAddr string) (*rig, *syncBuffer) {
 	return newRigTrust(t, accounts, mux, daemonAddr, nil)
 }
 
 // newRigTrust is newRig with a daemon that trusts clientCAs instead of
 // the gateway's CA.
-func newRigTrust(t *testing.T, accounts Accounts, mux func(*fakeDaemon) http.Handler, daemonAddr string, clientCAs *x509.CertPool) (*rig, *syncBuffer) {
+func newRigTrust(t testing.TB, accounts Accounts, mux func(*fakeDaemon) http.Handler, daemonAddr string, clientCAs *x509.CertPool) (*rig, *syncBuffer) {
 	t.Helper()
 	ca := newTestCA(t)
 	r := &rig{}
