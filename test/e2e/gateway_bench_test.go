@@ -47,7 +47,7 @@ func TestGatewayBench(t *testing.T) {
 	mixes := []struct {
 		name string
 		op   func(c *http.Client, i int) error // one or more API calls; returns the first failure
-		per  int                              // API calls per op
+		per  int                               // API calls per op
 	}{
 		{"read", func(c *http.Client, i int) error {
 			path := []string{"/_ping", api("/version"), api("/containers/json?all=1"), api("/images/json")}[i%4]
