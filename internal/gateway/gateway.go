@@ -285,8 +285,9 @@ type userConn struct {
 	cert      *tls.Certificate
 	renewAt   time.Time
 	tls       *tls.Config
-	transport *http.Transport
+	transport *http.Transport // the status check's
 	dialer    *tls.Dialer
+	pool      *pool
 }
 
 const maxUsers = 4096
@@ -310,10 +311,12 @@ func (g *Gateway) userConn(p Peer) (*userConn, error) {
 		// Connections in use finish with the old certificate (the daemon
 		// checks it when a connection starts); idle ones go now.
 		old.transport.CloseIdleConnections()
+		old.pool.closeIdle()
 	}
 	if len(g.users) >= maxUsers {
 		for k, u := range g.users {
 			u.transport.CloseIdleConnections()
+			u.pool.closeIdle()
 			delete(g.users, k)
 		}
 	}
@@ -327,6 +330,13 @@ func (g *Gateway) userConn(p Peer) (*userConn, error) {
 	}
 	u.dialer = &tls.Dialer{NetDialer: &net.Dialer{Timeout: g.cfg.DialTimeout}, Config: u.tls}
 	daemon := g.cfg.Daemon
+	u.pool = &pool{now: g.now, dial: func(ctx context.Context) (*tls.Conn, error) {
+		c, err := u.dialer.DialContext(ctx, "tcp", daemon)
+		if err != nil {
+			return nil, err
+		}
+		return c.(*tls.Conn), nil
+	}}
 	u.transport = &http.Transport{
 		DialTLSContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 			return u.dialer.DialContext(ctx, "tcp", daemon)
@@ -445,20 +455,45 @@ func (g *Gateway) forward(w http.ResponseWriter, r *http.Request, out *http.Requ
 	// progress): read and write at the same time.
 	_ = rc.EnableFullDuplex()
 	removeHop(out.Header)
-	resp, err := u.transport.RoundTrip(out)
+	// The gateway sends bodies at once; a 100 Continue from the daemon
+	// would only be mistaken for its answer.
+	out.Header.Del("Expect")
+	ctx := r.Context()
+	x, err := g.exchange(ctx, u, out)
 	if err != nil {
-		if r.Context().Err() != nil {
+		if ctx.Err() != nil {
 			return // the client went away
 		}
 		g.cfg.Log.WithError(err).WithField("uri", r.RequestURI).Warn("gateway: daemon unreachable")
 		writeError(w, http.StatusBadGateway, "portcullis gateway: the Docker daemon cannot be reached: "+err.Error())
 		return
 	}
-	defer resp.Body.Close()
-	copyResponse(w, rc, resp)
+	x.finish(u.pool, copyResponse(w, rc, x.resp))
 }
 
-func copyResponse(w http.ResponseWriter, rc *http.ResponseController, resp *http.Response) {
+// exchange sends out on one of u's connections; a request without a
+// body that finds a kept-alive connection closed is sent once more on a
+// new one.
+func (g *Gateway) exchange(ctx context.Context, u *userConn, out *http.Request) (*exchange, error) {
+	for attempt := 0; ; attempt++ {
+		up, reused, err := u.pool.get(ctx)
+		if err != nil {
+			return nil, err
+		}
+		x, err := up.send(ctx, out)
+		if err == nil {
+			return x, nil
+		}
+		up.conn.Close()
+		if !reused || attempt > 0 || ctx.Err() != nil || !retryable(out, err) {
+			return nil, err
+		}
+	}
+}
+
+// copyResponse writes resp to w and reports whether its body was read to
+// the end.
+func copyResponse(w http.ResponseWriter, rc *http.ResponseController, resp *http.Response) bool {
 	h := w.Header()
 	for k, v := range resp.Header {
 		h[k] = v
@@ -472,7 +507,7 @@ func copyResponse(w http.ResponseWriter, rc *http.ResponseController, resp *http
 	// answer of known length is written through the server's buffer.
 	stream := resp.ContentLength < 0
 	if stream && rc.Flush() != nil {
-		return
+		return false
 	}
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)
@@ -481,14 +516,14 @@ func copyResponse(w http.ResponseWriter, rc *http.ResponseController, resp *http
 		n, err := resp.Body.Read(buf)
 		if n > 0 {
 			if _, werr := w.Write(buf[:n]); werr != nil {
-				return
+				return false
 			}
 			if stream && rc.Flush() != nil {
-				return
+				return false
 			}
 		}
 		if err != nil {
-			return
+			return err == io.EOF
 		}
 	}
 }

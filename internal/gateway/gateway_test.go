@@ -213,6 +213,14 @@ func standardMux(release <-chan struct{}, gone chan<- struct{}) func(d *fakeDaem
 			}
 			io.WriteString(w, `{"StatusCode":0}`)
 		})
+		// /deny answers 403 without reading the body, as the daemon
+		// does when the plugin denies a body it did not forward.
+		m.HandleFunc("/deny", func(w http.ResponseWriter, r *http.Request) {
+			d.note(r, "")
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusForbidden)
+			io.WriteString(w, `{"message":"authorization denied by plugin test"}`)
+		})
 		// attach: the daemon's hijack. It answers 101, then upper-cases
 		// what it reads until the client's end of writes, then says bye.
 		m.HandleFunc("/v1.41/containers/c1/attach", func(w http.ResponseWriter, r *http.Request) {
@@ -559,6 +567,39 @@ func TestStreamHeaderBeforeBody(t *testing.T) {
 	close(release)
 	if b, _ := io.ReadAll(resp.Body); string(b) != `{"StatusCode":0}` {
 		t.Errorf("body %q", b)
+	}
+}
+
+// TestAnswerBeforeBody: the daemon denying a large body it never reads
+// reaches the client as the daemon's answer, not as a gateway error.
+func TestAnswerBeforeBody(t *testing.T) {
+	r, _ := newRig(t, me(), standardMux(nil, nil), "")
+	body := bytes.Repeat([]byte("x"), 4<<20)
+	resp, err := r.client.Post("http://docker/deny", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(string(b), "authorization denied") {
+		t.Fatalf("%d %s", resp.StatusCode, b)
+	}
+	// And the next request works.
+	if resp, body := r.get(t, "/_ping", nil); resp.StatusCode != 200 {
+		t.Fatalf("after: %d %s", resp.StatusCode, body)
+	}
+}
+
+// TestKeptConnectionClosedByDaemon: a request without a body that finds
+// its kept-alive connection closed by the daemon is sent again on a new
+// one.
+func TestKeptConnectionClosedByDaemon(t *testing.T) {
+	r, _ := newRig(t, me(), standardMux(nil, nil), "")
+	for i := 0; i < 3; i++ {
+		if resp, body := r.get(t, "/_ping", nil); resp.StatusCode != 200 {
+			t.Fatalf("request %d: %d %s", i, resp.StatusCode, body)
+		}
+		r.daemon.srv.CloseClientConnections()
 	}
 }
 
