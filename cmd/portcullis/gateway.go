@@ -80,6 +80,8 @@ func runGateway(ctx context.Context, args []string, stdout, stderr io.Writer) in
 }
 
 func serveGateway(ctx context.Context, cfg gatewayConfig, log *logrus.Logger) error {
+	// Every forwarded request allocates; trade memory for CPU as serve does.
+	tuneGC(ctx)
 	mode, err := strconv.ParseUint(cfg.socketMode, 8, 32)
 	if err != nil || mode > 0o777 {
 		return fmt.Errorf("--socket-mode %q: not an octal mode", cfg.socketMode)

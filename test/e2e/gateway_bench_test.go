@@ -19,8 +19,10 @@ import (
 // TestGatewayBench measures the same client against the daemon's own
 // socket and through the gateway, on two mixes: reads (ping, version,
 // container and image lists) and writes (container create then remove,
-// each judged with its body). Rounds alternate (direct, gateway, gateway,
-// direct) to spread the machine's noise; it prints ops/s, p50 and p99 and
+// each judged with its body), and, to tell the gateway's cost from the
+// daemon's TLS, straight to the daemon's TLS listener with a certificate.
+// Rounds alternate (direct, gateway, tls, tls, gateway, direct) to spread
+// the machine's noise; it prints ops/s, p50 and p99 and
 // the gateway/direct ratios. Timing never fails it; failed calls do.
 // PORTCULLIS_BENCH_ROUND (default 3s) and PORTCULLIS_BENCH_CLIENTS (8)
 // set the round length and concurrency.
@@ -38,53 +40,70 @@ func TestGatewayBench(t *testing.T) {
 		fmt.Sscan(v, &clients)
 	}
 	e := newGatewayEnv(t)
+	tlsCfg, err := e.Daemon.PKI.TLSConfig(e.Daemon.PKI.ClientCert(t, "bench"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// direct: the daemon's Unix socket; gateway: through the gateway;
+	// tls: straight to the daemon's TLS listener with a certificate, to
+	// tell the gateway's cost from the daemon's TLS.
 	targets := []struct {
 		name   string
-		socket string
-	}{{"direct", e.Daemon.Socket}, {"gateway", e.Socket}}
+		client func() *http.Client
+		base   string
+	}{
+		{"direct", func() *http.Client { return unixHTTPClient(e.Daemon.Socket, time.Minute) }, "http://docker"},
+		{"gateway", func() *http.Client { return unixHTTPClient(e.Socket, time.Minute) }, "http://docker"},
+		{"tls", func() *http.Client {
+			return &http.Client{Timeout: time.Minute, Transport: &http.Transport{TLSClientConfig: tlsCfg.Clone()}}
+		}, "https://" + e.Daemon.TCPAddr},
+	}
 	api := e.Daemon.API
 	createBody := []byte(fmt.Sprintf(`{"Image":%q,"Cmd":["true"],"HostConfig":{"ReadonlyRootfs":true}}`, e.Image))
 	mixes := []struct {
 		name string
-		op   func(c *http.Client, i int) error // one or more API calls; returns the first failure
-		per  int                               // API calls per op
+		op   func(c *http.Client, base string, i int) error // one or more API calls; returns the first failure
+		per  int                                            // API calls per op
 	}{
-		{"read", func(c *http.Client, i int) error {
+		{"read", func(c *http.Client, base string, i int) error {
 			path := []string{"/_ping", api("/version"), api("/containers/json?all=1"), api("/images/json")}[i%4]
-			return call(c, http.MethodGet, path, nil, http.StatusOK, nil)
+			return call(c, http.MethodGet, base+path, nil, http.StatusOK, nil)
 		}, 1},
-		{"write", func(c *http.Client, i int) error {
+		{"write", func(c *http.Client, base string, i int) error {
 			var created struct{ Id string }
-			if err := call(c, http.MethodPost, api("/containers/create"), createBody, http.StatusCreated, &created); err != nil {
+			if err := call(c, http.MethodPost, base+api("/containers/create"), createBody, http.StatusCreated, &created); err != nil {
 				return err
 			}
-			return call(c, http.MethodDelete, api("/containers/"+created.Id+"?force=1"), nil, http.StatusNoContent, nil)
+			return call(c, http.MethodDelete, base+api("/containers/"+created.Id+"?force=1"), nil, http.StatusNoContent, nil)
 		}, 2},
 	}
 	for _, mix := range mixes {
 		results := map[string][]benchResult{}
-		for _, ti := range []int{0, 1, 1, 0} {
+		for _, ti := range []int{0, 1, 2, 2, 1, 0} {
 			tg := targets[ti]
-			client := unixHTTPClient(tg.socket, time.Minute)
+			client := tg.client()
 			client.Transport.(*http.Transport).MaxIdleConnsPerHost = clients
+			op := func(c *http.Client, i int) error { return mix.op(c, tg.base, i) }
 			// Warm the connections (and the gateway's certificate).
 			for i := 0; i < clients; i++ {
-				if err := mix.op(client, i); err != nil {
+				if err := op(client, i); err != nil {
 					t.Fatalf("%s %s warm-up: %v", mix.name, tg.name, err)
 				}
 			}
-			r, err := benchRound(client, clients, round, mix.op)
+			r, err := benchRound(client, clients, round, op)
 			client.CloseIdleConnections()
 			if err != nil {
 				t.Fatalf("%s %s: %v", mix.name, tg.name, err)
 			}
 			results[tg.name] = append(results[tg.name], r)
 		}
-		d, g := merge(results["direct"]), merge(results["gateway"])
+		d, g, tl := merge(results["direct"]), merge(results["gateway"]), merge(results["tls"])
 		t.Logf("mix %-5s (%d API calls per op, %d clients, 2 rounds of %s each):", mix.name, mix.per, clients, round)
 		t.Logf("  direct:  %8.1f ops/s  p50 %8s  p99 %8s  (%d ops)", d.opsPerSec(), d.pct(50), d.pct(99), len(d.lat))
 		t.Logf("  gateway: %8.1f ops/s  p50 %8s  p99 %8s  (%d ops)", g.opsPerSec(), g.pct(50), g.pct(99), len(g.lat))
-		t.Logf("  gateway/direct: ops/s %.2f, p99 %.2fx", g.opsPerSec()/d.opsPerSec(), float64(g.pct(99))/float64(d.pct(99)))
+		t.Logf("  tls:     %8.1f ops/s  p50 %8s  p99 %8s  (%d ops)", tl.opsPerSec(), tl.pct(50), tl.pct(99), len(tl.lat))
+		t.Logf("  gateway/direct: ops/s %.2f, p99 %.2fx; tls/direct: ops/s %.2f, p99 %.2fx", g.opsPerSec()/d.opsPerSec(), float64(g.pct(99))/float64(d.pct(99)),
+			tl.opsPerSec()/d.opsPerSec(), float64(tl.pct(99))/float64(d.pct(99)))
 	}
 }
 
@@ -147,12 +166,12 @@ func benchRound(c *http.Client, n int, d time.Duration, op func(*http.Client, in
 	return benchResult{lat: all, elapsed: time.Since(start)}, firstErr
 }
 
-func call(c *http.Client, method, path string, body []byte, want int, out any) error {
+func call(c *http.Client, method, url string, body []byte, want int, out any) error {
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
 	}
-	req, err := http.NewRequest(method, "http://docker"+path, rd)
+	req, err := http.NewRequest(method, url, rd)
 	if err != nil {
 		return err
 	}
@@ -166,7 +185,7 @@ func call(c *http.Client, method, path string, body []byte, want int, out any) e
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != want {
-		return fmt.Errorf("%s %s: %d %s", method, path, resp.StatusCode, b)
+		return fmt.Errorf("%s %s: %d %s", method, url, resp.StatusCode, b)
 	}
 	if out != nil {
 		return json.Unmarshal(b, out)
