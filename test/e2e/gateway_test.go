@@ -417,7 +417,9 @@ func TestGatewayIdentity(t *testing.T) {
 // gateway: hijacked streams with and without a terminal, attach, logs -f,
 // events (left mid-stream), cp both ways, the classic builder, BuildKit's
 // session upgrade, --rm, and bodies of 1 MiB and more and chunked bodies,
-// which the daemon still withholds from the plugin, which denies them.
+// which the daemon treats exactly as it does without the gateway (daemon
+// behaviour it depends on: BodyForwarding, which differs between 29 and
+// 20.10).
 func TestGatewayCLIFlows(t *testing.T) {
 	e := newGatewayEnv(t)
 	u := e.user(t, "c", "")
@@ -629,39 +631,37 @@ func TestGatewayCLIFlows(t *testing.T) {
 		}
 	})
 
-	bigCreate := func(size int) []byte {
-		pad := strings.Repeat("x", size)
-		return []byte(fmt.Sprintf(`{"Image":%q,"Cmd":["true"],"Labels":{"pad":%q}}`, img, pad))
+	bigCreate := func(size int, privileged bool) []byte {
+		b := []byte(fmt.Sprintf(`{"Image":%q,"Cmd":["true"],"HostConfig":{"Privileged":%v},"Labels":{"pad":""}}`, img, privileged))
+		pad := size - len(b)
+		if pad < 0 {
+			pad = 0
+		}
+		return bytes.Replace(b, []byte(`"pad":""`), []byte(`"pad":"`+strings.Repeat("x", pad)+`"`), 1)
 	}
-
-	t.Run("a body of 1 MiB and more is denied closed", func(t *testing.T) {
-		body := bigCreate(1 << 20)
-		resp, err := client.Post("http://docker"+e.Daemon.API("/containers/create"), "application/json", bytes.NewReader(body))
-		if err != nil {
-			t.Fatal(err)
+	// What the daemon does with bodies (Daemon.BodyForwarding): 20.10
+	// forwards bodies under 1 MiB, 29 up to 4 MiB and refuses larger ones
+	// itself. Through the gateway it must be exactly that.
+	fw := e.Daemon.BodyForwarding()
+	post := func(body []byte, chunked bool) (int, []byte) {
+		var rd io.Reader = bytes.NewReader(body)
+		if chunked {
+			pr, pw := io.Pipe()
+			go func() {
+				for len(body) > 0 {
+					n := min(len(body), 64<<10)
+					pw.Write(body[:n])
+					body = body[n:]
+				}
+				pw.Close()
+			}()
+			rd = pr
 		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusForbidden || !bytes.Contains(b, []byte("authorization denied")) {
-			t.Fatalf("%d %s", resp.StatusCode, b)
-		}
-	})
-
-	// The daemon reads a chunked body under 1 MiB for the plugin, and
-	// withholds a larger one: through the gateway exactly as directly.
-	chunked := func(body []byte) (int, []byte) {
-		pr, pw := io.Pipe()
-		go func() {
-			for len(body) > 0 {
-				n := min(len(body), 64<<10)
-				pw.Write(body[:n])
-				body = body[n:]
-			}
-			pw.Close()
-		}()
-		req, _ := http.NewRequest(http.MethodPost, "http://docker"+e.Daemon.API("/containers/create"), pr)
+		req, _ := http.NewRequest(http.MethodPost, "http://docker"+e.Daemon.API("/containers/create"), rd)
 		req.Header.Set("Content-Type", "application/json")
-		req.ContentLength = -1
+		if chunked {
+			req.ContentLength = -1
+		}
 		resp, err := client.Do(req)
 		if err != nil {
 			t.Fatal(err)
@@ -670,20 +670,33 @@ func TestGatewayCLIFlows(t *testing.T) {
 		resp.Body.Close()
 		return resp.StatusCode, b
 	}
-
-	t.Run("a chunked body is judged", func(t *testing.T) {
-		code, b := chunked([]byte(fmt.Sprintf(`{"Image":%q,"Cmd":["true"],"HostConfig":{"Privileged":true}}`, img)))
-		if code != http.StatusForbidden || !bytes.Contains(b, []byte("authorization denied")) || !bytes.Contains(b, []byte("privileged")) {
-			t.Fatalf("privileged, chunked: %d %s", code, b)
-		}
-		code, b = chunked(bigCreate(1 << 20))
-		if code != http.StatusForbidden || !bytes.Contains(b, []byte("authorization denied")) {
-			t.Fatalf("1 MiB, chunked: %d %s", code, b)
-		}
-	})
+	for _, chunked := range []bool{false, true} {
+		t.Run(fmt.Sprintf("bodies of 1 MiB and more, chunked %v", chunked), func(t *testing.T) {
+			// A privileged create of 1 MiB: judged and denied where the
+			// daemon forwards it (29), denied for its missing body where
+			// it does not (20.10).
+			code, b := post(bigCreate(1<<20, true), chunked)
+			if code != http.StatusForbidden || !bytes.Contains(b, []byte("authorization denied")) {
+				t.Fatalf("privileged, 1 MiB: %d %s", code, b)
+			}
+			// Over the daemon's limit: never created.
+			code, b = post(bigCreate(fw.Max+1024, false), chunked)
+			switch {
+			case fw.RefusesLarger && (code != http.StatusInternalServerError || !bytes.Contains(b, []byte(refusedTooLarge))):
+				t.Fatalf("over the limit: %d %s, want the daemon's refusal", code, b)
+			case !fw.RefusesLarger && (code != http.StatusForbidden || !bytes.Contains(b, []byte("authorization denied"))):
+				t.Fatalf("over the limit: %d %s, want the plugin's denial", code, b)
+			}
+			// A small privileged one is judged as directly.
+			code, b = post(bigCreate(200, true), chunked)
+			if code != http.StatusForbidden || !bytes.Contains(b, []byte("privileged")) {
+				t.Fatalf("privileged, small: %d %s", code, b)
+			}
+		})
+	}
 
 	t.Run("a small body as root is judged as root", func(t *testing.T) {
-		resp, err := client.Post("http://docker"+e.Daemon.API("/containers/create"), "application/json", bytes.NewReader(bigCreate(10)))
+		resp, err := client.Post("http://docker"+e.Daemon.API("/containers/create"), "application/json", bytes.NewReader(bigCreate(10, false)))
 		if err != nil {
 			t.Fatal(err)
 		}
