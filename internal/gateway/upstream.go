@@ -129,10 +129,11 @@ func (up *upstream) send(ctx context.Context, out *http.Request) (*exchange, err
 func (x *exchange) finish(p *pool, drained bool) {
 	x.resp.Body.Close()
 	reusable := x.stop() && drained && !x.resp.Close
+	written := false
 	if reusable {
 		select {
 		case err := <-x.werr:
-			reusable = err == nil
+			written, reusable = true, err == nil
 		default:
 			reusable = false // the body is still being written
 		}
@@ -142,6 +143,12 @@ func (x *exchange) finish(p *pool, drained bool) {
 		return
 	}
 	x.up.conn.Close()
+	if !written {
+		// The writer reads the client's request body, which belongs to
+		// the server once the handler returns: wait until it has
+		// stopped (the closed connection fails its next write).
+		<-x.werr
+	}
 }
 
 // retryable reports whether a request that failed on a reused
