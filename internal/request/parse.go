@@ -114,7 +114,7 @@ func Classify(method, uri string) (*Request, error) {
 func (r *Request) Route() *Request {
 	return &Request{
 		Method: r.Method, URI: r.URI, Path: r.Path, Query: r.Query, APIVersion: r.APIVersion,
-		Action: r.Action, Target: r.Target, Checkpoint: r.Checkpoint,
+		Action: r.Action, Target: r.Target, TargetKind: r.TargetKind, Creates: r.Creates, Checkpoint: r.Checkpoint,
 	}
 }
 
@@ -152,6 +152,8 @@ func classify(method, uri string) (r *Request, rt *route, err error) {
 	}
 	r.Action = rt.action
 	r.Target = v
+	r.TargetKind = rt.target
+	r.Creates = rt.creates
 	if rt.action == ActionCheckpointDelete {
 		r.Target, r.Checkpoint, _ = strings.Cut(v, "\x00")
 	}

@@ -74,6 +74,12 @@ type Request struct {
 	// volume, plugin, exec, service, node, secret, config or task named in
 	// the path. Empty for routes without one.
 	Target string
+	// TargetKind is the kind of object Target names, from the route
+	// table; KindNone when the route names no tracked object.
+	TargetKind Kind
+	// Creates is the kind of object a successful response to this
+	// route names as created, from the route table; KindNone otherwise.
+	Creates Kind
 	// Checkpoint is the checkpoint name of DELETE /containers/{name}/checkpoints/{checkpoint}.
 	Checkpoint string
 
