@@ -1,0 +1,213 @@
+package state
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/events"
+	"github.com/docker/docker/api/types/network"
+	"github.com/docker/docker/api/types/volume"
+	"github.com/docker/docker/client"
+
+	"github.com/portcullis/portcullis/internal/request"
+)
+
+// Daemon is what Follow needs of the Docker client; *client.Client is
+// one.
+type Daemon interface {
+	Events(ctx context.Context, options events.ListOptions) (<-chan events.Message, <-chan error)
+	ContainerList(ctx context.Context, options container.ListOptions) ([]container.Summary, error)
+	VolumeList(ctx context.Context, options volume.ListOptions) (volume.ListResponse, error)
+	NetworkList(ctx context.Context, options network.ListOptions) ([]network.Summary, error)
+}
+
+var _ Daemon = (*client.Client)(nil)
+
+// NewClient is the official Docker client for host (for example
+// "unix:///var/run/docker.sock"), negotiating the API version.
+func NewClient(host string) (*client.Client, error) {
+	return client.NewClientWithOpts(client.WithHost(host), client.WithAPIVersionNegotiation())
+}
+
+// Follow keeps the store current with the daemon until ctx ends: it
+// subscribes to the event stream, lists the daemon's containers, volumes
+// and networks (reconciliation: what was created or removed while
+// Portcullis was down), then applies events as they come. When the stream
+// breaks it starts over after a pause. report, if not nil, is told of
+// each reconciliation and each failure.
+//
+// Follow's requests pass through the daemon's authorization like any
+// other and are judged as an unauthenticated client's: lists and events
+// only, never a request about one object. It runs on its own goroutine
+// and holds no lock a request needs while it waits for the daemon, so a
+// request being judged never waits for it.
+func (s *Store) Follow(ctx context.Context, d Daemon, report func(error)) {
+	if report == nil {
+		report = func(error) {}
+	}
+	backoff := 100 * time.Millisecond
+	for ctx.Err() == nil {
+		err := s.followOnce(ctx, d, report)
+		if ctx.Err() != nil {
+			return
+		}
+		report(err)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		if backoff < 5*time.Second {
+			backoff *= 2
+		}
+	}
+}
+
+func (s *Store) followOnce(ctx context.Context, d Daemon, report func(error)) error {
+	ectx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	// Subscribe first, from a little before now: an object created or
+	// removed while the lists are read shows in the events that follow,
+	// and events apply idempotently in order.
+	msgs, errs := d.Events(ectx, events.ListOptions{Since: fmt.Sprint(time.Now().Add(-2 * time.Second).Unix())})
+	if err := s.Reconcile(ectx, d); err != nil {
+		return err
+	}
+	report(nil)
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case err := <-errs:
+			return fmt.Errorf("daemon event stream: %w", err)
+		case m := <-msgs:
+			s.Apply(m)
+		}
+	}
+}
+
+// Reconcile replaces the index with the daemon's objects: owners
+// recorded for objects that still exist are kept, records of objects
+// that are gone are deleted, and objects Portcullis never saw created are
+// known without an owner.
+func (s *Store) Reconcile(ctx context.Context, d Daemon) error {
+	ctrs, err := d.ContainerList(ctx, container.ListOptions{All: true})
+	if err != nil {
+		return fmt.Errorf("list containers: %w", err)
+	}
+	vols, err := d.VolumeList(ctx, volume.ListOptions{})
+	if err != nil {
+		return fmt.Errorf("list volumes: %w", err)
+	}
+	nets, err := d.NetworkList(ctx, network.ListOptions{})
+	if err != nil {
+		return fmt.Errorf("list networks: %w", err)
+	}
+	present := map[request.Kind]map[string]string{
+		request.KindContainer: {}, request.KindVolume: {}, request.KindNetwork: {},
+	}
+	for _, c := range ctrs {
+		present[request.KindContainer][c.ID] = containerName(c.Names)
+	}
+	for _, v := range vols.Volumes {
+		if v != nil {
+			present[request.KindVolume][v.Name] = v.Name
+		}
+	}
+	for _, n := range nets {
+		present[request.KindNetwork][n.ID] = n.Name
+	}
+	var gone []request.Object
+	s.mu.Lock()
+	for kind, ids := range present {
+		ix := s.kinds[kind]
+		for id, o := range ix.byID {
+			if _, ok := ids[id]; !ok {
+				gone = append(gone, *o)
+			}
+		}
+	}
+	s.mu.Unlock()
+	for _, o := range gone {
+		s.Remove(o.Kind, o.ID)
+	}
+	for kind, ids := range present {
+		for id, name := range ids {
+			s.Seen(kind, id, name)
+		}
+	}
+	// Exec instances of containers that are gone went with them.
+	s.mu.RLock()
+	var orphans []string
+	for id, e := range s.kinds[request.KindExec].byID {
+		if _, ok := present[request.KindContainer][e.Container]; !ok {
+			orphans = append(orphans, id)
+		}
+	}
+	s.mu.RUnlock()
+	for _, id := range orphans {
+		s.Remove(request.KindExec, id)
+	}
+	s.synced.Store(true)
+	return nil
+}
+
+// containerName is a container's own name from the list's Names (which
+// also hold legacy link names, "/other/alias"), without its "/".
+func containerName(names []string) string {
+	for _, n := range names {
+		n = strings.TrimPrefix(n, "/")
+		if !strings.Contains(n, "/") {
+			return n
+		}
+	}
+	return ""
+}
+
+// Apply follows one daemon event.
+func (s *Store) Apply(m events.Message) {
+	id := m.Actor.ID
+	switch m.Type {
+	case events.ContainerEventType:
+		switch m.Action {
+		case events.ActionCreate:
+			s.Seen(request.KindContainer, id, m.Actor.Attributes["name"])
+		case events.ActionRename:
+			s.Rename(request.KindContainer, id, strings.TrimPrefix(m.Actor.Attributes["name"], "/"))
+		case events.ActionDestroy:
+			s.Remove(request.KindContainer, id)
+		}
+	case events.VolumeEventType:
+		switch m.Action {
+		case events.ActionCreate:
+			s.Seen(request.KindVolume, id, id)
+		case events.ActionDestroy:
+			s.Remove(request.KindVolume, id)
+		}
+	case events.NetworkEventType:
+		switch m.Action {
+		case events.ActionCreate:
+			s.Seen(request.KindNetwork, id, m.Actor.Attributes["name"])
+		case events.ActionDestroy:
+			s.Remove(request.KindNetwork, id)
+		}
+	case events.ServiceEventType, events.SecretEventType, events.ConfigEventType:
+		kind := map[events.Type]request.Kind{
+			events.ServiceEventType: request.KindService, events.SecretEventType: request.KindSecret,
+			events.ConfigEventType: request.KindConfig,
+		}[m.Type]
+		switch m.Action {
+		case events.ActionCreate:
+			s.Seen(kind, id, m.Actor.Attributes["name"])
+		case events.ActionUpdate:
+			if n := m.Actor.Attributes["name"]; n != "" {
+				s.Seen(kind, id, n)
+			}
+		case events.ActionRemove:
+			s.Remove(kind, id)
+		}
+	}
+}

@@ -1,0 +1,333 @@
+// Package state keeps what Portcullis knows about the daemon's objects:
+// who owns each container, volume, network, exec instance, service,
+// secret and config, and the names and ids the daemon resolves references
+// by. Owners are kept in a bbolt file under the state directory (one
+// writer, transactions, no partial writes visible after a crash); every
+// question is answered from an in-memory index derived from it and from
+// the daemon's own lists and event stream (see Follow).
+//
+// The policy language asks its questions through request.Object and
+// request.Resolution; it never sees this package.
+package state
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/portcullis/portcullis/internal/request"
+)
+
+// FileName is the store's file under the state directory.
+const FileName = "owners.db"
+
+var bucketOwners = []byte("owners")
+
+// record is one owned object as stored: the key is "kind/id".
+type record struct {
+	Name      string        `json:"name,omitempty"`
+	Owner     request.Owner `json:"owner"`
+	User      *string       `json:"user,omitempty"` // a container's Config.User; nil: not recorded
+	Container string        `json:"container,omitempty"`
+	Created   time.Time     `json:"created"`
+}
+
+// Store is the ownership store and the index of known objects. It is safe
+// for concurrent use. The zero value is not usable; call Open.
+type Store struct {
+	db *bolt.DB
+
+	mu    sync.RWMutex
+	kinds map[request.Kind]*index
+	// synced is set once the index holds the daemon's objects
+	// (reconciled); until then only full ids of recorded objects resolve.
+	synced atomic.Bool
+
+	subMu sync.Mutex
+	subs  map[*subscription]struct{}
+}
+
+// index holds the known objects of one kind.
+type index struct {
+	byID   map[string]*request.Object
+	byName map[string][]string // name (containers: without "/") -> ids
+}
+
+func newIndex() *index {
+	return &index{byID: map[string]*request.Object{}, byName: map[string][]string{}}
+}
+
+// tracked are the kinds the store indexes.
+var tracked = []request.Kind{
+	request.KindContainer, request.KindVolume, request.KindNetwork, request.KindExec,
+	request.KindService, request.KindSecret, request.KindConfig,
+}
+
+// Tracked reports whether the store knows objects of kind k.
+func Tracked(k request.Kind) bool {
+	for _, t := range tracked {
+		if t == k {
+			return true
+		}
+	}
+	return false
+}
+
+// Open opens (creating it if need be) the store in dir and loads the
+// recorded owners into memory. It fails rather than waits when another
+// process holds the file.
+func Open(dir string) (*Store, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("state directory: %w", err)
+	}
+	db, err := bolt.Open(filepath.Join(dir, FileName), 0o600, &bolt.Options{Timeout: 2 * time.Second})
+	if err != nil {
+		return nil, fmt.Errorf("open state %s: %w", filepath.Join(dir, FileName), err)
+	}
+	s := &Store{db: db, kinds: map[request.Kind]*index{}, subs: map[*subscription]struct{}{}}
+	for _, k := range tracked {
+		s.kinds[k] = newIndex()
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		b, err := tx.CreateBucketIfNotExists(bucketOwners)
+		if err != nil {
+			return err
+		}
+		return b.ForEach(func(k, v []byte) error {
+			o, err := decodeRecord(string(k), v)
+			if err != nil {
+				// A record this version cannot read is dropped, not
+				// trusted: its object becomes unowned.
+				return b.Delete(k)
+			}
+			s.put(o)
+			return nil
+		})
+	})
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("load state: %w", err)
+	}
+	return s, nil
+}
+
+// Close closes the store file.
+func (s *Store) Close() error { return s.db.Close() }
+
+func key(k request.Kind, id string) []byte { return []byte(k.String() + "/" + id) }
+
+func kindOf(name string) request.Kind {
+	for _, k := range tracked {
+		if k.String() == name {
+			return k
+		}
+	}
+	return request.KindNone
+}
+
+func decodeRecord(k string, v []byte) (*request.Object, error) {
+	kind, id, ok := strings.Cut(k, "/")
+	if !ok || id == "" || kindOf(kind) == request.KindNone {
+		return nil, errors.New("bad key")
+	}
+	var r record
+	if err := json.Unmarshal(v, &r); err != nil {
+		return nil, err
+	}
+	o := &request.Object{Kind: kindOf(kind), ID: id, Name: r.Name, Owned: true, Owner: r.Owner, Container: r.Container}
+	if r.User != nil {
+		o.User, o.UserKnown = *r.User, true
+	}
+	return o, nil
+}
+
+// put adds or replaces o in the index; s.mu must be held (or s not yet
+// shared).
+func (s *Store) put(o *request.Object) {
+	ix := s.kinds[o.Kind]
+	if old, ok := ix.byID[o.ID]; ok {
+		ix.dropName(old.Name, o.ID)
+	}
+	ix.byID[o.ID] = o
+	if o.Name != "" {
+		ix.byName[o.Name] = append(ix.byName[o.Name], o.ID)
+	}
+}
+
+func (ix *index) dropName(name, id string) {
+	ids := ix.byName[name]
+	for i, x := range ids {
+		if x == id {
+			ids = append(ids[:i:i], ids[i+1:]...)
+			break
+		}
+	}
+	if len(ids) == 0 {
+		delete(ix.byName, name)
+	} else {
+		ix.byName[name] = ids
+	}
+}
+
+// Record stores the owner of an object the daemon has just created (the
+// response phase saw its id). It is on disk when Record returns. Name may
+// be empty when the daemon chose it; the event stream fills it in.
+func (s *Store) Record(o request.Object) error {
+	if !Tracked(o.Kind) || o.ID == "" {
+		return fmt.Errorf("record %s %q: not a tracked object", o.Kind, o.ID)
+	}
+	o.Owned = true
+	s.mu.RLock()
+	if old, ok := s.kinds[o.Kind].byID[o.ID]; ok && o.Name == "" {
+		o.Name = old.Name
+	}
+	s.mu.RUnlock()
+	if err := s.save(&o); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.put(&o)
+	s.mu.Unlock()
+	s.publish(Change{Type: ChangeOwned, Object: o})
+	return nil
+}
+
+func (s *Store) save(o *request.Object) error {
+	r := record{Name: o.Name, Owner: o.Owner, Container: o.Container, Created: time.Now().UTC()}
+	if o.UserKnown {
+		u := o.User
+		r.User = &u
+	}
+	v, err := json.Marshal(r)
+	if err != nil {
+		return err
+	}
+	return s.db.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketOwners).Put(key(o.Kind, o.ID), v)
+	})
+}
+
+// Seen adds an object the daemon reports (a list or a create event). A
+// known object keeps its owner; its name is updated.
+func (s *Store) Seen(kind request.Kind, id, name string) {
+	if !Tracked(kind) || id == "" {
+		return
+	}
+	s.mu.Lock()
+	ix := s.kinds[kind]
+	old, ok := ix.byID[id]
+	if ok && old.Name == name {
+		s.mu.Unlock()
+		return
+	}
+	o := &request.Object{Kind: kind, ID: id, Name: name}
+	if ok {
+		c := *old
+		c.Name = name
+		o = &c
+	}
+	s.put(o)
+	s.mu.Unlock()
+	if ok && o.Owned {
+		// Keep the recorded name current, for a restart before the
+		// next reconciliation.
+		_ = s.save(o)
+	}
+	if !ok {
+		s.publish(Change{Type: ChangeCreated, Object: *o})
+	}
+}
+
+// Rename follows a container rename.
+func (s *Store) Rename(kind request.Kind, id, name string) {
+	s.mu.RLock()
+	_, ok := s.kinds[kind].byID[id]
+	s.mu.RUnlock()
+	if !ok {
+		s.Seen(kind, id, name)
+		return
+	}
+	s.Seen(kind, id, name)
+	s.mu.RLock()
+	o := *s.kinds[kind].byID[id]
+	s.mu.RUnlock()
+	s.publish(Change{Type: ChangeRenamed, Object: o})
+}
+
+// Remove forgets an object the daemon removed, on disk and in memory; a
+// container takes its exec instances with it.
+func (s *Store) Remove(kind request.Kind, id string) {
+	if !Tracked(kind) || id == "" {
+		return
+	}
+	s.mu.Lock()
+	ix := s.kinds[kind]
+	old, ok := ix.byID[id]
+	var gone []request.Object
+	if ok {
+		delete(ix.byID, id)
+		ix.dropName(old.Name, id)
+		gone = append(gone, *old)
+	}
+	if kind == request.KindContainer {
+		ex := s.kinds[request.KindExec]
+		for eid, e := range ex.byID {
+			if e.Container == id {
+				delete(ex.byID, eid)
+				gone = append(gone, *e)
+			}
+		}
+	}
+	s.mu.Unlock()
+	if len(gone) == 0 {
+		return
+	}
+	_ = s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketOwners)
+		for _, o := range gone {
+			if err := b.Delete(key(o.Kind, o.ID)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	for _, o := range gone {
+		s.publish(Change{Type: ChangeRemoved, Object: o})
+	}
+}
+
+// Synced reports whether the index has been reconciled with the daemon.
+func (s *Store) Synced() bool { return s.synced.Load() }
+
+// Len is the number of known objects of kind k.
+func (s *Store) Len(k request.Kind) int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if ix, ok := s.kinds[k]; ok {
+		return len(ix.byID)
+	}
+	return 0
+}
+
+// Get returns the object with exactly this id.
+func (s *Store) Get(kind request.Kind, id string) (request.Object, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	ix, ok := s.kinds[kind]
+	if !ok {
+		return request.Object{}, false
+	}
+	o, ok := ix.byID[id]
+	if !ok {
+		return request.Object{}, false
+	}
+	return *o, true
+}
