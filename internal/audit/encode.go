@@ -164,6 +164,9 @@ func appendTarget(b []byte, t *Target) []byte {
 	b = appendStringField(b, `,"volume":`, t.Volume)
 	b = appendStringField(b, `,"network":`, t.Network)
 	b = appendStringField(b, `,"object":`, t.Object)
+	b = appendStringField(b, `,"id":`, t.ID)
+	b = appendStringField(b, `,"owner_team":`, t.OwnerTeam)
+	b = appendStringField(b, `,"owner_user":`, t.OwnerUser)
 	return closeObject(b, n)
 }
 

@@ -207,6 +207,11 @@ type Target struct {
 	Volume    string `json:"volume,omitempty"`
 	Network   string `json:"network,omitempty"`
 	Object    string `json:"object,omitempty"`
+	// ID is the full id the target resolved to, and OwnerTeam and
+	// OwnerUser who owns it, when ownership is kept (--state-dir).
+	ID        string `json:"id,omitempty"`
+	OwnerTeam string `json:"owner_team,omitempty"`
+	OwnerUser string `json:"owner_user,omitempty"`
 }
 
 // Timestamp is a time encoded as RFC 3339 in UTC with exactly nine

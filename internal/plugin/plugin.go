@@ -23,6 +23,7 @@ import (
 // concurrent use; the policy set can be swapped at any time with SetPolicy.
 type Plugin struct {
 	policies atomic.Pointer[policy.Set]
+	owners   Owners
 	audit    Auditor
 	log      logrus.FieldLogger
 	instance string
@@ -99,6 +100,10 @@ type Outcome struct {
 	Rejected *request.Error
 	Revision string
 	Duration time.Duration
+	// Target is the object the request's target resolved to (request
+	// phase) or that the response created, removed or renamed (response
+	// phase), when ownership is kept.
+	Target *request.Object
 	// Response phase only.
 	StatusCode      int
 	ResponseBody    []byte
@@ -186,7 +191,16 @@ func (p *Plugin) Evaluate(e *Envelope) *Outcome {
 			o.Rejected = asRequestError(err)
 			break
 		}
-		o.Decision = set.Decide(id, r)
+		if p.owners == nil {
+			o.Decision = set.Decide(id, r)
+			break
+		}
+		o.Decision = set.DecideWith(id, r, p.owners)
+		if r.Target != "" && r.TargetKind != request.KindNone {
+			if t, res := p.owners.Resolve(r.TargetKind, r.Target); res == request.Found {
+				o.Target = &t
+			}
+		}
 	}
 	o.Duration = p.now().Sub(start)
 	return o
@@ -201,9 +215,20 @@ func (p *Plugin) respond(e *Envelope) authorization.Response {
 	}
 	o.Identity, _ = e.identity()
 	o.Decision = policy.Decision{Allow: true}
-	if set := p.policies.Load(); set != nil {
+	set := p.policies.Load()
+	if set != nil {
 		o.Revision = set.Revision()
 		o.Decision.Team = set.TeamOf(o.Identity)
+	}
+	if p.owners != nil && set != nil {
+		t, err := p.observe(e, set, o.Identity)
+		o.Target = t
+		if err != nil {
+			// The object exists but has no owner: it is judged as
+			// unowned from now on. Tell the client instead of
+			// answering as if all went well.
+			o.Rejected = &request.Error{Code: "ownership.unrecorded", Reason: err.Error()}
+		}
 	}
 	// The request phase judged the request and recorded what it asked
 	// for; the response record needs only its route, which the audit

@@ -114,6 +114,13 @@ func (t *Trail) Record(o *Outcome) error {
 	} else {
 		rec.URI, rec.Masked = audit.SanitizeURI(o.URI)
 	}
+	if t := o.Target; t != nil && t.ID != "" {
+		if rec.Target == nil {
+			rec.Target = &audit.Target{}
+		}
+		rec.Target.ID = t.ID
+		rec.Target.OwnerTeam, rec.Target.OwnerUser = t.Owner.Team, t.Owner.User
+	}
 	if o.Identity.User != "" || o.Identity.Subject != "" || o.Identity.AuthNMethod != "" || o.Decision.Team != "" {
 		rec.Identity = &audit.Identity{
 			User: o.Identity.User, AuthNMethod: o.Identity.AuthNMethod,
@@ -127,7 +134,7 @@ func (t *Trail) Record(o *Outcome) error {
 		rec.Deferred = true
 		rec.Decision = audit.Allow
 		rec.StatusCode = o.StatusCode
-		if req != nil && creates[req.Action] && (o.StatusCode == 200 || o.StatusCode == 201) {
+		if req != nil && req.Creates != request.KindNone && req.Creates != request.KindVolume && (o.StatusCode == 200 || o.StatusCode == 201) {
 			rec.CreatedID = audit.ParseCreatedID(o.ResponseBody)
 		}
 	default:
@@ -164,13 +171,6 @@ func (t *Trail) Record(o *Outcome) error {
 		t.pending.put(key, pending{id: o.ID, route: route})
 	}
 	return nil
-}
-
-// creates are the actions whose response names a new object by "Id" (or
-// "ID", which encoding/json matches alike).
-var creates = map[request.Action]bool{
-	"container.create": true, "container.exec": true, "commit": true, "network.create": true,
-	"service.create": true, "secret.create": true, "config.create": true,
 }
 
 // pendingRequests remembers the ids of allowed requests until their

@@ -32,6 +32,7 @@ type compiled struct {
 	networkDrivers   *globList
 	images           imagePolicy
 	buildNetworkMode *globList
+	own              ownershipPolicy
 
 	rules     []*customRule
 	ruleNeeds ruleNeeds
@@ -384,6 +385,13 @@ func (cc *compiler) compile(name string, e *policyBlock, own *policyBlock) (*com
 		allowLatest:   *e.Images.AllowLatest,
 	}
 	p.buildNetworkMode = cc.glob(e.Build.NetworkModes)
+	p.own = ownershipPolicy{
+		enforce: *e.Ownership.Enforce,
+		others:  cc.actionPatterns(e.Ownership.Others),
+		admin:   *e.Ownership.Admin,
+		unowned: *e.Ownership.Unowned,
+		prune:   *e.Ownership.Prune,
+	}
 
 	rs := cc.ruleSet(e.self)
 	p.rules = rs.rules

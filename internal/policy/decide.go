@@ -13,8 +13,12 @@ import (
 // an error: anything that cannot be judged is a violation. It does no I/O
 // except through the path resolver and is safe for concurrent use.
 func (s *Set) Decide(id request.Identity, r *request.Request) Decision {
+	return s.decide(id, r, nil)
+}
+
+func (s *Set) decide(id request.Identity, r *request.Request, objs Objects) Decision {
 	team, p, amb := s.lookup(id)
-	e := evaluator{s: s, p: p, team: team, id: id, r: r}
+	e := evaluator{s: s, p: p, team: team, id: id, r: r, objs: objs}
 	fatal := false
 	if amb != "" {
 		e.add("identity.ambiguous", "", amb+"; the request cannot be assigned to one team")
@@ -54,6 +58,12 @@ type evaluator struct {
 	id   request.Identity
 	r    *request.Request
 	v    []Violation
+	// objs answers ownership questions; nil when the caller keeps no
+	// state (ownership is then not judged).
+	objs       Objects
+	targetDone bool
+	targetObj  request.Object
+	targetRes  request.Resolution
 	// unjudgeable: a request.* violation was added (no body to judge).
 	unjudgeable bool
 }
@@ -140,6 +150,7 @@ func (e *evaluator) request() {
 			e.add("build.network_mode", "networkmode", "build network mode "+strconv.Quote(r.Query.Get("networkmode"))+" is not allowed")
 		}
 	}
+	e.ownership()
 	if len(e.p.rules) > 0 {
 		e.customRules()
 	}
@@ -168,11 +179,21 @@ func (e *evaluator) execCreate() {
 	if x.Privileged && !ep.privileged {
 		e.add("exec.privileged", "Privileged", "privileged exec is not allowed")
 	}
-	if !ep.allowRoot && isRootUser(x.User, ep.emptyUserIsRoot) {
-		who := x.User
-		if who == "" {
-			who = "the container's default user"
+	// An exec with no user runs as the container's configured user:
+	// judge that user when it was recorded at create.
+	user, who := x.User, x.User
+	if user == "" {
+		who = "the container's user"
+		if e.objs != nil {
+			if o, res := e.target(); res == request.Found && o.UserKnown && o.User != "" {
+				user = o.User
+				who = "the container's user " + o.User
+			} else if res == request.Found && o.UserKnown {
+				who = "the container's user, its image's default"
+			}
 		}
+	}
+	if !ep.allowRoot && isRootUser(user, ep.emptyUserIsRoot) {
 		e.add("exec.root", "User", "exec as root ("+who+") is not allowed")
 	}
 	if !ep.commands.all {

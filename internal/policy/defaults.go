@@ -91,8 +91,8 @@ policy "builtin" {
 
   exec {
     privileged         = false
-    allow_root_user    = false
-    empty_user_is_root = false
+    allow_root_user    = true
+    empty_user_is_root = true
     commands           = ["**"]
   }
 
@@ -113,6 +113,14 @@ policy "builtin" {
 
   build {
     network_modes = ["", "default", "bridge", "none"]
+  }
+
+  ownership {
+    enforce = false
+    others  = []
+    admin   = false
+    unowned = "deny"
+    prune   = false
   }
 }
 `

@@ -396,6 +396,7 @@ func (l *loader) validatePolicy(p *policyBlock) {
 	}{
 		{p.Container, bodyOf(p.Container)}, {p.Exec, bodyOf(p.Exec)}, {p.Volumes, bodyOf(p.Volumes)},
 		{p.Networks, bodyOf(p.Networks)}, {p.Images, bodyOf(p.Images)}, {p.Build, bodyOf(p.Build)},
+		{p.Ownership, bodyOf(p.Ownership)},
 	} {
 		if blk.body == nil {
 			continue
@@ -422,8 +423,20 @@ func (l *loader) validatePolicy(p *policyBlock) {
 			l.errorf(attrRange(c.Body, "pids_max", -1), "Invalid pids maximum", "pids_max must be 0 (no maximum) or positive.")
 		}
 	}
+	if o := p.Ownership; o != nil {
+		if o.Others != nil {
+			for i, a := range *o.Others {
+				l.checkActionPattern(o.Body, "others", i, a)
+			}
+		}
+		if o.Unowned != nil && !unownedModes[*o.Unowned] {
+			l.errorf(attrRange(o.Body, "unowned", -1), "Invalid unowned treatment", `unowned must be "deny", "allow" or "admins", not %q.`, *o.Unowned)
+		}
+	}
 	l.checkRules(p)
 }
+
+var unownedModes = map[string]bool{"deny": true, "allow": true, "admins": true}
 
 func bodyOf(v any) hcl.Body {
 	rv := reflect.ValueOf(v)

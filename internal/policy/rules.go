@@ -31,6 +31,7 @@ var (
 	requestType = cty.Object(map[string]cty.Type{
 		"action": cty.String, "method": cty.String, "path": cty.String,
 		"query": strMap, "target": cty.String, "api_version": cty.String,
+		"target_name": cty.String, "target_id": cty.String,
 	})
 	userType = cty.Object(map[string]cty.Type{
 		"name": cty.String, "team": cty.String, "ous": strList, "orgs": strList,
@@ -326,6 +327,11 @@ func (e *evaluator) ruleVars() map[string]cty.Value {
 		str("path", r.Path)
 		str("target", r.Target)
 		str("api_version", r.APIVersion)
+		if n.want("request", "target_name") || n.want("request", "target_id") {
+			name, id := e.targetNames()
+			str("target_name", name)
+			str("target_id", id)
+		}
 		if n.want("request", "query") {
 			q := map[string]string{}
 			for k, v := range r.Query {

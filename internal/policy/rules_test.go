@@ -41,7 +41,7 @@ policy "default" {
     message = "that name is reserved"
   }
   rule "whole-request" {
-    when    = length(keys(request)) != 6 || length(keys(user)) != 6
+    when    = length(keys(request)) != 8 || length(keys(user)) != 6
     message = "request or user object is missing attributes"
   }
 }

@@ -47,6 +47,7 @@ type policyBlock struct {
 	Networks  *networksBlock  `hcl:"networks,block"`
 	Images    *imagesBlock    `hcl:"images,block"`
 	Build     *buildBlock     `hcl:"build,block"`
+	Ownership *ownershipBlock `hcl:"ownership,block"`
 	Rules     []*ruleBlock    `hcl:"rule,block"`
 
 	Body      hcl.Body  `hcl:",body"`
@@ -177,6 +178,17 @@ type imagesBlock struct {
 // buildBlock: image.build query parameters.
 type buildBlock struct {
 	NetworkModes *[]string `hcl:"network_modes,optional"`
+
+	Body hcl.Body `hcl:",body"`
+}
+
+// ownershipBlock: who may act on objects other teams own.
+type ownershipBlock struct {
+	Enforce *bool     `hcl:"enforce,optional"`
+	Others  *[]string `hcl:"others,optional"`
+	Admin   *bool     `hcl:"admin,optional"`
+	Unowned *string   `hcl:"unowned,optional"`
+	Prune   *bool     `hcl:"prune,optional"`
 
 	Body hcl.Body `hcl:",body"`
 }
