@@ -8,6 +8,9 @@ LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 POLICY_DIR ?= examples/policies
 SOCKET ?= /run/docker/plugins/portcullis.sock
 AUDIT_FILE ?= /var/log/portcullis/audit.log
+# make run keeps its ownership store beside the binary, not in /var/lib.
+STATE_DIR ?= bin/state
+DOCKER_HOST_SOCKET ?= unix:///var/run/docker.sock
 
 .PHONY: all build run test race e2e engine lint fuzz bench plugin install clean
 
@@ -19,7 +22,7 @@ build:
 # Serve on the default socket with the shipped example policies.
 run: build
 	$(BIN) validate $(POLICY_DIR)
-	$(BIN) serve --socket $(SOCKET) --policy-dir $(POLICY_DIR) --audit-file $(AUDIT_FILE)
+	$(BIN) serve --socket $(SOCKET) --policy-dir $(POLICY_DIR) --audit-file $(AUDIT_FILE) --state-dir $(STATE_DIR) --docker-host $(DOCKER_HOST_SOCKET)
 
 # Unit tests, the race detector, and static checks.
 test: lint

@@ -79,6 +79,10 @@ if getent group adm >/dev/null 2>&1; then
 fi
 say "audit directory: $auditdir"
 
+# The ownership store: who created each container, volume and network.
+install -d -m 0700 "$destdir/var/lib/portcullis"
+say "state directory: /var/lib/portcullis"
+
 if [[ -z $destdir ]]; then
   "$prefix/bin/portcullis" validate "$policydir" || die "the installed policies in $policydir do not validate; fix them before starting the service"
   if [[ -d /run/systemd/system ]]; then

@@ -102,7 +102,8 @@ func TestServe(t *testing.T) {
 	var stderr syncBuffer
 	done := make(chan int, 1)
 	go func() {
-		done <- run(ctx, []string{"serve", "--socket", sock, "--policy-dir", pol, "--audit-file", auditFile, "--reload-interval", "50ms"}, &bytes.Buffer{}, &stderr)
+		done <- run(ctx, []string{"serve", "--socket", sock, "--policy-dir", pol, "--audit-file", auditFile, "--reload-interval", "50ms",
+			"--state-dir", filepath.Join(dir, "state"), "--docker-host", "unix://" + filepath.Join(dir, "no-daemon.sock")}, &bytes.Buffer{}, &stderr)
 	}()
 	waitFor(t, "socket", func() bool { _, err := os.Stat(sock); return err == nil })
 

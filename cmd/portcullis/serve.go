@@ -22,6 +22,8 @@ import (
 	"github.com/portcullis/portcullis/internal/metrics"
 	"github.com/portcullis/portcullis/internal/plugin"
 	"github.com/portcullis/portcullis/internal/policy"
+	"github.com/portcullis/portcullis/internal/request"
+	"github.com/portcullis/portcullis/internal/state"
 )
 
 type serveConfig struct {
@@ -38,6 +40,8 @@ type serveConfig struct {
 	// metricsListen is --metrics-listen; metrics is set when it is.
 	metricsListen string
 	metrics       *metrics.Metrics
+	stateDir      string
+	dockerHost    string
 }
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -53,6 +57,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs.DurationVar(&cfg.limits.IdleTimeout, "idle-timeout", plugin.DefaultLimits.IdleTimeout, "close a kept-alive connection idle this long")
 	fs.IntVar(&cfg.limits.MaxConnections, "max-connections", plugin.DefaultLimits.MaxConnections, "most open connections; further ones wait until one closes (0: no cap)")
 	fs.StringVar(&cfg.metricsListen, "metrics-listen", "", "serve Prometheus metrics at http://ADDR/metrics (for example 127.0.0.1:9323); off when empty")
+	fs.StringVar(&cfg.stateDir, "state-dir", "/var/lib/portcullis", "directory of the ownership store (owners.db), kept across restarts")
+	fs.StringVar(&cfg.dockerHost, "docker-host", "unix:///var/run/docker.sock", "the daemon Portcullis reads its objects and events from, to keep ownership current")
 	cfg.audit.register(fs)
 	if err := flagsFromEnv(fs, "PORTCULLIS_"); err != nil {
 		fmt.Fprintf(stderr, "portcullis serve: %v\n", err)
@@ -145,6 +151,12 @@ func serve(ctx context.Context, cfg serveConfig, log *logrus.Logger, stderr io.W
 		log.WithField("address", ml.Addr().String()).Info("serving metrics")
 		popt = append(popt, plugin.WithMetrics(cfg.metrics))
 	}
+	owners, err := state.Open(cfg.stateDir)
+	if err != nil {
+		return fmt.Errorf("--state-dir: %w", err)
+	}
+	defer owners.Close()
+	popt = append(popt, plugin.WithOwners(owners))
 	p := plugin.New(set, popt...)
 
 	l, err := plugin.ActivationListener()
@@ -182,6 +194,9 @@ func serve(ctx context.Context, cfg serveConfig, log *logrus.Logger, stderr io.W
 			}
 		}
 	}()
+	if err := followDaemon(rctx, cfg.dockerHost, owners, log); err != nil {
+		return err
+	}
 
 	cfg.limits.Log = log
 	err = plugin.Serve(ctx, l, p.Handler(), cfg.drain, cfg.limits)
@@ -205,6 +220,36 @@ func sinkStats(a *audit.Auditor) []metrics.SinkStats {
 		out = append(out, metrics.SinkStats{Sink: s.Sink, Written: s.Written, Queued: s.Queued, Spooled: s.Spooled, Lost: s.Lost})
 	}
 	return out
+}
+
+// followDaemon keeps the ownership store current with the daemon, on its
+// own goroutine: its requests pass through the daemon's authorization,
+// which calls this very process, so nothing here may hold up serving.
+func followDaemon(ctx context.Context, host string, owners *state.Store, log *logrus.Logger) error {
+	cli, err := state.NewClient(host)
+	if err != nil {
+		return fmt.Errorf("--docker-host: %w", err)
+	}
+	go func() {
+		defer cli.Close()
+		failing := false
+		owners.Follow(ctx, cli, func(err error) {
+			switch {
+			case err == nil:
+				failing = false
+				log.WithFields(logrus.Fields{
+					"containers": owners.Len(request.KindContainer), "volumes": owners.Len(request.KindVolume),
+					"networks": owners.Len(request.KindNetwork),
+				}).Info("ownership reconciled with the daemon")
+			case !failing:
+				failing = true
+				log.WithError(err).Warn("cannot follow the daemon; objects it creates meanwhile are judged as unowned until it answers")
+			default:
+				log.WithError(err).Debug("still cannot follow the daemon")
+			}
+		})
+	}()
+	return nil
 }
 
 // splitDiagnostics turns printed diagnostics into one entry per

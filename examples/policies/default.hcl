@@ -90,9 +90,16 @@ policy "default" {
     unlimited_pids   = false
   }
 
+  # An exec with no user runs as the container's user, and is judged as
+  # that user: exec into a root container is root exec, with or without
+  # -u root. Root exec into your own root container grants nothing its
+  # own process does not hold already, so it is allowed; what is denied is
+  # privileged exec and exec into other teams' containers (ownership
+  # below). docs/security.md explains the choice.
   exec {
-    privileged      = false
-    allow_root_user = false
+    privileged         = false
+    allow_root_user    = true
+    empty_user_is_root = true
   }
 
   volumes {
@@ -104,18 +111,41 @@ policy "default" {
     drivers = ["bridge", "overlay"]
   }
 
+  # Team isolation: every container, volume, network, exec instance,
+  # service, secret and config belongs to the team that created it (a
+  # user in no team owns alone what they create). Nobody acts on another
+  # team's objects: exec, attach, logs, cp, export, commit, inspect, stop,
+  # kill, rm, restart, update, rename, pause, volume rm, network
+  # connect/disconnect/rm, service update/rm/logs all need ownership, and
+  # so does referring to them (--volumes-from, --network container:X,
+  # --link, mounting a named volume, joining a network). Listing stays
+  # allowed: an authorization plugin can allow or deny a request, not
+  # filter its answer, so `docker ps` shows every container's name.
+  ownership {
+    enforce = true
+    # Actions members may perform on objects other teams own: none.
+    others = []
+    # Objects Portcullis did not see created (before it was installed,
+    # while it was down, or when it died between a create and its
+    # response): only administrators act on them.
+    unowned = "admins"
+    # Prune removes every team's unused objects: administrators only.
+    prune = false
+  }
+
   # Self-protection for a legacy Portcullis run as a container named
   # "portcullis": nobody stops, changes or enters it through the API. (The
   # managed plugin is protected by denying every plugin.* action above.)
-  # Requests name the container as typed, so this guards the name; its id
-  # is not known to the policy.
+  # target_name is the name the target resolves to, so the rule holds
+  # whether the request names the container "portcullis", "/portcullis",
+  # by its id or by an id prefix.
   rule "self_protect" {
     actions = [
       "container.stop", "container.kill", "container.remove", "container.restart", "container.pause",
       "container.rename", "container.update", "container.exec", "container.archive.put",
       "container.attach", "container.attach.ws",
     ]
-    when    = contains(["portcullis", "/portcullis"], request.target)
+    when    = request.target_name == "portcullis"
     message = "the container \"portcullis\" is the authorization plugin itself; stop or change it on the host, not through the Docker API"
   }
 }

@@ -26,12 +26,12 @@ type Owners interface {
 // ownership blocks are not judged.
 func WithOwners(o Owners) Option { return func(p *Plugin) { p.owners = o } }
 
-// observe follows, in the response phase, what the daemon did to the
+// followResponse follows, in the response phase, what the daemon did to the
 // objects it tracks: a create names the new object's id, a remove or
 // rename changes what references resolve to. Only a successful response
 // counts; the request alone never records an owner. An error means an
 // object was created whose owner could not be recorded.
-func (p *Plugin) observe(e *Envelope, set *policy.Set, id request.Identity) (*request.Object, error) {
+func (p *Plugin) followResponse(e *Envelope, set *policy.Set, id request.Identity) (*request.Object, error) {
 	if e.ResponseStatusCode < 200 || e.ResponseStatusCode > 299 || e.RequestMethod == "GET" || e.RequestMethod == "HEAD" {
 		return nil, nil
 	}

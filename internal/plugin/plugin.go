@@ -221,7 +221,7 @@ func (p *Plugin) respond(e *Envelope) authorization.Response {
 		o.Decision.Team = set.TeamOf(o.Identity)
 	}
 	if p.owners != nil && set != nil {
-		t, err := p.observe(e, set, o.Identity)
+		t, err := p.followResponse(e, set, o.Identity)
 		o.Target = t
 		if err != nil {
 			// The object exists but has no owner: it is judged as

@@ -56,6 +56,9 @@ func NewEnv(t testing.TB, opts Options) *Env {
 		Dir:         filepath.Join(dir, "p"),
 		PolicyFiles: opts.PolicyFiles,
 		Args:        opts.PluginArgs,
+		// The daemon started below, which the plugin follows for
+		// ownership (it retries until the daemon answers).
+		DockerHost: "unix://" + filepath.Join(dir, "d", "docker.sock"),
 	})
 	var pki *PKI
 	if opts.TLS {

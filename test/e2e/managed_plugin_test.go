@@ -205,7 +205,12 @@ func StartManagedPlugin(t testing.TB, policyFiles map[string]string) *ManagedPlu
 	// work on the host, before any policy applies.
 	d := StartDaemon(t, DaemonConfig{Dir: dir})
 	buildManagedPlugin(t, d, m.Ref, workDir)
-	RequireOK(t, d.Docker("plugin", "set", m.Ref, "policies.source="+m.PolicyDir, "audit.source="+m.AuditDir))
+	stateDir := filepath.Join(dir, "state")
+	if err := os.MkdirAll(stateDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	RequireOK(t, d.Docker("plugin", "set", m.Ref, "policies.source="+m.PolicyDir, "audit.source="+m.AuditDir,
+		"state.source="+stateDir, "PORTCULLIS_DOCKER_HOST=unix:///host"+d.Socket))
 	RequireOK(t, d.Docker("plugin", "enable", m.Ref))
 	r := d.Docker("plugin", "inspect", "--format", "{{.Id}} {{.Enabled}}", m.Ref)
 	RequireOK(t, r)

@@ -36,6 +36,10 @@ type PluginConfig struct {
 	PolicyFiles map[string]string
 	// Args are extra arguments after the serve flags.
 	Args []string
+	// DockerHost is passed as --docker-host: the daemon the plugin
+	// follows for ownership. Default: a socket in Dir that nothing
+	// serves, so that no test's plugin reads the machine's own daemon.
+	DockerHost string
 	// Binary replaces the binary built by TestMain.
 	Binary string
 	// NoSpec leaves out the spec file (for a plugin the daemon must not
@@ -49,6 +53,7 @@ type PluginConfig struct {
 // restarts, is kept in LogFile and logged when the test fails.
 type Plugin struct {
 	Name      string // the name dockerd's --authorization-plugin uses
+	StateDir  string // --state-dir
 	Socket    string // the Unix socket it serves
 	PolicyDir string // --policy-dir
 	AuditFile string // --audit-file
@@ -88,6 +93,9 @@ func StartPlugin(t testing.TB, cfg PluginConfig) *Plugin {
 			t.Fatal(err)
 		}
 	}
+	if cfg.DockerHost == "" {
+		cfg.DockerHost = "unix://" + filepath.Join(cfg.Dir, "no-daemon.sock")
+	}
 	bin := cfg.Binary
 	if bin == "" {
 		bin = portcullisBin
@@ -98,6 +106,7 @@ func StartPlugin(t testing.TB, cfg PluginConfig) *Plugin {
 		PolicyDir: cfg.PolicyDir,
 		AuditFile: filepath.Join(cfg.Dir, "audit.log"),
 		LogFile:   filepath.Join(cfg.Dir, "plugin.log"),
+		StateDir:  filepath.Join(cfg.Dir, "state"),
 		t:         t,
 		bin:       bin,
 	}
@@ -105,6 +114,8 @@ func StartPlugin(t testing.TB, cfg PluginConfig) *Plugin {
 		"--socket", p.Socket,
 		"--policy-dir", p.PolicyDir,
 		"--audit-file", p.AuditFile,
+		"--state-dir", p.StateDir,
+		"--docker-host", cfg.DockerHost,
 	}, cfg.Args...)
 
 	t.Cleanup(func() {

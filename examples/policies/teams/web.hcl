@@ -35,6 +35,13 @@ policy "web" {
     restart_max_retries = 5
   }
 
+  # Web's containers never run as root, so a root exec would be an
+  # escalation: denied, whether asked with -u root or implied by a
+  # container whose user is root.
+  exec {
+    allow_root_user = false
+  }
+
   rule "no-secrets-in-env" {
     actions = ["container.create", "service.create", "service.update"]
     when    = length(regexall("(?i)(PASSWORD|SECRET|TOKEN)", join(" ", create.env_names))) > 0
