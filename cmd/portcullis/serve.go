@@ -58,7 +58,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs.IntVar(&cfg.limits.MaxConnections, "max-connections", plugin.DefaultLimits.MaxConnections, "most open connections; further ones wait until one closes (0: no cap)")
 	fs.StringVar(&cfg.metricsListen, "metrics-listen", "", "serve Prometheus metrics at http://ADDR/metrics (for example 127.0.0.1:9323); off when empty")
 	fs.StringVar(&cfg.stateDir, "state-dir", "/var/lib/portcullis", "directory of the ownership store (owners.db), kept across restarts")
-	fs.StringVar(&cfg.dockerHost, "docker-host", "unix:///var/run/docker.sock", "the daemon Portcullis reads its objects and events from, to keep ownership current")
+	fs.StringVar(&cfg.dockerHost, "docker-host", "unix:///var/run/docker.sock", "the daemon Portcullis reads its objects and events from, to keep ownership current; \"none\": follow no daemon, only what Portcullis recorded is known (tests and benchmarks)")
 	cfg.audit.register(fs)
 	if err := flagsFromEnv(fs, "PORTCULLIS_"); err != nil {
 		fmt.Fprintf(stderr, "portcullis serve: %v\n", err)
@@ -226,6 +226,11 @@ func sinkStats(a *audit.Auditor) []metrics.SinkStats {
 // own goroutine: its requests pass through the daemon's authorization,
 // which calls this very process, so nothing here may hold up serving.
 func followDaemon(ctx context.Context, host string, owners *state.Store, log *logrus.Logger) error {
+	if host == "none" {
+		owners.Standalone()
+		log.Warn("--docker-host none: following no daemon; objects Portcullis did not see created are unknown and judged as unowned")
+		return nil
+	}
 	cli, err := state.NewClient(host)
 	if err != nil {
 		return fmt.Errorf("--docker-host: %w", err)

@@ -304,6 +304,11 @@ func (s *Store) Remove(kind request.Kind, id string) {
 	}
 }
 
+// Standalone declares the store complete without a daemon to reconcile
+// with: names and prefixes resolve over what was recorded. For tests and
+// benchmarks that speak the plugin protocol with no daemon behind it.
+func (s *Store) Standalone() { s.synced.Store(true) }
+
 // Synced reports whether the index has been reconciled with the daemon.
 func (s *Store) Synced() bool { return s.synced.Load() }
 

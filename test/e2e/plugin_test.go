@@ -63,6 +63,7 @@ type Plugin struct {
 	t    testing.TB
 	bin  string
 	args []string
+	env  []string
 
 	mu   sync.Mutex
 	proc *process
@@ -115,8 +116,10 @@ func StartPlugin(t testing.TB, cfg PluginConfig) *Plugin {
 		"--policy-dir", p.PolicyDir,
 		"--audit-file", p.AuditFile,
 		"--state-dir", p.StateDir,
-		"--docker-host", cfg.DockerHost,
 	}, cfg.Args...)
+	// In the environment, not on the command line: the daemon's cleanup
+	// kills every process whose command line names its directory.
+	p.env = []string{"PORTCULLIS_DOCKER_HOST=" + cfg.DockerHost}
 
 	t.Cleanup(func() {
 		if err := p.Stop(); err != nil {
@@ -163,6 +166,7 @@ func (p *Plugin) Start() error {
 	defer log.Close()
 	fmt.Fprintf(log, "=== e2e: start %s %v at %s\n", p.bin, p.args, time.Now().Format(time.RFC3339Nano))
 	cmd := exec.Command(p.bin, p.args...)
+	cmd.Env = append(os.Environ(), p.env...)
 	cmd.Stdout = log
 	cmd.Stderr = log
 	proc, err := startProcess(cmd)

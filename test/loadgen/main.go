@@ -221,7 +221,10 @@ func compare(ctx context.Context, cfg config, tmp string, calls []call, out io.W
 		return err
 	}
 	defer base.stop()
-	args := []string{"serve", "--socket", pSock, "--policy-dir", cfg.policyDir, "--audit-file", auditFile}
+	// No daemon behind the load: the ownership store knows what the
+	// traffic's own creates recorded.
+	args := []string{"serve", "--socket", pSock, "--policy-dir", cfg.policyDir, "--audit-file", auditFile,
+		"--state-dir", filepath.Join(tmp, "state"), "--docker-host", "none"}
 	args = append(args, strings.Fields(cfg.serveArgs)...)
 	pc, err := startServer(ctx, "portcullis", tmp, pSock, cfg.portcullis, args...)
 	if err != nil {

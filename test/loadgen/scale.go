@@ -82,7 +82,8 @@ func scale(ctx context.Context, cfg config, tmp string, corpus []corpusEntry, ou
 		sock := filepath.Join(tmp, fmt.Sprintf("scale-%d.sock", i))
 		t0 := time.Now()
 		srv, err := startServer(ctx, fmt.Sprintf("portcullis-scale-%d", i), tmp, sock, cfg.portcullis,
-			"serve", "--socket", sock, "--policy-dir", s.dir, "--audit-file", filepath.Join(tmp, fmt.Sprintf("audit-scale-%d.log", i)))
+			"serve", "--socket", sock, "--policy-dir", s.dir, "--audit-file", filepath.Join(tmp, fmt.Sprintf("audit-scale-%d.log", i)),
+			"--state-dir", filepath.Join(tmp, fmt.Sprintf("state-%d", i)), "--docker-host", "none")
 		if err != nil {
 			return err
 		}

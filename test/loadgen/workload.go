@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"github.com/portcullis/portcullis/internal/plugin"
@@ -145,8 +147,11 @@ func responseFor(method, uri string, jsonBody []byte) (int, map[string]string, [
 		h["Content-Type"] = "text/plain; charset=utf-8"
 		return 200, h, nil
 	case method == "POST" && strings.HasSuffix(path, "/containers/create"):
+		// One id per container name, so that the plugin's ownership
+		// store records each named container the traffic creates.
 		h["Content-Type"] = "application/json"
-		return 201, h, []byte(`{"Id":"7dbf2888445d0bd82c47cf0d14291e088344463b37d170e49194acf5c9348248","Warnings":[]}` + "\n")
+		sum := sha256.Sum256([]byte(uri))
+		return 201, h, []byte(`{"Id":"` + hex.EncodeToString(sum[:]) + `","Warnings":[]}` + "\n")
 	case method == "DELETE" || strings.HasSuffix(path, "/start") || strings.HasSuffix(path, "/stop"):
 		return 204, h, nil
 	case method == "GET" && !strings.Contains(path, "/logs") && !strings.Contains(path, "/archive") &&
