@@ -99,8 +99,16 @@ func TestSelfProtectContainer(t *testing.T) {
 
 	RequireOK(t, e.Docker("run", "-d", "--name", "portcullis", e.Image, "sleep", "600"))
 	RequireOK(t, e.Docker("run", "-d", "--name", "pe-other", e.Image, "sleep", "600"))
+	r := e.Docker("inspect", "--format", "{{.Id}}", "portcullis")
+	RequireOK(t, r)
+	id := strings.TrimSpace(r.Stdout)
 
 	for _, args := range [][]string{
+		// By id and id prefix: the rule matches the name the target
+		// resolves to, not the one the request spells.
+		{"stop", id},
+		{"kill", id[:12]},
+		{"exec", id[:6], "kill", "1"},
 		{"stop", "portcullis"},
 		{"kill", "portcullis"},
 		{"kill", "--signal", "TERM", "portcullis"},
@@ -117,7 +125,7 @@ func TestSelfProtectContainer(t *testing.T) {
 		})
 	}
 
-	r := e.Docker("inspect", "--format", "{{.State.Running}}", "portcullis")
+	r = e.Docker("inspect", "--format", "{{.State.Running}}", "portcullis")
 	RequireOK(t, r)
 	if strings.TrimSpace(r.Stdout) != "true" {
 		t.Errorf("container portcullis is not running any more: %s", r)
