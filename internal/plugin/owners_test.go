@@ -11,6 +11,7 @@ import (
 	"github.com/docker/docker/api/types/volume"
 	"github.com/docker/go-plugins-helpers/authorization"
 
+	"github.com/portcullis/portcullis/internal/audit"
 	"github.com/portcullis/portcullis/internal/plugin"
 	"github.com/portcullis/portcullis/internal/policy"
 	"github.com/portcullis/portcullis/internal/request"
@@ -174,5 +175,42 @@ func TestOwnersVolumesAndNetworks(t *testing.T) {
 	}
 	if res := p.AuthZReq(authzReq("d1", "POST", "/v1.41/networks/"+ctrID[:10]+"/connect", `{"Container":"x"}`)); res.Allow {
 		t.Error("data connected to web's network by id prefix")
+	}
+}
+
+// TestOwnersInAuditRecords: a denial's record carries the target's id and
+// owner; a create's response record carries the owner it recorded.
+func TestOwnersInAuditRecords(t *testing.T) {
+	var buf lockedBuffer
+	a, err := audit.New(audit.Config{PluginVersion: "test", Sinks: []audit.NamedSink{{Name: "buf", Sink: audit.NewWriterSink(&buf), Required: true}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, st := ownersPlugin(t)
+	set, _, _ := policy.LoadDir("testdata/ownership")
+	p := plugin.New(set, plugin.WithOwners(st), plugin.WithAuditor(plugin.NewTrail(a)))
+	create := authzReq("w1", "POST", "/v1.41/containers/create?name=web-db", `{"Image":"busybox"}`)
+	p.AuthZReq(create)
+	p.AuthZRes(withResponse(create, 201, `{"Id":"`+ctrID+`"}`))
+	if res := p.AuthZReq(authzReq("d1", "POST", "/v1.41/containers/"+ctrID[:8]+"/kill", "")); res.Allow {
+		t.Fatal("data killed web's container")
+	}
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	var sawCreate, sawDeny bool
+	for _, r := range buf.records(t) {
+		if r.Type != audit.TypeDecision || r.Target == nil {
+			continue
+		}
+		switch {
+		case r.Phase == audit.PhaseResponse && r.Action == "container.create":
+			sawCreate = r.Target.ID == ctrID && r.Target.OwnerTeam == "web" && r.Target.OwnerUser == "w1"
+		case r.Decision == audit.Deny && r.Action == "container.kill":
+			sawDeny = r.Target.ID == ctrID && r.Target.OwnerTeam == "web" && r.Target.Container == ctrID[:8]
+		}
+	}
+	if !sawCreate || !sawDeny {
+		t.Errorf("records: create response with owner %v, denial with target id and owner %v\n%s", sawCreate, sawDeny, buf.b.String())
 	}
 }
