@@ -210,7 +210,9 @@ func (s *Store) save(o *request.Object) error {
 	if err != nil {
 		return err
 	}
-	return s.db.Update(func(tx *bolt.Tx) error {
+	// Batch joins concurrent creates into one transaction and one
+	// fsync; Record still returns only once its owner is on disk.
+	return s.db.Batch(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketOwners).Put(key(o.Kind, o.ID), v)
 	})
 }
@@ -290,7 +292,7 @@ func (s *Store) Remove(kind request.Kind, id string) {
 	if len(gone) == 0 {
 		return
 	}
-	_ = s.db.Update(func(tx *bolt.Tx) error {
+	_ = s.db.Batch(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketOwners)
 		for _, o := range gone {
 			if err := b.Delete(key(o.Kind, o.ID)); err != nil {

@@ -152,6 +152,13 @@ func responseFor(method, uri string, jsonBody []byte) (int, map[string]string, [
 		h["Content-Type"] = "application/json"
 		sum := sha256.Sum256([]byte(uri))
 		return 201, h, []byte(`{"Id":"` + hex.EncodeToString(sum[:]) + `","Warnings":[]}` + "\n")
+	case method == "POST" && (strings.HasSuffix(path, "/networks/create") || strings.HasSuffix(path, "/exec")):
+		h["Content-Type"] = "application/json"
+		sum := sha256.Sum256([]byte(uri))
+		return 201, h, []byte(`{"Id":"` + hex.EncodeToString(sum[:]) + `"}` + "\n")
+	case method == "POST" && strings.HasSuffix(path, "/volumes/create"):
+		h["Content-Type"] = "application/json"
+		return 201, h, []byte(`{"Name":"loadgen-volume","Driver":"local","Mountpoint":"/var/lib/docker/volumes/loadgen-volume/_data","Scope":"local"}` + "\n")
 	case method == "DELETE" || strings.HasSuffix(path, "/start") || strings.HasSuffix(path, "/stop"):
 		return 204, h, nil
 	case method == "GET" && !strings.Contains(path, "/logs") && !strings.Contains(path, "/archive") &&
