@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -53,7 +54,17 @@ type Store struct {
 
 	subMu sync.Mutex
 	subs  map[*subscription]struct{}
+
+	// execs lists each container's recorded exec instances, oldest
+	// first, to keep at most MaxExecsPerContainer of them.
+	execs map[string][]string
 }
+
+// MaxExecsPerContainer bounds the exec instances remembered per
+// container: a long-lived container exec'd into in a loop must not grow
+// the store without end. The oldest are forgotten first (and then judged
+// as unknown, which an exec that ended long ago no longer needs).
+const MaxExecsPerContainer = 256
 
 // index holds the known objects of one kind.
 type index struct {
@@ -92,26 +103,46 @@ func Open(dir string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open state %s: %w", filepath.Join(dir, FileName), err)
 	}
-	s := &Store{db: db, kinds: map[request.Kind]*index{}, subs: map[*subscription]struct{}{}}
+	s := &Store{db: db, kinds: map[request.Kind]*index{}, subs: map[*subscription]struct{}{}, execs: map[string][]string{}}
 	for _, k := range tracked {
 		s.kinds[k] = newIndex()
 	}
+	type execRec struct {
+		created time.Time
+		o       *request.Object
+	}
+	var execs []execRec
 	err = db.Update(func(tx *bolt.Tx) error {
 		b, err := tx.CreateBucketIfNotExists(bucketOwners)
 		if err != nil {
 			return err
 		}
-		return b.ForEach(func(k, v []byte) error {
-			o, err := decodeRecord(string(k), v)
+		var bad [][]byte
+		err = b.ForEach(func(k, v []byte) error {
+			o, created, err := decodeRecord(string(k), v)
 			if err != nil {
 				// A record this version cannot read is dropped, not
 				// trusted: its object becomes unowned.
-				return b.Delete(k)
+				bad = append(bad, append([]byte(nil), k...))
+				return nil
 			}
 			s.put(o)
+			if o.Kind == request.KindExec {
+				execs = append(execs, execRec{created, o})
+			}
 			return nil
 		})
+		for _, k := range bad {
+			if err := b.Delete(k); err != nil {
+				return err
+			}
+		}
+		return err
 	})
+	sort.SliceStable(execs, func(i, j int) bool { return execs[i].created.Before(execs[j].created) })
+	for _, e := range execs {
+		s.execs[e.o.Container] = append(s.execs[e.o.Container], e.o.ID)
+	}
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("load state: %w", err)
@@ -133,20 +164,20 @@ func kindOf(name string) request.Kind {
 	return request.KindNone
 }
 
-func decodeRecord(k string, v []byte) (*request.Object, error) {
+func decodeRecord(k string, v []byte) (*request.Object, time.Time, error) {
 	kind, id, ok := strings.Cut(k, "/")
 	if !ok || id == "" || kindOf(kind) == request.KindNone {
-		return nil, errors.New("bad key")
+		return nil, time.Time{}, errors.New("bad key")
 	}
 	var r record
 	if err := json.Unmarshal(v, &r); err != nil {
-		return nil, err
+		return nil, time.Time{}, err
 	}
 	o := &request.Object{Kind: kindOf(kind), ID: id, Name: r.Name, Owned: true, Owner: r.Owner, Container: r.Container}
 	if r.User != nil {
 		o.User, o.UserKnown = *r.User, true
 	}
-	return o, nil
+	return o, r.Created, nil
 }
 
 // put adds or replaces o in the index; s.mu must be held (or s not yet
@@ -195,8 +226,19 @@ func (s *Store) Record(o request.Object) error {
 	}
 	s.mu.Lock()
 	s.put(&o)
+	var evict string
+	if o.Kind == request.KindExec {
+		l := append(s.execs[o.Container], o.ID)
+		if len(l) > MaxExecsPerContainer {
+			evict, l = l[0], l[1:]
+		}
+		s.execs[o.Container] = l
+	}
 	s.mu.Unlock()
 	s.publish(Change{Type: ChangeOwned, Object: o})
+	if evict != "" {
+		s.Remove(request.KindExec, evict)
+	}
 	return nil
 }
 
@@ -285,6 +327,16 @@ func (s *Store) Remove(kind request.Kind, id string) {
 			if e.Container == id {
 				delete(ex.byID, eid)
 				gone = append(gone, *e)
+			}
+		}
+		delete(s.execs, id)
+	}
+	if kind == request.KindExec && ok {
+		l := s.execs[old.Container]
+		for i, x := range l {
+			if x == id {
+				s.execs[old.Container] = append(l[:i:i], l[i+1:]...)
+				break
 			}
 		}
 	}

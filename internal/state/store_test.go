@@ -3,6 +3,7 @@ package state
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/docker/docker/api/types/container"
@@ -229,4 +230,46 @@ func TestFollow(t *testing.T) {
 	}
 	cancel()
 	<-done
+}
+
+// TestExecsBounded: a container exec'd into in a loop keeps at most
+// MaxExecsPerContainer exec records, the newest, also across a reopen.
+func TestExecsBounded(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := MaxExecsPerContainer + 10
+	for i := 0; i < n; i++ {
+		id := fmt.Sprintf("%064x", i+1)
+		if err := s.Record(request.Object{Kind: request.KindExec, ID: id, Container: idA}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check := func(s *Store) {
+		t.Helper()
+		if got := s.Len(request.KindExec); got != MaxExecsPerContainer {
+			t.Fatalf("%d exec records, want %d", got, MaxExecsPerContainer)
+		}
+		if _, ok := s.Get(request.KindExec, fmt.Sprintf("%064x", 1)); ok {
+			t.Error("the oldest exec was kept")
+		}
+		if _, ok := s.Get(request.KindExec, fmt.Sprintf("%064x", n)); !ok {
+			t.Error("the newest exec was dropped")
+		}
+	}
+	check(s)
+	s.Close()
+	if s, err = Open(dir); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	check(s)
+	if err := s.Record(request.Object{Kind: request.KindExec, ID: "f" + fmt.Sprintf("%063x", 0), Container: idA}); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.Len(request.KindExec); got != MaxExecsPerContainer {
+		t.Fatalf("after reopen and one more: %d exec records", got)
+	}
 }
