@@ -68,17 +68,17 @@ func TargetOf(req *request.Request) *Target {
 	}
 	var target Target // on the stack until it is known to be non-empty
 	t := &target
-	kind, _, _ := strings.Cut(string(req.Action), ".")
-	switch kind {
-	case "container", "checkpoint":
+	// The route table says what the path names.
+	switch req.TargetKind {
+	case request.KindContainer:
 		t.Container = req.Target
-	case "exec":
+	case request.KindExec:
 		t.Exec = req.Target
-	case "image":
+	case request.KindImage:
 		t.Image = req.Target
-	case "volume":
+	case request.KindVolume:
 		t.Volume = req.Target
-	case "network":
+	case request.KindNetwork:
 		t.Network = req.Target
 	default:
 		t.Object = req.Target
