@@ -48,7 +48,7 @@ func (s *Store) Follow(ctx context.Context, d Daemon, report func(error)) {
 	if report == nil {
 		report = func(error) {}
 	}
-	backoff := 100 * time.Millisecond
+	backoff := 50 * time.Millisecond
 	for ctx.Err() == nil {
 		err := s.followOnce(ctx, d, report)
 		if ctx.Err() != nil {
@@ -60,7 +60,7 @@ func (s *Store) Follow(ctx context.Context, d Daemon, report func(error)) {
 			return
 		case <-time.After(backoff):
 		}
-		if backoff < 5*time.Second {
+		if backoff < time.Second {
 			backoff *= 2
 		}
 	}
@@ -151,7 +151,7 @@ func (s *Store) Reconcile(ctx context.Context, d Daemon) error {
 	for _, id := range orphans {
 		s.Remove(request.KindExec, id)
 	}
-	s.synced.Store(true)
+	s.markSynced()
 	return nil
 }
 

@@ -2,6 +2,7 @@ package state
 
 import (
 	"strings"
+	"time"
 
 	"github.com/portcullis/portcullis/internal/request"
 )
@@ -17,9 +18,31 @@ import (
 //   - volumes: the name, which is the id; exec instances: the full id.
 //
 // Several matches at the same precedence are Ambiguous, never guessed.
-// Until the store has been reconciled with the daemon only full ids of
-// recorded objects resolve; anything else is Unavailable.
+// Until the store has first been reconciled with the daemon, a full id of
+// a recorded object resolves at once; anything else waits up to SyncWait
+// for that reconciliation (just after the daemon or the plugin started)
+// and is Unavailable if it does not come.
 func (s *Store) Resolve(kind request.Kind, ref string) (request.Object, request.Resolution) {
+	o, res := s.resolve(kind, ref)
+	if res != request.Unavailable {
+		return o, res
+	}
+	t := time.NewTimer(SyncWait)
+	defer t.Stop()
+	select {
+	case <-s.syncedCh:
+		return s.resolve(kind, ref)
+	case <-t.C:
+		return o, res
+	}
+}
+
+// SyncWait is how long a reference waits for the first reconciliation.
+// The reconciliation's own requests never resolve a reference, so they
+// never wait for themselves.
+var SyncWait = 3 * time.Second
+
+func (s *Store) resolve(kind request.Kind, ref string) (request.Object, request.Resolution) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	ix, ok := s.kinds[kind]

@@ -2,6 +2,7 @@ package state
 
 import (
 	"testing"
+	"time"
 
 	"github.com/portcullis/portcullis/internal/request"
 )
@@ -34,7 +35,7 @@ func TestResolveContainers(t *testing.T) {
 	s.Seen(k, idB, "db")
 	s.Seen(k, idC, "abc")
 	s.Seen(k, idD, "other")
-	s.synced.Store(true)
+	s.markSynced()
 
 	cases := []struct {
 		name, ref string
@@ -72,7 +73,7 @@ func TestResolveNetworks(t *testing.T) {
 	s.Seen(k, idA, "host")
 	s.Seen(k, idB, "twin")
 	s.Seen(k, idC, "twin")
-	s.synced.Store(true)
+	s.markSynced()
 	for _, c := range []struct {
 		ref, want string
 		res       request.Resolution
@@ -101,7 +102,7 @@ func TestResolveVolumesAndExecs(t *testing.T) {
 	if err := s.Record(request.Object{Kind: request.KindExec, ID: idA, Container: idB}); err != nil {
 		t.Fatal(err)
 	}
-	s.synced.Store(true)
+	s.markSynced()
 	if _, res := s.Resolve(request.KindVolume, "dat"); res != request.NotFound {
 		t.Errorf("volume prefix resolved: %v", res)
 	}
@@ -116,6 +117,8 @@ func TestResolveVolumesAndExecs(t *testing.T) {
 // TestUnsynced: before reconciliation only full ids of recorded objects
 // resolve; names and prefixes are Unavailable, never guessed.
 func TestUnsynced(t *testing.T) {
+	defer func(d time.Duration) { SyncWait = d }(SyncWait)
+	SyncWait = time.Millisecond
 	s := openTest(t)
 	if err := s.Record(request.Object{Kind: request.KindContainer, ID: idA, Name: "web", Owner: request.Owner{Team: "web"}}); err != nil {
 		t.Fatal(err)
@@ -127,5 +130,21 @@ func TestUnsynced(t *testing.T) {
 		if _, res := s.Resolve(request.KindContainer, ref); res != request.Unavailable {
 			t.Errorf("Resolve(%q) before sync = %v, want Unavailable", ref, res)
 		}
+	}
+}
+
+// TestResolveWaitsForFirstSync: a name asked for just before the first
+// reconciliation is answered by it.
+func TestResolveWaitsForFirstSync(t *testing.T) {
+	s := openTest(t)
+	got := make(chan request.Resolution, 1)
+	go func() {
+		_, res := s.Resolve(request.KindContainer, "late")
+		got <- res
+	}()
+	s.Seen(request.KindContainer, idA, "late")
+	s.markSynced()
+	if res := <-got; res != request.Found {
+		t.Errorf("Resolve before the first sync = %v, want Found once synced", res)
 	}
 }

@@ -51,6 +51,9 @@ type Store struct {
 	// synced is set once the index holds the daemon's objects
 	// (reconciled); until then only full ids of recorded objects resolve.
 	synced atomic.Bool
+	// syncedCh is closed at the first reconciliation.
+	syncedCh   chan struct{}
+	syncedOnce sync.Once
 
 	subMu sync.Mutex
 	subs  map[*subscription]struct{}
@@ -103,7 +106,8 @@ func Open(dir string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open state %s: %w", filepath.Join(dir, FileName), err)
 	}
-	s := &Store{db: db, kinds: map[request.Kind]*index{}, subs: map[*subscription]struct{}{}, execs: map[string][]string{}}
+	s := &Store{db: db, kinds: map[request.Kind]*index{}, subs: map[*subscription]struct{}{}, execs: map[string][]string{},
+		syncedCh: make(chan struct{})}
 	for _, k := range tracked {
 		s.kinds[k] = newIndex()
 	}
@@ -361,7 +365,12 @@ func (s *Store) Remove(kind request.Kind, id string) {
 // Standalone declares the store complete without a daemon to reconcile
 // with: names and prefixes resolve over what was recorded. For tests and
 // benchmarks that speak the plugin protocol with no daemon behind it.
-func (s *Store) Standalone() { s.synced.Store(true) }
+func (s *Store) Standalone() { s.markSynced() }
+
+func (s *Store) markSynced() {
+	s.synced.Store(true)
+	s.syncedOnce.Do(func() { close(s.syncedCh) })
+}
 
 // Synced reports whether the index has been reconciled with the daemon.
 func (s *Store) Synced() bool { return s.synced.Load() }

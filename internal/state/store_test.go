@@ -148,7 +148,7 @@ func TestApplyEvents(t *testing.T) {
 	if err := s.Record(request.Object{Kind: request.KindContainer, ID: idA, Owner: request.Owner{Team: "web"}}); err != nil {
 		t.Fatal(err)
 	}
-	s.synced.Store(true)
+	s.markSynced()
 	if o, _ := s.Resolve(request.KindContainer, "x"); o.ID != idA || !o.Owned {
 		t.Errorf("a record without a name keeps the event's name: %+v", o)
 	}
