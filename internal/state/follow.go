@@ -94,6 +94,11 @@ func (s *Store) followOnce(ctx context.Context, d Daemon, report func(error)) er
 // that are gone are deleted, and objects Portcullis never saw created are
 // known without an owner.
 func (s *Store) Reconcile(ctx context.Context, d Daemon) error {
+	// Objects recorded or seen after this point may be missing from the
+	// lists (created after they were read): they are not removed.
+	s.mu.RLock()
+	start := s.seq
+	s.mu.RUnlock()
 	ctrs, err := d.ContainerList(ctx, container.ListOptions{All: true})
 	if err != nil {
 		return fmt.Errorf("list containers: %w", err)
@@ -125,7 +130,7 @@ func (s *Store) Reconcile(ctx context.Context, d Daemon) error {
 	for kind, ids := range present {
 		ix := s.kinds[kind]
 		for id, o := range ix.byID {
-			if _, ok := ids[id]; !ok {
+			if _, ok := ids[id]; !ok && ix.seq[id] <= start {
 				gone = append(gone, *o)
 			}
 		}
@@ -142,8 +147,9 @@ func (s *Store) Reconcile(ctx context.Context, d Daemon) error {
 	// Exec instances of containers that are gone went with them.
 	s.mu.RLock()
 	var orphans []string
-	for id, e := range s.kinds[request.KindExec].byID {
-		if _, ok := present[request.KindContainer][e.Container]; !ok {
+	ex := s.kinds[request.KindExec]
+	for id, e := range ex.byID {
+		if _, ok := present[request.KindContainer][e.Container]; !ok && ex.seq[id] <= start {
 			orphans = append(orphans, id)
 		}
 	}

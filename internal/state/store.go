@@ -48,6 +48,7 @@ type Store struct {
 
 	mu    sync.RWMutex
 	kinds map[request.Kind]*index
+	seq   uint64 // ticks on every put; under mu
 	// synced is set once the index holds the daemon's objects
 	// (reconciled); until then only full ids of recorded objects resolve.
 	synced atomic.Bool
@@ -73,10 +74,13 @@ const MaxExecsPerContainer = 256
 type index struct {
 	byID   map[string]*request.Object
 	byName map[string][]string // name (containers: without "/") -> ids
+	// seq is when each object was last put, in Store.seq ticks: a
+	// reconciliation removes only what it had a chance to list.
+	seq map[string]uint64
 }
 
 func newIndex() *index {
-	return &index{byID: map[string]*request.Object{}, byName: map[string][]string{}}
+	return &index{byID: map[string]*request.Object{}, byName: map[string][]string{}, seq: map[string]uint64{}}
 }
 
 // tracked are the kinds the store indexes.
@@ -192,6 +196,8 @@ func (s *Store) put(o *request.Object) {
 		ix.dropName(old.Name, o.ID)
 	}
 	ix.byID[o.ID] = o
+	s.seq++
+	ix.seq[o.ID] = s.seq
 	if o.Name != "" {
 		ix.byName[o.Name] = append(ix.byName[o.Name], o.ID)
 	}
@@ -322,6 +328,7 @@ func (s *Store) Remove(kind request.Kind, id string) {
 	var gone []request.Object
 	if ok {
 		delete(ix.byID, id)
+		delete(ix.seq, id)
 		ix.dropName(old.Name, id)
 		gone = append(gone, *old)
 	}
@@ -330,6 +337,7 @@ func (s *Store) Remove(kind request.Kind, id string) {
 		for eid, e := range ex.byID {
 			if e.Container == id {
 				delete(ex.byID, eid)
+				delete(ex.seq, eid)
 				gone = append(gone, *e)
 			}
 		}

@@ -273,3 +273,36 @@ func TestExecsBounded(t *testing.T) {
 		t.Fatalf("after reopen and one more: %d exec records", got)
 	}
 }
+
+// racingDaemon records a create while its container list is being read,
+// as the response phase of a create does while a reconciliation runs.
+type racingDaemon struct {
+	fakeDaemon
+	s *Store
+}
+
+func (r *racingDaemon) ContainerList(ctx context.Context, o container.ListOptions) ([]container.Summary, error) {
+	if err := r.s.Record(request.Object{Kind: request.KindContainer, ID: idC, Name: "fresh", Owner: request.Owner{Team: "web"}}); err != nil {
+		return nil, err
+	}
+	return r.fakeDaemon.ContainerList(ctx, o)
+}
+
+// TestReconcileKeepsWhatItCouldNotList: an owner recorded after the
+// lists were asked for is not removed for missing from them.
+func TestReconcileKeepsWhatItCouldNotList(t *testing.T) {
+	s := openTest(t)
+	if err := s.Record(request.Object{Kind: request.KindContainer, ID: idA, Name: "gone", Owner: request.Owner{Team: "web"}}); err != nil {
+		t.Fatal(err)
+	}
+	d := &racingDaemon{s: s}
+	if err := s.Reconcile(context.Background(), d); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := s.Get(request.KindContainer, idA); ok {
+		t.Error("a container missing from the list and recorded before it is still known")
+	}
+	if o, ok := s.Get(request.KindContainer, idC); !ok || o.Owner.Team != "web" {
+		t.Errorf("a container recorded while the list was read was removed: %+v %v", o, ok)
+	}
+}

@@ -207,11 +207,19 @@ func TestOwnership(t *testing.T) {
 		RequireOK(t, admin.Docker("volume", "inspect", "ow-webvol"))
 	})
 
+	name := "ow-web"
 	t.Run("after a rename", func(t *testing.T) {
-		RequireOK(t, web.Docker("rename", "ow-web", "ow-web2"))
-		denySome(t, "ow-web2")
+		r := web.Docker("rename", "ow-web", "ow-web2")
+		RequireAllowed(t, r)
+		if r.ExitCode != 0 {
+			// Engine 29 refuses renames on a daemon with --bridge none
+			// ("network bridge not found"): not a plugin decision.
+			t.Skipf("the daemon refused the rename: %s", r.Stderr)
+		}
+		name = "ow-web2"
+		denySome(t, name)
 		e.RequireDenied(t, data.Docker("inspect", "ow-web"), "ownership.unowned") // the old name is nobody's now
-		webCan(t, "ow-web2")
+		webCan(t, name)
 	})
 
 	t.Run("after a plugin restart", func(t *testing.T) {
@@ -222,8 +230,8 @@ func TestOwnership(t *testing.T) {
 			t.Fatal(err)
 		}
 		waitReconciled(t, e.Plugin, 2)
-		denySome(t, "ow-web2")
-		webCan(t, "ow-web2")
+		denySome(t, name)
+		webCan(t, name)
 	})
 
 	t.Run("after kill -9", func(t *testing.T) {
@@ -234,7 +242,7 @@ func TestOwnership(t *testing.T) {
 		}
 		waitReconciled(t, e.Plugin, 3)
 		e.RequireDenied(t, data.Docker("rm", "ow-web3"), theirs)
-		denySome(t, "ow-web2")
+		denySome(t, name)
 		RequireOK(t, web.Docker("rm", "ow-web3"))
 	})
 }
