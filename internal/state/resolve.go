@@ -75,17 +75,11 @@ func (s *Store) resolve(kind request.Kind, ref string) (request.Object, request.
 			return request.Object{}, request.Ambiguous
 		}
 	}
-	var found *request.Object
-	for id, o := range ix.byID {
-		if strings.HasPrefix(id, ref) {
-			if found != nil {
-				return request.Object{}, request.Ambiguous
-			}
-			found = o
-		}
-	}
-	if found == nil {
+	switch id, n := ix.byPrefix(ref); n {
+	case 0:
 		return request.Object{}, request.NotFound
+	case 1:
+		return *ix.byID[id], request.Found
 	}
-	return *found, request.Found
+	return request.Object{}, request.Ambiguous
 }

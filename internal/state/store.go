@@ -77,6 +77,35 @@ type index struct {
 	// seq is when each object was last put, in Store.seq ticks: a
 	// reconciliation removes only what it had a chance to list.
 	seq map[string]uint64
+	// ids holds every id sorted, for id prefix lookups in O(log n).
+	ids []string
+}
+
+func (ix *index) addID(id string) {
+	i := sort.SearchStrings(ix.ids, id)
+	if i < len(ix.ids) && ix.ids[i] == id {
+		return
+	}
+	ix.ids = append(ix.ids, "")
+	copy(ix.ids[i+1:], ix.ids[i:])
+	ix.ids[i] = id
+}
+
+func (ix *index) dropID(id string) {
+	i := sort.SearchStrings(ix.ids, id)
+	if i < len(ix.ids) && ix.ids[i] == id {
+		ix.ids = append(ix.ids[:i], ix.ids[i+1:]...)
+	}
+}
+
+// byPrefix returns the one id starting with prefix, or n > 1 when
+// several do (n == 0: none).
+func (ix *index) byPrefix(prefix string) (id string, n int) {
+	i := sort.SearchStrings(ix.ids, prefix)
+	for j := i; j < len(ix.ids) && j < i+2 && strings.HasPrefix(ix.ids[j], prefix); j++ {
+		id, n = ix.ids[i], n+1
+	}
+	return id, n
 }
 
 func newIndex() *index {
@@ -194,6 +223,9 @@ func (s *Store) put(o *request.Object) {
 	ix := s.kinds[o.Kind]
 	if old, ok := ix.byID[o.ID]; ok {
 		ix.dropName(old.Name, o.ID)
+	}
+	if _, ok := ix.byID[o.ID]; !ok {
+		ix.addID(o.ID)
 	}
 	ix.byID[o.ID] = o
 	s.seq++
@@ -329,6 +361,7 @@ func (s *Store) Remove(kind request.Kind, id string) {
 	if ok {
 		delete(ix.byID, id)
 		delete(ix.seq, id)
+		ix.dropID(id)
 		ix.dropName(old.Name, id)
 		gone = append(gone, *old)
 	}
@@ -338,6 +371,7 @@ func (s *Store) Remove(kind request.Kind, id string) {
 			if e.Container == id {
 				delete(ex.byID, eid)
 				delete(ex.seq, eid)
+				ex.dropID(eid)
 				gone = append(gone, *e)
 			}
 		}
