@@ -20,6 +20,7 @@ type compiled struct {
 	audit bool
 	// summarizeHealth: audit_health_calls = "summarize".
 	summarizeHealth bool
+	help  string
 
 	allowed  actionSet
 	readOnly bool
@@ -70,6 +71,8 @@ type containerPolicy struct {
 	bindAllow         *pathList
 	bindDeny          *pathList
 	sockets           *pathList
+	bindSockets       *globList
+	rootWritable      bool
 	bindReadOnly      bool
 	sharedPropagation bool
 	volumeDrivers     *globList
@@ -275,7 +278,7 @@ func identityKey(v reflect.Value) string {
 // own is the policy as written, for diagnostics about its rules.
 func (cc *compiler) compile(name string, e *policyBlock, own *policyBlock) (*compiled, hcl.Diagnostics) {
 	var diags hcl.Diagnostics
-	p := &compiled{name: name, audit: *e.Mode == "audit", summarizeHealth: *e.AuditHealthCalls == "summarize"}
+p := &compiled{name: name, audit: *e.Mode == "audit", summarizeHealth: *e.AuditHealthCalls == "summarize", help: *e.Help}
 
 	p.allowed = compileActions(name, ownChain(own, e))
 	if prev, ok := cc.actionSets[string(actionSetKey(p.allowed))]; ok {
@@ -321,6 +324,8 @@ func (cc *compiler) compile(name string, e *policyBlock, own *policyBlock) (*com
 	cp.bindAllow = cc.path(c.BindAllow)
 	cp.bindDeny = cc.path(c.BindDeny)
 	cp.sockets = cc.path(c.DockerSockets)
+	cp.bindSockets = cc.glob(c.BindSockets)
+	cp.rootWritable = *c.RootWritableBinds
 	cp.bindReadOnly = *c.BindRequireReadOnly
 	cp.sharedPropagation = *c.SharedPropagation
 	cp.volumeDrivers = cc.glob(c.VolumeDrivers)

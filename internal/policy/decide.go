@@ -56,6 +56,24 @@ type evaluator struct {
 	v    []Violation
 	// unjudgeable: a request.* violation was added (no body to judge).
 	unjudgeable bool
+	// mayBeRoot says why the container being judged may run as root on
+	// the host ("" when it cannot); set before its mounts are judged.
+	mayBeRoot string
+	// nnp: the container's security options set no-new-privileges.
+	nnp bool
+	// facts is the host facts, read once per request when needed.
+	facts *HostFacts
+}
+
+// hostFacts returns the host facts, asking for them once per request.
+func (e *evaluator) hostFacts() *HostFacts {
+	if e.facts == nil {
+		e.facts = &HostFacts{}
+		if e.s.facts != nil {
+			*e.facts = e.s.facts()
+		}
+	}
+	return e.facts
 }
 
 func (e *evaluator) add(rule, field, reason string) {
@@ -246,7 +264,12 @@ func (e *evaluator) volumeCreate() {
 			if !e.p.volumeHostPaths {
 				e.add("volume.host_path", "DriverOpts", "local volumes that "+kind+" ("+hp+") are not allowed")
 			} else {
-				e.volumeDevice(hp, "DriverOpts.device", true)
+				// Any container may mount the volume later, as any user:
+				// judged as if root will, unless the daemon remaps users.
+				if !e.hostFacts().UsernsRemap {
+					e.mayBeRoot = "mounts the volume later, as a user Portcullis cannot see when the volume is created"
+				}
+				e.volumeDevice(hp, "DriverOpts.device", hasMountOpt(v.DriverOpts["o"], "ro"))
 			}
 		}
 	}

@@ -22,6 +22,8 @@ type Set struct {
 	def      *compiled
 	revision string
 	resolve  func(string) (string, error)
+	isSocket func(string) (bool, error)
+	facts    func() HostFacts
 
 	exactUser map[string]*teamRef
 	userGlobs []*teamRef // each with one glob in pattern
