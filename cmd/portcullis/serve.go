@@ -38,6 +38,7 @@ type serveConfig struct {
 	// metricsListen is --metrics-listen; metrics is set when it is.
 	metricsListen string
 	metrics       *metrics.Metrics
+	facts         hostFactsFlags
 }
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -54,6 +55,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs.IntVar(&cfg.limits.MaxConnections, "max-connections", plugin.DefaultLimits.MaxConnections, "most open connections; further ones wait until one closes (0: no cap)")
 	fs.StringVar(&cfg.metricsListen, "metrics-listen", "", "serve Prometheus metrics at http://ADDR/metrics (for example 127.0.0.1:9323); off when empty")
 	cfg.audit.register(fs)
+	cfg.facts.register(fs)
 	if err := flagsFromEnv(fs, "PORTCULLIS_"); err != nil {
 		fmt.Fprintf(stderr, "portcullis serve: %v\n", err)
 		return exitUsage
@@ -98,13 +100,25 @@ func serve(ctx context.Context, cfg serveConfig, log *logrus.Logger, stderr io.W
 	}()
 
 	var popts []policy.Option
+	var resolve func(string) (string, error)
 	if cfg.hostRoot != "" {
 		r, err := hostpath.New(cfg.hostRoot)
 		if err != nil {
 			return fmt.Errorf("--host-root: %w", err)
 		}
-		popts = append(popts, policy.WithPathResolver(r.Resolve))
+		resolve = r.Resolve
+		popts = append(popts, policy.WithPathResolver(r.Resolve), policy.WithSocketCheck(r.IsSocket))
 	}
+	facts, err := newHostFacts(cfg.facts, cfg.hostRoot, cfg.socket, resolve)
+	if err != nil {
+		return err
+	}
+	learnt, err := facts.learn()
+	if err != nil {
+		log.WithError(err).Warn("cannot learn the daemons' sockets and user remapping; judging as if users are not remapped")
+	}
+	log.WithFields(logrus.Fields{"daemons": learnt.Daemons, "read": learnt.Sources, "userns_remap": facts.get().UsernsRemap, "sockets": facts.get().Sockets}).Info("host facts")
+	popts = append(popts, policy.WithHostFacts(facts.get))
 	cfg.policyOpts = popts
 
 	var diag bytes.Buffer
@@ -182,6 +196,7 @@ func serve(ctx context.Context, cfg serveConfig, log *logrus.Logger, stderr io.W
 			}
 		}
 	}()
+	go facts.loop(rctx, log)
 
 	cfg.limits.Log = log
 	err = plugin.Serve(ctx, l, p.Handler(), cfg.drain, cfg.limits)

@@ -20,7 +20,7 @@ type compiled struct {
 	audit bool
 	// summarizeHealth: audit_health_calls = "summarize".
 	summarizeHealth bool
-	help  string
+	help            string
 
 	allowed  actionSet
 	readOnly bool
@@ -278,7 +278,7 @@ func identityKey(v reflect.Value) string {
 // own is the policy as written, for diagnostics about its rules.
 func (cc *compiler) compile(name string, e *policyBlock, own *policyBlock) (*compiled, hcl.Diagnostics) {
 	var diags hcl.Diagnostics
-p := &compiled{name: name, audit: *e.Mode == "audit", summarizeHealth: *e.AuditHealthCalls == "summarize", help: *e.Help}
+	p := &compiled{name: name, audit: *e.Mode == "audit", summarizeHealth: *e.AuditHealthCalls == "summarize", help: *e.Help}
 
 	p.allowed = compileActions(name, ownChain(own, e))
 	if prev, ok := cc.actionSets[string(actionSetKey(p.allowed))]; ok {

@@ -513,6 +513,19 @@ func (e *evaluator) hostPath(src, field string, readOnly bool, propagation strin
 		e.add("mounts.docker_socket", field, "host path "+shown+" is the Docker socket "+s)
 	} else if s, ok := c.sockets.exposes(p); ok {
 		e.add("mounts.docker_socket", field, "host path "+shown+" contains the Docker socket "+s)
+	} else if s, is := e.knownSocket(p); s != "" {
+		if is {
+			e.add("mounts.docker_socket", field, "host path "+shown+" is the socket "+s+" (the daemon's, containerd's or Portcullis's)")
+		} else {
+			e.add("mounts.docker_socket", field, "host path "+shown+" contains the socket "+s+" (the daemon's, containerd's or Portcullis's)")
+		}
+	} else if e.s.isSocket != nil && !c.bindSockets.match(p) {
+		if is, err := e.s.isSocket(p); err != nil {
+			e.add("mounts.unresolvable", field, "host path "+shown+" cannot be inspected: "+err.Error())
+			return
+		} else if is {
+			e.add("mounts.socket", field, "host path "+shown+" is a Unix socket, which no policy entry names")
+		}
 	}
 	cv := callerVars{user: e.id.User, team: e.team}
 	bindAllow, bindDeny := c.bindAllow.forCaller(cv), c.bindDeny.forCaller(cv)
@@ -683,4 +696,18 @@ func rootReason(user string, nnp bool, usernsMode string, remap bool) string {
 		return "may become root through a setuid program in its image (no-new-privileges is not set)"
 	}
 	return ""
+}
+
+// knownSocket reports the host's known socket that p is (is true) or
+// contains (is false); s is "" for neither.
+func (e *evaluator) knownSocket(p string) (s string, is bool) {
+	for _, k := range e.hostFacts().Sockets {
+		switch {
+		case k == p:
+			return k, true
+		case p == "/" || strings.HasPrefix(k, p+"/"):
+			return k, false
+		}
+	}
+	return "", false
 }

@@ -1,0 +1,147 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/portcullis/portcullis/internal/hostfacts"
+	"github.com/portcullis/portcullis/internal/policy"
+)
+
+// hostFactsFlags are serve's flags for what the policy learns from the
+// host (internal/hostfacts).
+type hostFactsFlags struct {
+	remap        string
+	sockets      string
+	daemonConfig string
+	refresh      time.Duration
+}
+
+func (h *hostFactsFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&h.remap, "userns-remap", "auto", "whether the daemon remaps users (userns-remap), which lets root containers have writable binds: auto (learnt from every dockerd's flags and daemon.json: yes only if every one remaps), on, off")
+	fs.StringVar(&h.sockets, "protect-sockets", "", "comma-separated host paths of further sockets no container may bind (the daemon's, containerd's and Portcullis's own are learnt)")
+	fs.StringVar(&h.daemonConfig, "daemon-config", "/etc/docker/daemon.json", "the daemon's configuration file, read (below --host-root) when no dockerd is visible in the process table")
+	fs.DurationVar(&h.refresh, "host-facts-interval", 10*time.Second, "how often to learn the daemons' sockets and user remapping again")
+}
+
+// hostFactsSource holds the facts the policy reads on each decision that
+// judges a host path.
+type hostFactsSource struct {
+	flags   hostFactsFlags
+	learner hostfacts.Learner
+	own     []string // Portcullis's own socket and --protect-sockets
+	resolve func(string) (string, error)
+	cur     atomic.Pointer[policy.HostFacts]
+}
+
+func newHostFacts(h hostFactsFlags, hostRoot, ownSocket string, resolve func(string) (string, error)) (*hostFactsSource, error) {
+	switch h.remap {
+	case "auto", "on", "off":
+	default:
+		return nil, fmt.Errorf("--userns-remap: %q is not auto, on or off", h.remap)
+	}
+	s := &hostFactsSource{flags: h, resolve: resolve, learner: hostfacts.Learner{Root: hostRoot, Config: h.daemonConfig}}
+	if ownSocket != "" {
+		s.own = append(s.own, ownSocket)
+	}
+	for _, p := range strings.Split(h.sockets, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			if !strings.HasPrefix(p, "/") {
+				return nil, fmt.Errorf("--protect-sockets: %q is not an absolute path", p)
+			}
+			s.own = append(s.own, p)
+		}
+	}
+	return s, nil
+}
+
+// learn reads the host again. On an error the facts fall back to the safe
+// ones (no remapping; the default, own and protected sockets).
+func (s *hostFactsSource) learn() (hostfacts.Facts, error) {
+	f, err := s.learner.Learn()
+	if err != nil {
+		f = hostfacts.Facts{Sockets: hostfacts.Defaults}
+	}
+	pf := &policy.HostFacts{UsernsRemap: f.UsernsRemap}
+	switch s.flags.remap {
+	case "on":
+		pf.UsernsRemap = true
+	case "off":
+		pf.UsernsRemap = false
+	}
+	seen := map[string]bool{}
+	for _, p := range append(append([]string(nil), f.Sockets...), s.own...) {
+		// Both as written and resolved: a daemon that listens on
+		// /var/run/docker.sock is at /run/docker.sock.
+		for _, q := range []string{lexical(p), s.resolved(p)} {
+			if q != "" && !seen[q] {
+				seen[q] = true
+				pf.Sockets = append(pf.Sockets, q)
+			}
+		}
+	}
+	sort.Strings(pf.Sockets)
+	s.cur.Store(pf)
+	return f, err
+}
+
+func (s *hostFactsSource) resolved(p string) string {
+	if s.resolve == nil {
+		return ""
+	}
+	r, err := s.resolve(p)
+	if err != nil {
+		return ""
+	}
+	return r
+}
+
+// lexical is p cleaned, with /var/run read as /run, as the policy reads
+// host paths without a resolver.
+func lexical(p string) string {
+	p = filepath.Clean(p)
+	if p == "/var/run" || strings.HasPrefix(p, "/var/run/") {
+		p = "/run" + p[len("/var/run"):]
+	}
+	return p
+}
+
+func (s *hostFactsSource) get() policy.HostFacts {
+	if f := s.cur.Load(); f != nil {
+		return *f
+	}
+	return policy.HostFacts{}
+}
+
+// loop learns the facts again every interval, logging changes.
+func (s *hostFactsSource) loop(ctx context.Context, log *logrus.Logger) {
+	if s.flags.refresh <= 0 {
+		return
+	}
+	t := time.NewTicker(s.flags.refresh)
+	defer t.Stop()
+	prev := s.get()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if _, err := s.learn(); err != nil {
+			log.WithError(err).Warn("cannot learn the daemons' sockets and user remapping; judging as if users are not remapped")
+		}
+		now := s.get()
+		if now.UsernsRemap != prev.UsernsRemap || strings.Join(now.Sockets, ",") != strings.Join(prev.Sockets, ",") {
+			log.WithFields(logrus.Fields{"userns_remap": now.UsernsRemap, "sockets": now.Sockets}).Info("host facts changed")
+		}
+		prev = now
+	}
+}
