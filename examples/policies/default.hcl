@@ -6,6 +6,8 @@
 policy "default" {
   mode        = "enforce"
   description = "Baseline for users without a team"
+  # Appended to every denial: say where people get help on this host.
+  help        = "policies live in /etc/portcullis/policies; ask the Docker host's administrators for changes"
 
   actions {
     # Actions no policy in the chain mentions are denied.
@@ -116,6 +118,6 @@ policy "default" {
       "container.attach", "container.attach.ws",
     ]
     when    = contains(["portcullis", "/portcullis"], request.target)
-    message = "the container \"portcullis\" is the authorization plugin itself; stop or change it on the host, not through the Docker API"
+    message = "self-protection: the container \"portcullis\" is the authorization plugin itself; stop or change it as root on the host, not through the Docker API"
   }
 }

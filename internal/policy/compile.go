@@ -33,6 +33,8 @@ type compiled struct {
 	networkDrivers   *globList
 	images           imagePolicy
 	buildNetworkMode *globList
+	buildCgroup      *globList
+	buildRemote      *globList
 
 	rules     []*customRule
 	ruleNeeds ruleNeeds
@@ -281,6 +283,17 @@ func (cc *compiler) compile(name string, e *policyBlock, own *policyBlock) (*com
 	p := &compiled{name: name, audit: *e.Mode == "audit", summarizeHealth: *e.AuditHealthCalls == "summarize", help: *e.Help}
 
 	p.allowed = compileActions(name, ownChain(own, e))
+	if *e.Build.Allow {
+		// The one-line build setting: the classic builder's endpoint
+		// and BuildKit's two, whatever the actions lists say.
+		allowed := append(actionSet(nil), p.allowed...)
+		for _, a := range []request.Action{"image.build", "session", "grpc"} {
+			if i, ok := actionIndex[a]; ok {
+				allowed[i/64] |= 1 << (i % 64)
+			}
+		}
+		p.allowed = allowed
+	}
 	if prev, ok := cc.actionSets[string(actionSetKey(p.allowed))]; ok {
 		p.allowed = prev
 	} else {
@@ -389,6 +402,8 @@ func (cc *compiler) compile(name string, e *policyBlock, own *policyBlock) (*com
 		allowLatest:   *e.Images.AllowLatest,
 	}
 	p.buildNetworkMode = cc.glob(e.Build.NetworkModes)
+	p.buildCgroup = cc.glob(e.Build.CgroupParents)
+	p.buildRemote = cc.glob(e.Build.RemoteContexts)
 
 	rs := cc.ruleSet(e.self)
 	p.rules = rs.rules

@@ -84,7 +84,11 @@ func (e *evaluator) add(rule, field, reason string) {
 	if e.v == nil {
 		e.v = make([]Violation, 0, 4)
 	}
-	e.v = append(e.v, Violation{Rule: rule, Field: field, Reason: reason})
+	action := ""
+	if e.r != nil {
+		action = string(e.r.Action)
+	}
+	e.v = append(e.v, Violation{Rule: rule, Field: field, Reason: reason, Remedy: remedyFor(rule, action)})
 }
 
 func (e *evaluator) decision(fatal bool) Decision {
@@ -97,6 +101,9 @@ func (e *evaluator) decision(fatal bool) Decision {
 		})
 	}
 	d := Decision{Mode: "enforce", Policy: e.p.name, Team: e.team, Violations: e.v}
+	if len(e.v) > 0 {
+		d.Help = e.p.help
+	}
 	if e.p.audit {
 		d.Mode = "audit"
 	}
@@ -154,9 +161,7 @@ func (e *evaluator) request() {
 		for _, t := range r.Query["t"] {
 			e.imageName(t, "t")
 		}
-		if !e.p.buildNetworkMode.match(r.Query.Get("networkmode")) {
-			e.add("build.network_mode", "networkmode", "build network mode "+strconv.Quote(r.Query.Get("networkmode"))+" is not allowed")
-		}
+		e.build()
 	}
 	if len(e.p.rules) > 0 {
 		e.customRules()
@@ -377,3 +382,21 @@ func effectiveNanoCPUs(nano, quota, period int64) int64 {
 // healthActions are the read-only health calls audit_health_calls
 // applies to.
 var healthActions = map[request.Action]bool{"system.ping": true, "system.version": true}
+
+// build judges the classic builder's query (POST /build). What a build
+// runs (its Dockerfile's RUN steps) is in the context, which the daemon
+// does not forward to authorization plugins; see docs/policy.md.
+func (e *evaluator) build() {
+	q := e.r.Query
+	if nm := q.Get("networkmode"); !e.p.buildNetworkMode.match(nm) {
+		e.add("build.network_mode", "networkmode", "build network mode "+strconv.Quote(nm)+" is not allowed")
+	}
+	if cg := q.Get("cgroupparent"); cg != "" && !e.p.buildCgroup.match(cg) {
+		e.add("build.cgroup_parent", "cgroupparent", "build cgroup parent "+strconv.Quote(cg)+" is not allowed")
+	}
+	// remote is a URL (git, tarball, Dockerfile) the daemon fetches, or
+	// "client-session", BuildKit's context over the session.
+	if rc := q.Get("remote"); rc != "" && rc != "client-session" && !e.p.buildRemote.match(rc) {
+		e.add("build.remote", "remote", "the daemon would fetch the build context from "+strconv.Quote(rc)+", which is not allowed")
+	}
+}

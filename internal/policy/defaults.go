@@ -115,7 +115,10 @@ policy "builtin" {
   }
 
   build {
-    network_modes = ["", "default", "bridge", "none"]
+    allow           = false
+    network_modes   = ["", "default", "bridge", "none"]
+    cgroup_parents  = []
+    remote_contexts = []
   }
 }
 `

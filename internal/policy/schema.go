@@ -181,7 +181,12 @@ type imagesBlock struct {
 
 // buildBlock: image.build query parameters.
 type buildBlock struct {
-	NetworkModes *[]string `hcl:"network_modes,optional"`
+	// Allow allows builds (image.build, and BuildKit's session and grpc)
+	// whatever the actions lists say.
+	Allow          *bool     `hcl:"allow,optional"`
+	NetworkModes   *[]string `hcl:"network_modes,optional"`
+	CgroupParents  *[]string `hcl:"cgroup_parents,optional"`
+	RemoteContexts *[]string `hcl:"remote_contexts,optional"`
 
 	Body hcl.Body `hcl:",body"`
 }
