@@ -13,6 +13,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/portcullis/portcullis/internal/hostfacts"
+	"github.com/portcullis/portcullis/internal/hostpath"
 	"github.com/portcullis/portcullis/internal/policy"
 )
 
@@ -144,4 +145,36 @@ func (s *hostFactsSource) loop(ctx context.Context, log *logrus.Logger) {
 		}
 		prev = now
 	}
+}
+
+// hostOptions are the policy options that read the host: the path
+// resolver and socket check below hostRoot (none for ""), and the learnt
+// host facts, learnt once.
+func hostOptions(hostRoot, ownSocket string, h hostFactsFlags) ([]policy.Option, error) {
+	var opts []policy.Option
+	if hostRoot == "" {
+		// Nothing of the host is read; only what the flags say.
+		f := policy.HostFacts{UsernsRemap: h.remap == "on"}
+		for _, p := range strings.Split(h.sockets, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				f.Sockets = append(f.Sockets, lexical(p))
+			}
+		}
+		return append(opts, policy.WithHostFacts(func() policy.HostFacts { return f })), nil
+	}
+	var resolve func(string) (string, error)
+	{
+		r, err := hostpath.New(hostRoot)
+		if err != nil {
+			return nil, fmt.Errorf("--host-root: %w", err)
+		}
+		resolve = r.Resolve
+		opts = append(opts, policy.WithPathResolver(r.Resolve), policy.WithSocketCheck(r.IsSocket))
+	}
+	facts, err := newHostFacts(h, hostRoot, ownSocket, resolve)
+	if err != nil {
+		return nil, err
+	}
+	_, _ = facts.learn() // on an error, the safe facts
+	return append(opts, policy.WithHostFacts(facts.get)), nil
 }
