@@ -30,10 +30,14 @@ policy "default" {
       "config.*",
     ]
     deny = [
-      # The plugin cannot see a Dockerfile, the build context, nor the
-      # form-encoded build arguments, so it cannot judge what a build runs
-      # (RUN steps run with the builder's privileges, --network=host, ...).
-      # Builds are therefore denied by default; teams can be allowed them.
+      # Builds are off by default. The daemon forwards neither the build
+      # context nor the Dockerfile to authorization plugins, so what a
+      # build runs (RUN steps, as root, with the builder's network and
+      # BuildKit's entitlements) cannot be judged; only the classic
+      # builder's query (network mode, cgroup parent, remote context) can.
+      # A team that may build gets one line in its policy:
+      #   build { allow = true }
+      # See docs/policy.md (builds) for what bounds a build instead.
       "image.build",
       "grpc",                 # BuildKit's gRPC hijack: a build by another door
       "session",              # BuildKit session hijack
@@ -70,7 +74,10 @@ policy "default" {
     cgroup_parents       = []
 
     # Host paths: only below /srv and /tmp, never the sensitive ones nor
-    # the Docker socket (in any spelling; /var/run is read as /run).
+    # the Docker socket (in any spelling; /var/run is read as /run), nor
+    # any socket the daemons on the host listen on or any other Unix
+    # socket (bind_sockets names the ones a team may have). A container
+    # that may run as root gets them read-only only (root_writable_binds).
     bind_allow = ["/srv", "/tmp"]
     bind_deny  = ["/", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/proc", "/root", "/run",
                   "/sbin", "/bin", "/sys", "/usr", "/var/lib/docker", "/var/lib/containerd", "/var/run"]
