@@ -1,12 +1,12 @@
 package main
 
 import (
-	"context"
 	"flag"
 	"fmt"
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -30,7 +30,7 @@ func (h *hostFactsFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&h.remap, "userns-remap", "auto", "whether the daemon remaps users (userns-remap), which lets root containers have writable binds: auto (learnt from every dockerd's flags and daemon.json: yes only if every one remaps), on, off")
 	fs.StringVar(&h.sockets, "protect-sockets", "", "comma-separated host paths of further sockets no container may bind (the daemon's, containerd's and Portcullis's own are learnt)")
 	fs.StringVar(&h.daemonConfig, "daemon-config", "/etc/docker/daemon.json", "the daemon's configuration file, read (below --host-root) when no dockerd is visible in the process table")
-	fs.DurationVar(&h.refresh, "host-facts-interval", 10*time.Second, "how often to learn the daemons' sockets and user remapping again")
+	fs.DurationVar(&h.refresh, "host-facts-interval", time.Second, "how old the learnt daemons' sockets and user remapping may be when a host path is judged; older, they are learnt again first")
 }
 
 // hostFactsSource holds the facts the policy reads on each decision that
@@ -40,7 +40,14 @@ type hostFactsSource struct {
 	learner hostfacts.Learner
 	own     []string // Portcullis's own socket and --protect-sockets
 	resolve func(string) (string, error)
-	cur     atomic.Pointer[policy.HostFacts]
+	cur     atomic.Pointer[learntFacts]
+	mu      sync.Mutex // one learn at a time
+	log     *logrus.Logger
+}
+
+type learntFacts struct {
+	policy.HostFacts
+	at time.Time
 }
 
 func newHostFacts(h hostFactsFlags, hostRoot, ownSocket string, resolve func(string) (string, error)) (*hostFactsSource, error) {
@@ -90,7 +97,13 @@ func (s *hostFactsSource) learn() (hostfacts.Facts, error) {
 		}
 	}
 	sort.Strings(pf.Sockets)
-	s.cur.Store(pf)
+	prev := s.cur.Swap(&learntFacts{HostFacts: *pf, at: time.Now()})
+	if s.log != nil && prev != nil && (prev.UsernsRemap != pf.UsernsRemap || strings.Join(prev.Sockets, ",") != strings.Join(pf.Sockets, ",")) {
+		s.log.WithFields(logrus.Fields{"userns_remap": pf.UsernsRemap, "sockets": pf.Sockets}).Info("host facts changed")
+	}
+	if s.log != nil && err != nil {
+		s.log.WithError(err).Warn("cannot learn the daemons' sockets and user remapping; judging as if users are not remapped")
+	}
 	return f, err
 }
 
@@ -115,36 +128,21 @@ func lexical(p string) string {
 	return p
 }
 
+// get returns the facts, learnt again first when they are older than
+// --host-facts-interval: the plugin starts before the daemon it serves,
+// so what it learnt at start may miss that daemon's sockets. A decision
+// that judges a host path pays for a learn (a scan of the process table)
+// at most once per interval.
 func (s *hostFactsSource) get() policy.HostFacts {
-	if f := s.cur.Load(); f != nil {
-		return *f
+	if f := s.cur.Load(); f != nil && time.Since(f.at) < s.flags.refresh {
+		return f.HostFacts
 	}
-	return policy.HostFacts{}
-}
-
-// loop learns the facts again every interval, logging changes.
-func (s *hostFactsSource) loop(ctx context.Context, log *logrus.Logger) {
-	if s.flags.refresh <= 0 {
-		return
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if f := s.cur.Load(); f == nil || time.Since(f.at) >= s.flags.refresh {
+		_, _ = s.learn()
 	}
-	t := time.NewTicker(s.flags.refresh)
-	defer t.Stop()
-	prev := s.get()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		if _, err := s.learn(); err != nil {
-			log.WithError(err).Warn("cannot learn the daemons' sockets and user remapping; judging as if users are not remapped")
-		}
-		now := s.get()
-		if now.UsernsRemap != prev.UsernsRemap || strings.Join(now.Sockets, ",") != strings.Join(prev.Sockets, ",") {
-			log.WithFields(logrus.Fields{"userns_remap": now.UsernsRemap, "sockets": now.Sockets}).Info("host facts changed")
-		}
-		prev = now
-	}
+	return s.cur.Load().HostFacts
 }
 
 // hostOptions are the policy options that read the host: the path

@@ -113,10 +113,8 @@ func serve(ctx context.Context, cfg serveConfig, log *logrus.Logger, stderr io.W
 	if err != nil {
 		return err
 	}
-	learnt, err := facts.learn()
-	if err != nil {
-		log.WithError(err).Warn("cannot learn the daemons' sockets and user remapping; judging as if users are not remapped")
-	}
+	facts.log = log
+	learnt, _ := facts.learn()
 	log.WithFields(logrus.Fields{"daemons": learnt.Daemons, "read": learnt.Sources, "userns_remap": facts.get().UsernsRemap, "sockets": facts.get().Sockets}).Info("host facts")
 	popts = append(popts, policy.WithHostFacts(facts.get))
 	cfg.policyOpts = popts
@@ -196,7 +194,6 @@ func serve(ctx context.Context, cfg serveConfig, log *logrus.Logger, stderr io.W
 			}
 		}
 	}()
-	go facts.loop(rctx, log)
 
 	cfg.limits.Log = log
 	err = plugin.Serve(ctx, l, p.Handler(), cfg.drain, cfg.limits)
