@@ -14,7 +14,7 @@ policy "default" {
     allow = [
       "system.*",             # ping, version, info, events, df, POST /auth
       "options",
-      "container.*",          # includes docker cp both ways (archive get/head/put), export, update, prune
+      "container.*",          # includes docker cp out of containers (archive get/head), export, update, prune
       "exec.*",
       "image.*",              # pull, import, load, tag, push, rmi, history, inspect, save, prune
       "volume.*",
@@ -41,6 +41,10 @@ policy "default" {
       "image.build",
       "grpc",                 # BuildKit's gRPC hijack: a build by another door
       "session",              # BuildKit session hijack
+      # docker cp INTO a container: the daemon extracts the archive as
+      # root, keeping setuid bits, through the container's writable binds
+      # too: a setuid-root program on the host. (Copying out is allowed.)
+      "container.archive.put",
       "plugin.*",             # plugins run as root on the host; also protects Portcullis itself
       "swarm.init",
       "swarm.join",

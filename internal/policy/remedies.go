@@ -96,6 +96,7 @@ var remedies = map[string]string{
 // actionRemedies override remedies["actions.denied"] for the actions
 // whose denial has a reason of its own, by action glob.
 var actionRemedies = []struct{ glob, remedy string }{
+	{"container.archive.put", "docker cp into a container is off: the daemon writes the files as root, setuid bits kept, through the container's writable binds too; pipe a file in as the container's user instead: docker exec -i CONTAINER sh -c 'cat > /path' < FILE"},
 	{"plugin.*", "self-protection: plugins run as root on the host and Portcullis itself is one, so plugin actions are denied unless a team's policy allows plugin.*; ask the host's administrators"},
 	{"image.build", "builds are off for your team; ask the policy's owners for build { allow = true } (see docs/policy.md, builds)"},
 	{"grpc", "BuildKit builds are off for your team; ask the policy's owners for build { allow = true } (see docs/policy.md, builds)"},

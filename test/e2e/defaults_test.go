@@ -103,6 +103,17 @@ func TestDefaultsSetuidThroughBind(t *testing.T) {
 			t.Fatalf("stat: %v %v", fi, err)
 		}
 	})
+	t.Run("docker cp into that container is denied", func(t *testing.T) {
+		// The daemon would extract the archive as root, setuid bits kept,
+		// through the writable bind.
+		RequireOK(t, e.Docker("create", "--name", "defaults-cp", "-u", "1000:1000", "--security-opt", "no-new-privileges", "-v", dir+":/w", e.Image, "true"))
+		src := filepath.Join(filepath.Dir(dir), "suid")
+		if err := os.WriteFile(src, []byte("x"), 0o4755); err != nil {
+			t.Fatal(err)
+		}
+		e.RequireDenied(t, e.Docker("cp", src, "defaults-cp:/w/"), "container.archive.put", "docker exec -i")
+		RequireOK(t, e.Docker("cp", "defaults-cp:/bin/busybox", filepath.Join(filepath.Dir(dir), "out")))
+	})
 }
 
 // TestDefaultsSocketBinds: a socket under an allowed path is denied as a
