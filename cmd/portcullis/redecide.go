@@ -124,7 +124,7 @@ func (r *recordedDecision) envelope() (env *plugin.Envelope, notes []string, err
 		env.RequestBody = b
 		env.RequestHeaders = map[string]string{"Content-Type": "application/json"}
 	}
-	if masked := s != nil && len(s.Masked) > 0; masked {
+	if s != nil && len(s.Masked) > 0 {
 		notes = append(notes, "masked values read \"***\"")
 	}
 	return env, notes, nil
