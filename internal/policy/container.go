@@ -83,7 +83,7 @@ func (e *evaluator) container(cc *request.ContainerCreate, f *fieldNames) {
 		e.add("container.read_only_rootfs", f.readonlyRootfs, "a read-only root filesystem is required")
 	}
 
-	e.mayBeRoot = rootReason(cfg.User, e.nnp, string(hc.UsernsMode), e.hostFacts().UsernsRemap)
+	e.mayBeRoot = rootReason(cfg.User, hc.GroupAdd, e.nnp, string(hc.UsernsMode), e.hostFacts().UsernsRemap)
 	e.mounts(hc, f)
 
 	for i, d := range hc.Devices {
@@ -663,14 +663,15 @@ func (e *evaluator) resources(r *container.Resources, f *fieldNames) {
 }
 
 // rootReason says why a container may run as root on the host, or ""
-// when it cannot: its user is a numeric non-zero uid and gid (names are
+// when it cannot: its user is a numeric non-zero uid and gid, and so is
+// every extra group (names are
 // mapped by the image's /etc/passwd, which Portcullis cannot see, and a
 // missing group is the image's choice too), no-new-privileges keeps a
 // setuid program in the image from making it root again, and either way
 // a daemon that remaps users (userns-remap) makes root in the container
 // an unprivileged host user, unless the container opts out with
 // --userns=host.
-func rootReason(user string, nnp bool, usernsMode string, remap bool) string {
+func rootReason(user string, groupAdd []string, nnp bool, usernsMode string, remap bool) string {
 	if remap && usernsMode != "host" {
 		return ""
 	}
@@ -692,7 +693,15 @@ func rootReason(user string, nnp bool, usernsMode string, remap bool) string {
 		return "runs with group " + strconv.Quote(g) + ", a name only the image maps to a gid (possibly 0)"
 	case gid == 0:
 		return "runs with the root group (" + user + ")"
-	case !nnp:
+	}
+	// A process may give its files any group it is in, and set the
+	// setgid bit on them.
+	for _, g := range groupAdd {
+		if n, err := strconv.ParseUint(g, 10, 32); err != nil || n == 0 {
+			return "is in the extra group " + strconv.Quote(g) + " (--group-add), which may be the root group"
+		}
+	}
+	if !nnp {
 		return "may become root through a setuid program in its image (no-new-privileges is not set)"
 	}
 	return ""
