@@ -82,7 +82,10 @@ policy "default" {
     # any socket the daemons on the host listen on or any other Unix
     # socket (bind_sockets names the ones a team may have). A container
     # that may run as root gets them read-only only (root_writable_binds).
-    bind_allow = ["/srv", "/tmp"]
+    # /home/$user: the caller's own home ($user is the TLS certificate's
+    # CN or the gateway's Unix user; a request with no identity has no
+    # home), so that -v "$PWD":/app works in a project there.
+    bind_allow = ["/home/$user", "/srv", "/tmp"]
     bind_deny  = ["/", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/proc", "/root", "/run",
                   "/sbin", "/bin", "/sys", "/usr", "/var/lib/docker", "/var/lib/containerd", "/var/run"]
     shared_propagation = false
