@@ -7,9 +7,10 @@ COMMIT ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 POLICY_DIR ?= examples/policies
 SOCKET ?= /run/docker/plugins/portcullis.sock
-AUDIT_FILE ?= /var/log/portcullis/audit.log
-# make run keeps its ownership store beside the binary, not in /var/lib.
-STATE_DIR ?= bin/state
+# make run keeps everything it writes inside the build directory.
+RUN_DIR ?= $(CURDIR)/bin/run
+AUDIT_FILE ?= $(RUN_DIR)/audit/audit.log
+STATE_DIR ?= $(RUN_DIR)/state
 DOCKER_HOST_SOCKET ?= unix:///var/run/docker.sock
 
 .PHONY: all build run test race e2e engine lint fuzz bench plugin install clean
@@ -19,10 +20,17 @@ all: lint test build
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/portcullis
 
-# Serve on the default socket with the shipped example policies.
+# Serve on the plugin socket with the shipped policies; the audit file and
+# state live in $(RUN_DIR), not in the system's directories.
 run: build
 	$(BIN) validate $(POLICY_DIR)
-	$(BIN) serve --socket $(SOCKET) --policy-dir $(POLICY_DIR) --audit-file $(AUDIT_FILE) --state-dir $(STATE_DIR) --docker-host $(DOCKER_HOST_SOCKET)
+	@mkdir -p $(dir $(AUDIT_FILE)) $(STATE_DIR)
+	@echo "make run: audit file $(AUDIT_FILE)"
+	@echo "make run: state directory $(STATE_DIR)"
+	@echo "make run: next, add to /etc/docker/daemon.json and restart dockerd:"
+	@echo '  "authorization-plugins": ["portcullis"]'
+	$(BIN) serve --socket $(SOCKET) --policy-dir $(POLICY_DIR) --audit-file $(AUDIT_FILE) \
+	  --state-dir $(STATE_DIR) --docker-host $(DOCKER_HOST_SOCKET)
 
 # Unit tests, the race detector, and static checks.
 test: lint
@@ -75,7 +83,8 @@ bench:
 plugin:
 	VERSION=$(VERSION) COMMIT=$(COMMIT) bash build/plugin/build.sh
 
-# Legacy mode: binary, systemd units, example policies, log directory.
+# Legacy mode: binary, systemd units, the default policy (never the example
+# teams), log directory.
 install: build
 	BINARY=$(BIN) bash build/install.sh
 

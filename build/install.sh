@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install Portcullis as a legacy plugin run by systemd (make install):
-# the binary, the systemd units, the example policies (never overwriting a
-# file that exists) and the audit directory. It does not enable anything
+# the binary, the systemd units, the default policy (never overwriting a
+# file that exists; the example teams under examples/policies/teams are
+# examples and are not installed) and the audit directory. It does not enable anything
 # nor touch dockerd's configuration; it prints the next steps. See
 # docs/operations.md.
 #
@@ -32,8 +33,8 @@ if [[ -z $destdir && $(id -u) -ne 0 ]]; then
   die "installing on this host needs root (or set DESTDIR to stage)"
 fi
 
-# Check the shipped policies before anything is copied.
-"$binary" validate "$root/examples/policies" >/dev/null || die "examples/policies do not validate"
+# Check the shipped default policy before anything is copied.
+"$binary" validate "$root/examples/policies/default.hcl" >/dev/null || die "examples/policies/default.hcl does not validate"
 
 install -d -m 0755 "$destdir$prefix/bin" "$destdir$unitdir" "$destdir/etc/portcullis" "$destdir$profiledir/profiles"
 install -m 0755 "$binary" "$destdir$prefix/bin/portcullis"
@@ -51,21 +52,17 @@ say "units: $unitdir/portcullis.service, $unitdir/portcullis.socket, $unitdir/po
 install -d -m 0700 "$destdir/etc/portcullis/gateway"
 say "gateway CA directory: /etc/portcullis/gateway (see docs/operations.md, \"Local users: the gateway\")"
 
-# Policies: the examples (and their tests) as a starting point. A file
-# that exists is the operator's and is left alone.
+# Policies: the default policy only. The example teams (one hands out
+# host networking and SYS_PTRACE to an OU named "ops") are examples to
+# read, never installed. A file that exists is the operator's and is left
+# alone.
 install -d -m 0755 "$destdir$policydir"
-kept=0 added=0
-while IFS= read -r -d '' f; do
-  rel=${f#"$root/examples/policies/"}
-  dst=$destdir$policydir/$rel
-  if [[ -e $dst ]]; then
-    kept=$((kept + 1))
-    continue
-  fi
-  install -D -m 0644 "$f" "$dst"
-  added=$((added + 1))
-done < <(find "$root/examples/policies" -type f -name '*.hcl' -print0 | sort -z)
-say "policies: $policydir ($added added, $kept existing kept)"
+if [[ -e $destdir$policydir/default.hcl ]]; then
+  say "policies: $policydir/default.hcl exists, kept"
+else
+  install -m 0644 "$root/examples/policies/default.hcl" "$destdir$policydir/default.hcl"
+  say "policies: $policydir/default.hcl (the default policy only; example teams are in examples/policies/teams)"
+fi
 
 # Profiles are references to copy from, not loaded: the policy directory
 # is read recursively, so they live elsewhere.

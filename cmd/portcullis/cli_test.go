@@ -214,3 +214,59 @@ func TestFlagsFromEnv(t *testing.T) {
 		t.Errorf("bad env value: %v", err)
 	}
 }
+
+// TestEvalDockerCommand judges docker run and docker create command lines.
+func TestEvalDockerCommand(t *testing.T) {
+	cases := []struct {
+		args []string
+		code int
+		want []string
+	}{
+		{[]string{"docker", "run", "--rm", "-v", "/srv/x:/x", "busybox"}, exitFailed, []string{"decision: deny", "mounts.root_writable", "to fix: mount it read-only"}},
+		{[]string{"docker", "run", "--rm", "-v", "/srv/x:/x:ro", "busybox"}, exitOK, []string{"decision: allow"}},
+		{[]string{"docker", "container", "create", "-u", "1000:1000", "--security-opt", "no-new-privileges", "--mount", "type=bind,src=/srv/x,dst=/x", "busybox"}, exitOK, []string{"decision: allow"}},
+		{[]string{"run", "--privileged", "busybox"}, exitFailed, []string{"container.privileged", "to fix: remove --privileged"}},
+		{[]string{"docker", "ps"}, exitUsage, nil},
+		{[]string{"docker", "run", "--no-such-flag", "busybox"}, exitUsage, nil},
+	}
+	for _, c := range cases {
+		code, out, stderr := runCLI(t, append([]string{"eval", "--policy-dir", examples, "--"}, c.args...)...)
+		if code != c.code {
+			t.Errorf("%q: exit %d, want %d\n%s%s", c.args, code, c.code, out, stderr)
+		}
+		for _, w := range c.want {
+			if !strings.Contains(out, w) {
+				t.Errorf("%q: output lacks %q:\n%s", c.args, w, out)
+			}
+		}
+	}
+}
+
+// TestEvalDecision judges a recorded request again, from its audit record,
+// against the current policies: the writable bind data was allowed before
+// the no-host-root rule is denied now.
+func TestEvalDecision(t *testing.T) {
+	code, out, stderr := runCLI(t, "eval", "--policy-dir", examples, "--audit-file", "testdata/audit.log", "--decision", "0195-bind")
+	if code != exitFailed || !strings.Contains(out, "recorded: allow by policy \"data\"") || !strings.Contains(out, "mounts.root_writable") || !strings.Contains(out, "team \"data\"") {
+		t.Errorf("0195-bind: exit %d\n%s%s", code, out, stderr)
+	}
+	code, out, stderr = runCLI(t, "eval", "--policy-dir", examples, "--audit-file", "testdata/audit.log", "--decision", "0195-ro")
+	if code != exitOK || !strings.Contains(out, "decision: allow") {
+		t.Errorf("0195-ro: exit %d\n%s%s", code, out, stderr)
+	}
+	code, out, stderr = runCLI(t, "eval", "--policy-dir", examples, "--audit-file", "testdata/audit.log", "--decision", "0195-ping")
+	if code != exitOK || !strings.Contains(out, "action:   system.ping") {
+		t.Errorf("0195-ping: exit %d\n%s%s", code, out, stderr)
+	}
+	if code, _, stderr := runCLI(t, "eval", "--policy-dir", examples, "--audit-file", "testdata/audit.log", "--decision", "0195-svc"); code != exitRuntime || !strings.Contains(stderr, "does not hold the request body") {
+		t.Errorf("0195-svc: exit %d %s", code, stderr)
+	}
+	if code, _, stderr := runCLI(t, "eval", "--policy-dir", examples, "--audit-file", "testdata/audit.log", "--decision", "nope"); code != exitRuntime || !strings.Contains(stderr, "no decision nope") {
+		t.Errorf("missing id: exit %d %s", code, stderr)
+	}
+	// Against another policy directory and another identity.
+	code, out, _ = runCLI(t, "eval", "--policy-dir", "testdata/invalid", "--audit-file", "testdata/audit.log", "--decision", "0195-ro")
+	if code != exitRuntime {
+		t.Errorf("invalid policy dir: exit %d\n%s", code, out)
+	}
+}

@@ -85,7 +85,7 @@ type evalInput struct {
 }
 
 func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("eval", "REQUEST.json (or - for standard input)", stderr)
+	fs := newFlags("eval", "REQUEST.json | - | -- docker run|create ARGS... | --decision ID", stderr)
 	dir := fs.String("policy-dir", "/etc/portcullis/policies", "directory of HCL policy files")
 	user := fs.String("user", "", "judge as this user (the certificate CN the daemon reports)")
 	var ous, orgs stringList
@@ -94,22 +94,49 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var groups stringList
 	fs.Var(&groups, "group", "judge as a local user of the gateway in this Unix group (repeatable; the first is the primary group)")
 	asJSON := fs.Bool("json", false, "print the decision as JSON")
+	decision := fs.String("decision", "", "judge again the request of this decision id, read from --audit-file")
+	auditFile := fs.String("audit-file", "/var/log/portcullis/audit.log", "the audit file --decision reads")
+	hostRoot := fs.String("host-root", "", "judge host paths as serve does on this host: resolve bind sources and learn the daemons' sockets and user remapping below this root (\"/\"); empty (the default) judges paths as written and reads nothing of the host")
+	var facts hostFactsFlags
+	facts.register(fs)
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
-	if fs.NArg() != 1 {
+	var env *plugin.Envelope
+	var err error
+	var recorded *recordedDecision
+	var notes []string
+	switch {
+	case *decision != "":
+		if fs.NArg() != 0 {
+			fs.Usage()
+			return exitUsage
+		}
+		if recorded, err = findDecision(*auditFile, *decision); err == nil {
+			env, notes, err = recorded.envelope()
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "portcullis eval: %v\n", err)
+			return exitRuntime
+		}
+	case fs.NArg() >= 1 && isDockerCommand(fs.Args()):
+		if env, err = dockerCommandEnvelope(fs.Args()); err != nil {
+			fmt.Fprintf(stderr, "portcullis eval: %v\n", err)
+			return exitUsage
+		}
+	case fs.NArg() == 1:
+		data, err := readInput(fs.Arg(0))
+		if err != nil {
+			fmt.Fprintf(stderr, "portcullis eval: %v\n", err)
+			return exitRuntime
+		}
+		if env, err = parseEvalInput(data); err != nil {
+			fmt.Fprintf(stderr, "portcullis eval: %s: %v\n", fs.Arg(0), err)
+			return exitRuntime
+		}
+	default:
 		fs.Usage()
 		return exitUsage
-	}
-	data, err := readInput(fs.Arg(0))
-	if err != nil {
-		fmt.Fprintf(stderr, "portcullis eval: %v\n", err)
-		return exitRuntime
-	}
-	env, err := parseEvalInput(data)
-	if err != nil {
-		fmt.Fprintf(stderr, "portcullis eval: %s: %v\n", fs.Arg(0), err)
-		return exitRuntime
 	}
 	if *user != "" || len(ous) > 0 || len(orgs) > 0 || len(groups) > 0 {
 		u := *user
@@ -123,12 +150,20 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			env.Identity.OrganizationalUnits = append(append([]string(nil), groups...), ous...)
 		}
 	}
-	set, err := loadPolicies(*dir, stderr)
+	popts, err := hostOptions(*hostRoot, "", facts)
+	if err != nil {
+		fmt.Fprintf(stderr, "portcullis eval: %v\n", err)
+		return exitUsage
+	}
+	set, err := loadPolicies(*dir, stderr, popts...)
 	if err != nil {
 		fmt.Fprintf(stderr, "portcullis eval: %v\n", err)
 		return exitRuntime
 	}
 	o := plugin.New(set).Evaluate(env)
+	if recorded != nil && !*asJSON {
+		printRedecision(stdout, recorded, notes)
+	}
 	printOutcome(stdout, o, *asJSON)
 	if !o.Allowed() {
 		return exitFailed
@@ -207,6 +242,9 @@ func printOutcome(w io.Writer, o *plugin.Outcome, asJSON bool) {
 	}
 	for _, v := range o.Decision.Violations {
 		fmt.Fprintf(w, "  [%s] %s: %s\n", v.Rule, v.Field, v.Reason)
+		if v.Remedy != "" {
+			fmt.Fprintf(w, "      to fix: %s\n", v.Remedy)
+		}
 	}
 	if m := o.Message(); m != "" {
 		fmt.Fprintf(w, "message:  %s\n", m)
@@ -232,4 +270,41 @@ func runTest(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitFailed
 	}
 	return exitOK
+}
+
+// isDockerCommand reports whether args are a docker command line:
+// "docker run ...", "docker container create ...", or "run ..." alone.
+func isDockerCommand(args []string) bool {
+	if len(args) > 0 && (args[0] == "docker" || strings.HasSuffix(args[0], "/docker")) {
+		return true
+	}
+	return len(args) > 0 && (args[0] == "run" || args[0] == "create")
+}
+
+// dockerCommandEnvelope turns docker run/create ARGS into the request the
+// CLI would send.
+func dockerCommandEnvelope(args []string) (*plugin.Envelope, error) {
+	if args[0] == "docker" || strings.HasSuffix(args[0], "/docker") {
+		args = args[1:]
+	}
+	if len(args) > 0 && args[0] == "container" {
+		args = args[1:]
+	}
+	if len(args) == 0 || (args[0] != "run" && args[0] != "create") {
+		return nil, fmt.Errorf("eval judges docker run and docker create command lines; for other requests give the request as JSON")
+	}
+	cwd, err := os.Getwd()
+	if err != nil {
+		return nil, err
+	}
+	b, err := parseRun(args[1:], cwd)
+	if err != nil {
+		return nil, fmt.Errorf("docker %s: %v", args[0], err)
+	}
+	uri, body, err := createRequest(b)
+	if err != nil {
+		return nil, err
+	}
+	return &plugin.Envelope{RequestMethod: "POST", RequestURI: uri, RequestBody: body,
+		RequestHeaders: map[string]string{"Content-Type": "application/json", "Content-Length": strconv.Itoa(len(body))}}, nil
 }

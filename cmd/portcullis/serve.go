@@ -42,6 +42,7 @@ type serveConfig struct {
 	metrics       *metrics.Metrics
 	stateDir      string
 	dockerHost    string
+	facts         hostFactsFlags
 }
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -60,6 +61,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs.StringVar(&cfg.stateDir, "state-dir", "/var/lib/portcullis", "directory of the ownership store (owners.db), kept across restarts")
 	fs.StringVar(&cfg.dockerHost, "docker-host", "unix:///var/run/docker.sock", "the daemon Portcullis reads its objects and events from, to keep ownership current; \"none\": follow no daemon, only what Portcullis recorded is known (tests and benchmarks)")
 	cfg.audit.register(fs)
+	cfg.facts.register(fs)
 	if err := flagsFromEnv(fs, "PORTCULLIS_"); err != nil {
 		fmt.Fprintf(stderr, "portcullis serve: %v\n", err)
 		return exitUsage
@@ -104,13 +106,23 @@ func serve(ctx context.Context, cfg serveConfig, log *logrus.Logger, stderr io.W
 	}()
 
 	var popts []policy.Option
+	var resolve func(string) (string, error)
 	if cfg.hostRoot != "" {
 		r, err := hostpath.New(cfg.hostRoot)
 		if err != nil {
 			return fmt.Errorf("--host-root: %w", err)
 		}
-		popts = append(popts, policy.WithPathResolver(r.Resolve))
+		resolve = r.Resolve
+		popts = append(popts, policy.WithPathResolver(r.Resolve), policy.WithSocketCheck(r.IsSocket))
 	}
+	facts, err := newHostFacts(cfg.facts, cfg.hostRoot, cfg.socket, resolve)
+	if err != nil {
+		return err
+	}
+	facts.log = log
+	learnt, _ := facts.learn()
+	log.WithFields(logrus.Fields{"daemons": learnt.Daemons, "read": learnt.Sources, "userns_remap": facts.get().UsernsRemap, "sockets": facts.get().Sockets}).Info("host facts")
+	popts = append(popts, policy.WithHostFacts(facts.get))
 	cfg.policyOpts = popts
 
 	var diag bytes.Buffer

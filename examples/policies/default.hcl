@@ -6,13 +6,15 @@
 policy "default" {
   mode        = "enforce"
   description = "Baseline for users without a team"
+  # Appended to every denial: say where people get help on this host.
+  help        = "policies live in /etc/portcullis/policies; ask the Docker host's administrators for changes"
 
   actions {
     # Actions no policy in the chain mentions are denied.
     allow = [
       "system.*",             # ping, version, info, events, df, POST /auth
       "options",
-      "container.*",          # includes docker cp both ways (archive get/head/put), export, update, prune
+      "container.*",          # includes docker cp out of containers (archive get/head), export, update, prune
       "exec.*",
       "image.*",              # pull, import, load, tag, push, rmi, history, inspect, save, prune
       "volume.*",
@@ -28,13 +30,21 @@ policy "default" {
       "config.*",
     ]
     deny = [
-      # The plugin cannot see a Dockerfile, the build context, nor the
-      # form-encoded build arguments, so it cannot judge what a build runs
-      # (RUN steps run with the builder's privileges, --network=host, ...).
-      # Builds are therefore denied by default; teams can be allowed them.
+      # Builds are off by default. The daemon forwards neither the build
+      # context nor the Dockerfile to authorization plugins, so what a
+      # build runs (RUN steps, as root, with the builder's network and
+      # BuildKit's entitlements) cannot be judged; only the classic
+      # builder's query (network mode, cgroup parent, remote context) can.
+      # A team that may build gets one line in its policy:
+      #   build { allow = true }
+      # See docs/policy.md (builds) for what bounds a build instead.
       "image.build",
       "grpc",                 # BuildKit's gRPC hijack: a build by another door
       "session",              # BuildKit session hijack
+      # docker cp INTO a container: the daemon extracts the archive as
+      # root, keeping setuid bits, through the container's writable binds
+      # too: a setuid-root program on the host. (Copying out is allowed.)
+      "container.archive.put",
       "plugin.*",             # plugins run as root on the host; also protects Portcullis itself
       "swarm.init",
       "swarm.join",
@@ -68,8 +78,14 @@ policy "default" {
     cgroup_parents       = []
 
     # Host paths: only below /srv and /tmp, never the sensitive ones nor
-    # the Docker socket (in any spelling; /var/run is read as /run).
-    bind_allow = ["/srv", "/tmp"]
+    # the Docker socket (in any spelling; /var/run is read as /run), nor
+    # any socket the daemons on the host listen on or any other Unix
+    # socket (bind_sockets names the ones a team may have). A container
+    # that may run as root gets them read-only only (root_writable_binds).
+    # /home/$user: the caller's own home ($user is the TLS certificate's
+    # CN or the gateway's Unix user; a request with no identity has no
+    # home), so that -v "$PWD":/app works in a project there.
+    bind_allow = ["/home/$user", "/srv", "/tmp"]
     bind_deny  = ["/", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/proc", "/root", "/run",
                   "/sbin", "/bin", "/sys", "/usr", "/var/lib/docker", "/var/lib/containerd", "/var/run"]
     shared_propagation = false
@@ -146,6 +162,6 @@ policy "default" {
       "container.attach", "container.attach.ws",
     ]
     when    = request.target_name == "portcullis"
-    message = "the container \"portcullis\" is the authorization plugin itself; stop or change it on the host, not through the Docker API"
+    message = "self-protection: the container \"portcullis\" is the authorization plugin itself; stop or change it as root on the host, not through the Docker API"
   }
 }

@@ -84,7 +84,7 @@ test "data: its own data directory and syslog" {
   ous    = ["data"]
   method = "POST"
   uri    = "/v1.41/containers/create"
-  body   = { Image = "postgres:16", HostConfig = { Binds = ["/srv/data/pg:/var/lib/postgresql/data"], LogConfig = { Type = "syslog", Config = { "syslog-address" = "udp://logs.internal:514" } } } }
+  body   = { Image = "postgres:16", User = "999:999", HostConfig = { SecurityOpt = ["no-new-privileges"], Binds = ["/srv/data/pg:/var/lib/postgresql/data"], LogConfig = { Type = "syslog", Config = { "syslog-address" = "udp://logs.internal:514" } } } }
   expect = "allow"
   policy = "data"
 }

@@ -186,3 +186,19 @@ func unwrapPath(err error) error {
 	}
 	return err
 }
+
+// IsSocket reports whether the resolved host path hp is a Unix socket
+// (false for a path that does not exist). A symlink there means the path
+// changed since it was resolved: an error, so that the caller denies.
+func (r *Resolver) IsSocket(hp string) (bool, error) {
+	fi, err := r.lstat(r.onDisk(hp))
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("inspect %s: %w", hp, unwrapPath(err))
+	case fi.Mode()&fs.ModeSymlink != 0:
+		return false, fmt.Errorf("inspect %s: it became a symlink while it was judged", hp)
+	}
+	return fi.Mode()&fs.ModeSocket != 0, nil
+}

@@ -61,17 +61,17 @@ func TestPolicyWithResolver(t *testing.T) {
 		with    want
 		without want // lexical judgement: the reason the resolver exists
 	}{
-		{"real directory", `{"Image":"bb","User":"1000","HostConfig":{"Binds":["/tmp/x/real:/m"]}}`, want{true, ""}, want{true, ""}},
-		{"symlink to a real directory", `{"Image":"bb","User":"1000","HostConfig":{"Binds":["/tmp/x/okdir:/m"]}}`, want{true, ""}, want{true, ""}},
-		{"missing path", `{"Image":"bb","User":"1000","HostConfig":{"Binds":["/tmp/x/new/dir:/m"]}}`, want{true, ""}, want{true, ""}},
-		{"symlink to /etc, -v", `{"Image":"bb","User":"1000","HostConfig":{"Binds":["/tmp/x/link:/m"]}}`, want{false, "mounts.bind"}, want{true, ""}},
-		{"symlink to /etc, read-only", `{"Image":"bb","User":"1000","HostConfig":{"Binds":["/tmp/x/link:/m:ro"]}}`, want{false, "mounts.bind"}, want{true, ""}},
-		{"below a symlink to /etc", `{"Image":"bb","User":"1000","HostConfig":{"Binds":["/tmp/x/link/shadow:/m"]}}`, want{false, "mounts.bind"}, want{true, ""}},
-		{"relative symlink to /etc", `{"Image":"bb","User":"1000","HostConfig":{"Binds":["/tmp/x/rel:/m"]}}`, want{false, "mounts.bind"}, want{true, ""}},
-		{"missing then dotdot into the link", `{"Image":"bb","User":"1000","HostConfig":{"Binds":["/tmp/x/new/../link:/m"]}}`, want{false, "mounts.bind"}, want{true, ""}},
-		{"symlink to /etc, --mount", `{"Image":"bb","User":"1000","HostConfig":{"Mounts":[{"Type":"bind","Source":"/tmp/x/link","Target":"/m"}]}}`, want{false, "mounts.bind"}, want{true, ""}},
-		{"symlink to the socket", `{"Image":"bb","User":"1000","HostConfig":{"Binds":["/tmp/x/sock:/s"]}}`, want{false, "mounts.docker_socket"}, want{true, ""}},
-		{"symlink loop", `{"Image":"bb","User":"1000","HostConfig":{"Binds":["/tmp/x/loop:/m"]}}`, want{false, "mounts.unresolvable"}, want{true, ""}},
+		{"real directory", `{"Image":"bb","User":"1000:1000","HostConfig":{"SecurityOpt":["no-new-privileges"],"Binds":["/tmp/x/real:/m"]}}`, want{true, ""}, want{true, ""}},
+		{"symlink to a real directory", `{"Image":"bb","User":"1000:1000","HostConfig":{"SecurityOpt":["no-new-privileges"],"Binds":["/tmp/x/okdir:/m"]}}`, want{true, ""}, want{true, ""}},
+		{"missing path", `{"Image":"bb","User":"1000:1000","HostConfig":{"SecurityOpt":["no-new-privileges"],"Binds":["/tmp/x/new/dir:/m"]}}`, want{true, ""}, want{true, ""}},
+		{"symlink to /etc, -v", `{"Image":"bb","User":"1000:1000","HostConfig":{"SecurityOpt":["no-new-privileges"],"Binds":["/tmp/x/link:/m"]}}`, want{false, "mounts.bind"}, want{true, ""}},
+		{"symlink to /etc, read-only", `{"Image":"bb","User":"1000:1000","HostConfig":{"SecurityOpt":["no-new-privileges"],"Binds":["/tmp/x/link:/m:ro"]}}`, want{false, "mounts.bind"}, want{true, ""}},
+		{"below a symlink to /etc", `{"Image":"bb","User":"1000:1000","HostConfig":{"SecurityOpt":["no-new-privileges"],"Binds":["/tmp/x/link/shadow:/m"]}}`, want{false, "mounts.bind"}, want{true, ""}},
+		{"relative symlink to /etc", `{"Image":"bb","User":"1000:1000","HostConfig":{"SecurityOpt":["no-new-privileges"],"Binds":["/tmp/x/rel:/m"]}}`, want{false, "mounts.bind"}, want{true, ""}},
+		{"missing then dotdot into the link", `{"Image":"bb","User":"1000:1000","HostConfig":{"SecurityOpt":["no-new-privileges"],"Binds":["/tmp/x/new/../link:/m"]}}`, want{false, "mounts.bind"}, want{true, ""}},
+		{"symlink to /etc, --mount", `{"Image":"bb","User":"1000:1000","HostConfig":{"SecurityOpt":["no-new-privileges"],"Mounts":[{"Type":"bind","Source":"/tmp/x/link","Target":"/m"}]}}`, want{false, "mounts.bind"}, want{true, ""}},
+		{"symlink to the socket", `{"Image":"bb","User":"1000:1000","HostConfig":{"SecurityOpt":["no-new-privileges"],"Binds":["/tmp/x/sock:/s"]}}`, want{false, "mounts.docker_socket"}, want{true, ""}},
+		{"symlink loop", `{"Image":"bb","User":"1000:1000","HostConfig":{"SecurityOpt":["no-new-privileges"],"Binds":["/tmp/x/loop:/m"]}}`, want{false, "mounts.unresolvable"}, want{true, ""}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			req, err := request.Parse("POST", "/v1.41/containers/create", map[string]string{"Content-Type": "application/json"}, []byte(tc.body))

@@ -20,6 +20,7 @@ type compiled struct {
 	audit bool
 	// summarizeHealth: audit_health_calls = "summarize".
 	summarizeHealth bool
+	help            string
 
 	allowed  actionSet
 	readOnly bool
@@ -33,6 +34,8 @@ type compiled struct {
 	images           imagePolicy
 	buildNetworkMode *globList
 	own              ownershipPolicy
+	buildCgroup      *globList
+	buildRemote      *globList
 
 	rules     []*customRule
 	ruleNeeds ruleNeeds
@@ -71,6 +74,8 @@ type containerPolicy struct {
 	bindAllow         *pathList
 	bindDeny          *pathList
 	sockets           *pathList
+	bindSockets       *globList
+	rootWritable      bool
 	bindReadOnly      bool
 	sharedPropagation bool
 	volumeDrivers     *globList
@@ -276,9 +281,20 @@ func identityKey(v reflect.Value) string {
 // own is the policy as written, for diagnostics about its rules.
 func (cc *compiler) compile(name string, e *policyBlock, own *policyBlock) (*compiled, hcl.Diagnostics) {
 	var diags hcl.Diagnostics
-	p := &compiled{name: name, audit: *e.Mode == "audit", summarizeHealth: *e.AuditHealthCalls == "summarize"}
+	p := &compiled{name: name, audit: *e.Mode == "audit", summarizeHealth: *e.AuditHealthCalls == "summarize", help: *e.Help}
 
 	p.allowed = compileActions(name, ownChain(own, e))
+	if *e.Build.Allow {
+		// The one-line build setting: the classic builder's endpoint
+		// and BuildKit's two, whatever the actions lists say.
+		allowed := append(actionSet(nil), p.allowed...)
+		for _, a := range []request.Action{"image.build", "session", "grpc"} {
+			if i, ok := actionIndex[a]; ok {
+				allowed[i/64] |= 1 << (i % 64)
+			}
+		}
+		p.allowed = allowed
+	}
 	if prev, ok := cc.actionSets[string(actionSetKey(p.allowed))]; ok {
 		p.allowed = prev
 	} else {
@@ -322,6 +338,8 @@ func (cc *compiler) compile(name string, e *policyBlock, own *policyBlock) (*com
 	cp.bindAllow = cc.path(c.BindAllow)
 	cp.bindDeny = cc.path(c.BindDeny)
 	cp.sockets = cc.path(c.DockerSockets)
+	cp.bindSockets = cc.glob(c.BindSockets)
+	cp.rootWritable = *c.RootWritableBinds
 	cp.bindReadOnly = *c.BindRequireReadOnly
 	cp.sharedPropagation = *c.SharedPropagation
 	cp.volumeDrivers = cc.glob(c.VolumeDrivers)
@@ -392,6 +410,8 @@ func (cc *compiler) compile(name string, e *policyBlock, own *policyBlock) (*com
 		unowned: *e.Ownership.Unowned,
 		prune:   *e.Ownership.Prune,
 	}
+	p.buildCgroup = cc.glob(e.Build.CgroupParents)
+	p.buildRemote = cc.glob(e.Build.RemoteContexts)
 
 	rs := cc.ruleSet(e.self)
 	p.rules = rs.rules

@@ -83,6 +83,7 @@ func (e *evaluator) container(cc *request.ContainerCreate, f *fieldNames) {
 		e.add("container.read_only_rootfs", f.readonlyRootfs, "a read-only root filesystem is required")
 	}
 
+	e.mayBeRoot = rootReason(cfg.User, hc.GroupAdd, e.nnp, string(hc.UsernsMode), e.hostFacts().UsernsRemap)
 	e.mounts(hc, f)
 
 	for i, d := range hc.Devices {
@@ -232,6 +233,7 @@ func (e *evaluator) securityOpts(opts []string, f *fieldNames) {
 			e.add("security.invalid", idx(f.securityOpt, i), "security option "+strconv.Quote(opt)+" is not valid")
 		}
 	}
+	e.nnp = nnp
 	if nnpSet && !nnp {
 		e.add("security.no_new_privileges", idx(f.securityOpt, nnpIdx), "no-new-privileges=false is not allowed")
 	} else if !nnp && c.requireNNP {
@@ -407,7 +409,10 @@ func (e *evaluator) mounts(hc *container.HostConfig, f *fieldNames) {
 			if prop != "shared" && prop != "rshared" {
 				prop = ""
 			}
-			e.hostPath(m.Source, field, m.ReadOnly, prop)
+			// A non-recursive read-only bind leaves the mounts below
+			// its source writable.
+			ro := m.ReadOnly && (m.BindOptions == nil || !m.BindOptions.ReadOnlyNonRecursive)
+			e.hostPath(m.Source, field, ro, prop)
 		case mount.TypeVolume:
 			driver := hc.VolumeDriver
 			var opts map[string]string
@@ -428,7 +433,7 @@ func (e *evaluator) mounts(hc *container.HostConfig, f *fieldNames) {
 					if !c.volumeHostPaths {
 						e.add("mounts.volume_host_path", field+".VolumeOptions.DriverConfig.Options", "volumes that "+kind+" ("+hp+") are not allowed")
 					} else {
-						e.volumeDevice(hp, field+".VolumeOptions.DriverConfig.Options.device", m.ReadOnly)
+						e.volumeDevice(hp, field+".VolumeOptions.DriverConfig.Options.device", m.ReadOnly || hasMountOpt(opts["o"], "ro"))
 					}
 				}
 			}
@@ -503,10 +508,24 @@ func (e *evaluator) hostPath(src, field string, readOnly bool, propagation strin
 			shown = src + " (resolves to " + p + ")"
 		}
 	}
+	denied := len(e.v)
 	if s, ok := c.sockets.covers(p); ok {
 		e.add("mounts.docker_socket", field, "host path "+shown+" is the Docker socket "+s)
 	} else if s, ok := c.sockets.exposes(p); ok {
 		e.add("mounts.docker_socket", field, "host path "+shown+" contains the Docker socket "+s)
+	} else if s, is := e.knownSocket(p); s != "" {
+		if is {
+			e.add("mounts.docker_socket", field, "host path "+shown+" is the socket "+s+" (the daemon's, containerd's or Portcullis's)")
+		} else {
+			e.add("mounts.docker_socket", field, "host path "+shown+" contains the socket "+s+" (the daemon's, containerd's or Portcullis's)")
+		}
+	} else if e.s.isSocket != nil && !c.bindSockets.match(p) {
+		if is, err := e.s.isSocket(p); err != nil {
+			e.add("mounts.unresolvable", field, "host path "+shown+" cannot be inspected: "+err.Error())
+			return
+		} else if is {
+			e.add("mounts.socket", field, "host path "+shown+" is a Unix socket, which no policy entry names")
+		}
 	}
 	cv := callerVars{user: e.id.User, team: e.team}
 	bindAllow, bindDeny := c.bindAllow.forCaller(cv), c.bindDeny.forCaller(cv)
@@ -527,6 +546,10 @@ func (e *evaluator) hostPath(src, field string, readOnly bool, propagation strin
 	}
 	if c.bindReadOnly && !readOnly {
 		e.add("mounts.read_only", field, "host path "+shown+" must be mounted read-only")
+	} else if !readOnly && e.mayBeRoot != "" && !c.rootWritable && len(e.v) == denied {
+		// Only for a path that is otherwise allowed: the remedy for a
+		// denied path is another path.
+		e.add("mounts.root_writable", field, "host path "+shown+" would be writable by a container that "+e.mayBeRoot+"; root there could leave a setuid-root program for any host user to run")
 	}
 	if propagation != "" && !c.sharedPropagation {
 		e.add("mounts.propagation", field, propagation+" mount propagation is not allowed")
@@ -637,4 +660,63 @@ func (e *evaluator) resources(r *container.Resources, f *fieldNames) {
 			}
 		}
 	}
+}
+
+// rootReason says why a container may run as root on the host, or ""
+// when it cannot: its user is a numeric non-zero uid and gid, and so is
+// every extra group (names are
+// mapped by the image's /etc/passwd, which Portcullis cannot see, and a
+// missing group is the image's choice too), no-new-privileges keeps a
+// setuid program in the image from making it root again, and either way
+// a daemon that remaps users (userns-remap) makes root in the container
+// an unprivileged host user, unless the container opts out with
+// --userns=host.
+func rootReason(user string, groupAdd []string, nnp bool, usernsMode string, remap bool) string {
+	if remap && usernsMode != "host" {
+		return ""
+	}
+	u, g, hasGroup := strings.Cut(user, ":")
+	uid, uerr := strconv.ParseUint(u, 10, 32)
+	switch {
+	case u == "":
+		return "runs as the image's default user, which Portcullis cannot see (often root)"
+	case u == "root" || (uerr == nil && uid == 0):
+		return "runs as root (" + user + ")"
+	case uerr != nil:
+		return "runs as user " + strconv.Quote(u) + ", a name only the image maps to a uid (possibly 0)"
+	}
+	gid, gerr := strconv.ParseUint(g, 10, 32)
+	switch {
+	case !hasGroup:
+		return "runs with the primary group the image gives uid " + u + " (possibly 0)"
+	case gerr != nil:
+		return "runs with group " + strconv.Quote(g) + ", a name only the image maps to a gid (possibly 0)"
+	case gid == 0:
+		return "runs with the root group (" + user + ")"
+	}
+	// A process may give its files any group it is in, and set the
+	// setgid bit on them.
+	for _, g := range groupAdd {
+		if n, err := strconv.ParseUint(g, 10, 32); err != nil || n == 0 {
+			return "is in the extra group " + strconv.Quote(g) + " (--group-add), which may be the root group"
+		}
+	}
+	if !nnp {
+		return "may become root through a setuid program in its image (no-new-privileges is not set)"
+	}
+	return ""
+}
+
+// knownSocket reports the host's known socket that p is (is true) or
+// contains (is false); s is "" for neither.
+func (e *evaluator) knownSocket(p string) (s string, is bool) {
+	for _, k := range e.hostFacts().Sockets {
+		switch {
+		case k == p:
+			return k, true
+		case p == "/" || strings.HasPrefix(k, p+"/"):
+			return k, false
+		}
+	}
+	return "", false
 }

@@ -66,6 +66,24 @@ type evaluator struct {
 	targetRes  request.Resolution
 	// unjudgeable: a request.* violation was added (no body to judge).
 	unjudgeable bool
+	// mayBeRoot says why the container being judged may run as root on
+	// the host ("" when it cannot); set before its mounts are judged.
+	mayBeRoot string
+	// nnp: the container's security options set no-new-privileges.
+	nnp bool
+	// facts is the host facts, read once per request when needed.
+	facts *HostFacts
+}
+
+// hostFacts returns the host facts, asking for them once per request.
+func (e *evaluator) hostFacts() *HostFacts {
+	if e.facts == nil {
+		e.facts = &HostFacts{}
+		if e.s.facts != nil {
+			*e.facts = e.s.facts()
+		}
+	}
+	return e.facts
 }
 
 func (e *evaluator) add(rule, field, reason string) {
@@ -76,7 +94,11 @@ func (e *evaluator) add(rule, field, reason string) {
 	if e.v == nil {
 		e.v = make([]Violation, 0, 4)
 	}
-	e.v = append(e.v, Violation{Rule: rule, Field: field, Reason: reason})
+	action := ""
+	if e.r != nil {
+		action = string(e.r.Action)
+	}
+	e.v = append(e.v, Violation{Rule: rule, Field: field, Reason: reason, Remedy: remedyFor(rule, action)})
 }
 
 func (e *evaluator) decision(fatal bool) Decision {
@@ -89,6 +111,9 @@ func (e *evaluator) decision(fatal bool) Decision {
 		})
 	}
 	d := Decision{Mode: "enforce", Policy: e.p.name, Team: e.team, Violations: e.v}
+	if len(e.v) > 0 {
+		d.Help = e.p.help
+	}
 	if e.p.audit {
 		d.Mode = "audit"
 	}
@@ -146,9 +171,7 @@ func (e *evaluator) request() {
 		for _, t := range r.Query["t"] {
 			e.imageName(t, "t")
 		}
-		if !e.p.buildNetworkMode.match(r.Query.Get("networkmode")) {
-			e.add("build.network_mode", "networkmode", "build network mode "+strconv.Quote(r.Query.Get("networkmode"))+" is not allowed")
-		}
+		e.build()
 	}
 	e.ownership()
 	if len(e.p.rules) > 0 {
@@ -267,7 +290,12 @@ func (e *evaluator) volumeCreate() {
 			if !e.p.volumeHostPaths {
 				e.add("volume.host_path", "DriverOpts", "local volumes that "+kind+" ("+hp+") are not allowed")
 			} else {
-				e.volumeDevice(hp, "DriverOpts.device", true)
+				// Any container may mount the volume later, as any user:
+				// judged as if root will, unless the daemon remaps users.
+				if !e.hostFacts().UsernsRemap {
+					e.mayBeRoot = "mounts the volume later, as a user Portcullis cannot see when the volume is created"
+				}
+				e.volumeDevice(hp, "DriverOpts.device", hasMountOpt(v.DriverOpts["o"], "ro"))
 			}
 		}
 	}
@@ -375,3 +403,21 @@ func effectiveNanoCPUs(nano, quota, period int64) int64 {
 // healthActions are the read-only health calls audit_health_calls
 // applies to.
 var healthActions = map[request.Action]bool{"system.ping": true, "system.version": true}
+
+// build judges the classic builder's query (POST /build). What a build
+// runs (its Dockerfile's RUN steps) is in the context, which the daemon
+// does not forward to authorization plugins; see docs/policy.md.
+func (e *evaluator) build() {
+	q := e.r.Query
+	if nm := q.Get("networkmode"); !e.p.buildNetworkMode.match(nm) {
+		e.add("build.network_mode", "networkmode", "build network mode "+strconv.Quote(nm)+" is not allowed")
+	}
+	if cg := q.Get("cgroupparent"); cg != "" && !e.p.buildCgroup.match(cg) {
+		e.add("build.cgroup_parent", "cgroupparent", "build cgroup parent "+strconv.Quote(cg)+" is not allowed")
+	}
+	// remote is a URL (git, tarball, Dockerfile) the daemon fetches, or
+	// "client-session", BuildKit's context over the session.
+	if rc := q.Get("remote"); rc != "" && rc != "client-session" && !e.p.buildRemote.match(rc) {
+		e.add("build.remote", "remote", "the daemon would fetch the build context from "+strconv.Quote(rc)+", which is not allowed")
+	}
+}

@@ -7,6 +7,7 @@ const builtinDefaults = `
 policy "builtin" {
   mode               = "enforce"
   audit_health_calls = "record"
+  help               = ""
 
   actions {
     allow     = []
@@ -47,6 +48,8 @@ policy "builtin" {
     bind_deny          = ["/", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/proc", "/root", "/run",
                           "/sbin", "/bin", "/sys", "/usr", "/var/lib/docker", "/var/lib/containerd", "/var/run"]
     docker_sockets     = ["/run/docker.sock", "/run/containerd/containerd.sock"]
+    bind_sockets        = []
+    root_writable_binds = false
     bind_read_only     = false
     shared_propagation = false
     volume_drivers     = ["local"]
@@ -112,7 +115,10 @@ policy "builtin" {
   }
 
   build {
-    network_modes = ["", "default", "bridge", "none"]
+    allow           = false
+    network_modes   = ["", "default", "bridge", "none"]
+    cgroup_parents  = []
+    remote_contexts = []
   }
 
   ownership {

@@ -28,6 +28,7 @@ func TestDependencyDirection(t *testing.T) {
 		// The gateway tells the daemon who calls; it never judges.
 		{mod + "internal/gateway/...", []string{mod + "internal/policy", mod + "internal/plugin", mod + "internal/audit", mod + "internal/metrics", mod + "internal/state", mod + "internal/request", mod + "cmd"}},
 		{mod + "internal/state/...", []string{mod + "internal/policy", mod + "internal/plugin", mod + "internal/audit", mod + "internal/gateway", mod + "cmd"}},
+		{mod + "internal/hostfacts/...", []string{mod + "internal/policy", mod + "internal/plugin", mod + "internal/audit", mod + "internal/state", mod + "internal/gateway", mod + "internal/request", mod + "cmd"}},
 		{mod + "internal/policy/...", []string{mod + "internal/plugin", mod + "internal/audit", mod + "internal/state", mod + "internal/gateway", mod + "cmd", "github.com/sirupsen/logrus", "github.com/docker/go-plugins-helpers", "go.etcd.io/bbolt", "github.com/docker/docker/client", "github.com/moby/moby/client"}},
 	}
 	for _, r := range rules {

@@ -99,7 +99,9 @@ func TestCallerVariables(t *testing.T) {
 		{"label with a glob user cannot be filled in", remote("*"), "", map[string]string{"owner": "*", "project": "-"}, "labels.required"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			body := `{"Image":"bb","Labels":` + jsonMap(c.labels) + `,"HostConfig":{"Binds":[` + quoteIf(c.bind) + `]}}`
+			// A uid:gid with no-new-privileges: writable binds are for
+			// containers that cannot be root (mounts.root_writable).
+			body := `{"Image":"bb","User":"1000:1000","Labels":` + jsonMap(c.labels) + `,"HostConfig":{"SecurityOpt":["no-new-privileges"],"Binds":[` + quoteIf(c.bind) + `]}}`
 			r, err := request.Parse("POST", "/v1.41/containers/create", map[string]string{"Content-Type": "application/json", "Content-Length": strconv.Itoa(len(body))}, []byte(body))
 			if err != nil {
 				t.Fatal(err)

@@ -29,7 +29,38 @@ const DefaultPolicy = "default"
 type Option func(*options)
 
 type options struct {
-	resolve func(string) (string, error)
+	resolve  func(string) (string, error)
+	isSocket func(string) (bool, error)
+	facts    func() HostFacts
+}
+
+// HostFacts is what Portcullis knows about the daemon it guards and the
+// host it runs on, learnt outside the policy files (see
+// internal/hostfacts).
+type HostFacts struct {
+	// UsernsRemap: the daemon runs containers in a user namespace
+	// (userns-remap), so root in a container is an unprivileged user on
+	// the host, unless the container asks for --userns=host.
+	UsernsRemap bool
+	// Sockets are host paths of sockets no container may bind, nor a
+	// directory holding them: the daemon's API sockets, containerd's,
+	// Portcullis's own. They add to each policy's docker_sockets.
+	Sockets []string
+}
+
+// WithHostFacts sets the function evaluation calls when it judges a host
+// path. It must be cheap (a cached value) and safe for concurrent use.
+// Without it: no user remapping and no sockets beyond docker_sockets.
+func WithHostFacts(f func() HostFacts) Option {
+	return func(o *options) { o.facts = f }
+}
+
+// WithSocketCheck sets the function evaluation calls on every resolved
+// host path to learn whether it is a Unix socket (false, nil for a path
+// that does not exist). An error makes the mount a violation. Without it
+// only the known sockets are recognised.
+func WithSocketCheck(f func(path string) (bool, error)) Option {
+	return func(o *options) { o.isSocket = f }
 }
 
 // WithPathResolver sets the function evaluation calls on every host path
@@ -177,6 +208,8 @@ func load(srcs []source, opts ...Option) (*Set, map[string]*hcl.File, hcl.Diagno
 		policies:  map[string]*compiled{},
 		revision:  revisionOf(srcs),
 		resolve:   o.resolve,
+		isSocket:  o.isSocket,
+		facts:     o.facts,
 		exactUser: map[string]*teamRef{},
 		byOU:      map[string]*teamRef{},
 		byOrg:     map[string]*teamRef{},

@@ -49,6 +49,11 @@ func TestDenialMessages(t *testing.T) {
 		fmt.Fprintf(&out, "%s\n", d.Message())
 		for _, v := range d.Violations {
 			fmt.Fprintf(&out, "  %s  %s  %s\n", v.Rule, v.Field, v.Reason)
+			// Every built-in rule says what to change; a custom rule's
+			// message is its author's.
+			if v.Remedy == "" && !strings.HasPrefix(v.Rule, "rule.") {
+				t.Errorf("%s: %s has no remedy", c.Name, v.Rule)
+			}
 		}
 		out.WriteString("\n")
 	}

@@ -39,6 +39,9 @@ type policyBlock struct {
 	// "summarize" (allowed system.ping and system.version calls are
 	// counted in a periodic decision.summary record instead).
 	AuditHealthCalls *string `hcl:"audit_health_calls,optional"`
+	// Help is appended to every denial this policy (or one extending it
+	// without its own) gives: a team contact, a runbook URL.
+	Help *string `hcl:"help,optional"`
 
 	Actions   *actionsBlock   `hcl:"actions,block"`
 	Container *containerBlock `hcl:"container,block"`
@@ -98,6 +101,8 @@ type containerBlock struct {
 	BindAllow           *[]string `hcl:"bind_allow,optional"`
 	BindDeny            *[]string `hcl:"bind_deny,optional"`
 	DockerSockets       *[]string `hcl:"docker_sockets,optional"`
+	BindSockets         *[]string `hcl:"bind_sockets,optional"`
+	RootWritableBinds   *bool     `hcl:"root_writable_binds,optional"`
 	BindRequireReadOnly *bool     `hcl:"bind_read_only,optional"`
 	SharedPropagation   *bool     `hcl:"shared_propagation,optional"`
 	VolumeDrivers       *[]string `hcl:"volume_drivers,optional"`
@@ -177,7 +182,12 @@ type imagesBlock struct {
 
 // buildBlock: image.build query parameters.
 type buildBlock struct {
-	NetworkModes *[]string `hcl:"network_modes,optional"`
+	// Allow allows builds (image.build, and BuildKit's session and grpc)
+	// whatever the actions lists say.
+	Allow          *bool     `hcl:"allow,optional"`
+	NetworkModes   *[]string `hcl:"network_modes,optional"`
+	CgroupParents  *[]string `hcl:"cgroup_parents,optional"`
+	RemoteContexts *[]string `hcl:"remote_contexts,optional"`
 
 	Body hcl.Body `hcl:",body"`
 }

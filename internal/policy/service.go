@@ -81,6 +81,7 @@ func serviceAsCreate(s *swarm.ServiceSpec) *request.ContainerCreate {
 		CapDrop:        cs.CapabilityDrop,
 	}
 	hc.Ulimits = cs.Ulimits
+	hc.GroupAdd = cs.Groups
 	if p := cs.Privileges; p != nil {
 		if p.NoNewPrivileges {
 			hc.SecurityOpt = append(hc.SecurityOpt, "no-new-privileges")

@@ -22,6 +22,8 @@ type Set struct {
 	def      *compiled
 	revision string
 	resolve  func(string) (string, error)
+	isSocket func(string) (bool, error)
+	facts    func() HostFacts
 
 	exactUser map[string]*teamRef
 	userGlobs []*teamRef // each with one glob in pattern
@@ -66,6 +68,9 @@ type Decision struct {
 	// counted in a periodic summary record instead of a record of its
 	// own. Never set on a denial.
 	SummarizeAudit bool `json:"-"`
+	// Help is the judging policy's help line (a contact, a runbook),
+	// set when there are violations.
+	Help string `json:"help,omitempty"`
 }
 
 // Violation is one broken rule.
@@ -77,6 +82,9 @@ type Violation struct {
 	Field string `json:"field,omitempty"`
 	// Reason is a sentence for the person who sent the request.
 	Reason string `json:"reason"`
+	// Remedy says what to change: the docker flag or request field to
+	// add, remove or change (see remedies.go); empty for custom rules.
+	Remedy string `json:"remedy,omitempty"`
 }
 
 // WouldDeny reports whether the request breaks any rule (in audit mode:
@@ -85,7 +93,7 @@ func (d Decision) WouldDeny() bool { return len(d.Violations) > 0 }
 
 // Message is the text for the Docker CLI, for example
 //
-//	portcullis: denied by policy "web": [container.privileged] privileged containers are not allowed; [mounts.bind] host path /etc is not allowed
+//	portcullis: denied by policy "web": [container.privileged] privileged containers are not allowed (to fix: remove --privileged; ...); [mounts.bind] host path /etc is not allowed (to fix: ...). Help: #web-platform
 func (d Decision) Message() string {
 	if len(d.Violations) == 0 {
 		return ""
@@ -104,6 +112,15 @@ func (d Decision) Message() string {
 		b.WriteString(v.Rule)
 		b.WriteString("] ")
 		b.WriteString(v.Reason)
+		if v.Remedy != "" {
+			b.WriteString(" (to fix: ")
+			b.WriteString(v.Remedy)
+			b.WriteString(")")
+		}
+	}
+	if d.Help != "" {
+		b.WriteString(". Help: ")
+		b.WriteString(d.Help)
 	}
 	return b.String()
 }

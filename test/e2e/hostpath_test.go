@@ -47,8 +47,8 @@ func TestHostPathSymlink(t *testing.T) {
 `}
 	e := NewEnv(t, Options{PolicyFiles: files, PluginArgs: []string{"--host-root", "/"}})
 
-	RequireOK(t, e.Docker("run", "--rm", "-v", filepath.Join(allowed, "real")+":/m", e.Image, "true"))
-	RequireOK(t, e.Docker("run", "--rm", "--mount", "type=bind,source="+filepath.Join(allowed, "real")+",target=/m", e.Image, "true"))
+	RequireOK(t, e.Docker("run", "--rm", "-v", filepath.Join(allowed, "real")+":/m:ro", e.Image, "true"))
+	RequireOK(t, e.Docker("run", "--rm", "--mount", "type=bind,source="+filepath.Join(allowed, "real")+",target=/m,readonly", e.Image, "true"))
 
 	for _, tc := range []struct {
 		name    string

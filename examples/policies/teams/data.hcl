@@ -1,3 +1,5 @@
+# EXAMPLE ONLY: a team policy to copy from (matched on certificate OU "data"); make install never installs it.
+#
 # Team data: may bind its own data directory and ship logs to the central
 # syslog.
 

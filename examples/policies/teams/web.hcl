@@ -1,3 +1,5 @@
+# EXAMPLE ONLY: a team policy to copy from (matched on certificate OU "web"); make install never installs it.
+#
 # Team web: a restricted profile in the spirit of Kubernetes Pod Security
 # "restricted": drop ALL, non-root, no-new-privileges, read-only root
 # filesystem, memory and pids limits.
