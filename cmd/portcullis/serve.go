@@ -353,11 +353,13 @@ func reload(cfg serveConfig, p *plugin.Plugin, auditor *audit.Auditor, log *logr
 			log.WithField("reason", reason).Debug("policy reload still fails; retrying at the next poll")
 			return failure
 		}
-		log.WithFields(logrus.Fields{"reason": reason, "policy_revision": old.Revision()}).
-			Errorf("policy reload failed, keeping the loaded policies (retrying at every poll): %v\n%s", err, diag.String())
+		// The record first, then the log line: the log is what people and
+		// tests watch for, and by then the trail must already hold it.
 		_ = auditor.Event(audit.TypePolicyReloadFailed,
 			fmt.Sprintf("reload (%s) failed, keeping revision %s: %v", reason, old.Revision(), err),
 			splitDiagnostics(diag.String())...)
+		log.WithFields(logrus.Fields{"reason": reason, "policy_revision": old.Revision()}).
+			Errorf("policy reload failed, keeping the loaded policies (retrying at every poll): %v\n%s", err, diag.String())
 		return failure
 	}
 	if set.Revision() == old.Revision() {
