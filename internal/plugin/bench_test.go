@@ -16,6 +16,7 @@ import (
 	"github.com/portcullis/portcullis/internal/audit"
 	"github.com/portcullis/portcullis/internal/plugin"
 	"github.com/portcullis/portcullis/internal/policy"
+	"github.com/portcullis/portcullis/internal/state"
 	"github.com/portcullis/portcullis/test/benchcpu"
 	"github.com/portcullis/portcullis/test/corpus"
 )
@@ -70,7 +71,7 @@ func findCall(b *testing.B, calls []benchCall, method, uriPart string) benchCall
 // benchPlugin serves the shipped example policies, logging nowhere. With
 // auditDir set, decisions go to the audit file sink there (as `portcullis
 // serve --audit-file` does); otherwise they are not recorded.
-func benchPlugin(b *testing.B, auditDir string) http.Handler {
+func benchPlugin(b *testing.B, auditDir string, extra ...plugin.Option) http.Handler {
 	b.Helper()
 	set, files, diags := policy.LoadDir("../../examples/policies")
 	if diags.HasErrors() || set == nil {
@@ -89,7 +90,7 @@ func benchPlugin(b *testing.B, auditDir string) http.Handler {
 		b.Cleanup(func() { _ = a.Close() })
 		opts = append(opts, plugin.WithAuditor(plugin.NewTrail(a)))
 	}
-	return plugin.New(set, opts...).Handler()
+	return plugin.New(set, append(opts, extra...)...).Handler()
 }
 
 // roundTrip sends one message through h the way net/http would deliver
@@ -253,13 +254,24 @@ func BenchmarkHandlerCorpus(b *testing.B) {
 	for _, bc := range []struct {
 		name    string
 		audited bool
-	}{{"plain", false}, {"audited", true}} {
+		owners  bool
+	}{{"plain", false, false}, {"audited", true, false}, {"owners", false, true}} {
 		b.Run(bc.name, func(b *testing.B) {
 			dir := ""
 			if bc.audited {
 				dir = b.TempDir()
 			}
-			h := benchPlugin(b, dir)
+			var extra []plugin.Option
+			if bc.owners {
+				st, err := state.Open(b.TempDir())
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.Cleanup(func() { _ = st.Close() })
+				st.Standalone() // as serve --docker-host none: nothing to reconcile
+				extra = append(extra, plugin.WithOwners(st))
+			}
+			h := benchPlugin(b, dir, extra...)
 			calls := benchCalls(b)
 			b.ReportAllocs()
 			done := benchcpu.Report(b)
