@@ -51,6 +51,7 @@ type containerPolicy struct {
 	seccompUnconfined  bool
 	seccompCustom      bool
 	seccompDangerous   map[string]bool
+	seccompAllowed     map[string]bool
 	apparmorUnconfined bool
 	apparmorProfiles   *globList
 	selinuxDisable     bool
@@ -305,6 +306,7 @@ func (cc *compiler) compile(name string, e *policyBlock, own *policyBlock) (*com
 	cp.seccompUnconfined = *c.SeccompUnconfined
 	cp.seccompCustom = *c.SeccompCustom
 	cp.seccompDangerous = cc.set(c.SeccompDangerous)
+	cp.seccompAllowed = cc.set(c.SeccompAllowed)
 	cp.apparmorUnconfined = *c.AppArmorUnconfined
 	cp.apparmorProfiles = cc.glob(c.AppArmorProfiles)
 	cp.selinuxDisable = *c.SELinuxDisable

@@ -1,7 +1,6 @@
 package policy
 
 import (
-	"encoding/json"
 	"strconv"
 	"strings"
 
@@ -52,7 +51,8 @@ func (e *evaluator) container(cc *request.ContainerCreate, f *fieldNames) {
 		e.add("container.privileged", f.privileged, "privileged containers are not allowed")
 	}
 	e.capabilities(hc.CapAdd, hc.CapDrop, f)
-	e.securityOpts(hc.SecurityOpt, f)
+	cs := effectiveCaps(hc.CapAdd, hc.CapDrop, hc.Privileged)
+	e.securityOpts(hc.SecurityOpt, f, &cs)
 	if hc.MaskedPaths != nil && !c.unmaskedPaths {
 		e.add("security.unmasked_paths", f.maskedPaths, "replacing the daemon's masked paths (systempaths=unconfined) is not allowed")
 	}
@@ -178,7 +178,7 @@ func (e *evaluator) capabilities(add, drop []string, f *fieldNames) {
 // (daemon/daemon_unix.go parseSecurityOpt): "key=value" or the old
 // "key:value", bare "no-new-privileges", "writable-cgroups" and "disable";
 // later options override earlier ones, label options accumulate.
-func (e *evaluator) securityOpts(opts []string, f *fieldNames) {
+func (e *evaluator) securityOpts(opts []string, f *fieldNames, cs *capSet) {
 	c := e.p.c
 	nnp, nnpSet, nnpIdx := false, false, -1
 	seccomp, seccompIdx := "", -1
@@ -246,11 +246,13 @@ func (e *evaluator) securityOpts(opts []string, f *fieldNames) {
 				e.add("security.apparmor", idx(f.securityOpt, apparmorIdx), "apparmor=unconfined is not allowed")
 			}
 		} else if !c.apparmorProfiles.match(apparmor) {
-			e.add("security.apparmor", idx(f.securityOpt, apparmorIdx), "AppArmor profile "+strconv.Quote(apparmor)+" is not allowed")
+			// By allow-list: hosts ship profiles that confine nothing
+			// under other names (flags=(unconfined)).
+			e.add("security.apparmor", idx(f.securityOpt, apparmorIdx), "AppArmor profile "+strconv.Quote(apparmor)+" is not in the policy's allowed profiles")
 		}
 	}
 	if seccompIdx >= 0 {
-		e.seccomp(seccomp, idx(f.securityOpt, seccompIdx))
+		e.seccomp(seccomp, idx(f.securityOpt, seccompIdx), cs)
 	}
 }
 
@@ -272,63 +274,9 @@ func (e *evaluator) label(v, field string) {
 		return
 	}
 	if k == "type" && !c.selinuxTypes.match(val) {
-		e.add("security.selinux", field, "SELinux type "+strconv.Quote(val)+" is not allowed")
-	}
-}
-
-// seccompProfile is the part of a seccomp profile the policy inspects.
-type seccompProfile struct {
-	DefaultAction string `json:"defaultAction"`
-	Syscalls      []struct {
-		Name     string   `json:"name"`
-		Names    []string `json:"names"`
-		Action   string   `json:"action"`
-		Includes struct {
-			Caps []string `json:"caps"`
-		} `json:"includes"`
-	} `json:"syscalls"`
-}
-
-func seccompAllows(action string) bool {
-	return action == "SCMP_ACT_ALLOW" || action == "SCMP_ACT_LOG"
-}
-
-func (e *evaluator) seccomp(v, field string) {
-	c := e.p.c
-	switch v {
-	case "unconfined":
-		if !c.seccompUnconfined {
-			e.add("security.seccomp", field, "seccomp=unconfined is not allowed")
-		}
-		return
-	case "builtin", "":
-		return
-	}
-	if !c.seccompCustom {
-		e.add("security.seccomp", field, "custom seccomp profiles are not allowed")
-		return
-	}
-	var p seccompProfile
-	if err := json.Unmarshal([]byte(v), &p); err != nil {
-		e.add("security.seccomp", field, "the seccomp profile is not valid JSON: "+err.Error())
-		return
-	}
-	if seccompAllows(p.DefaultAction) {
-		e.add("security.seccomp", field, "a seccomp profile whose defaultAction is "+p.DefaultAction+" confines nothing")
-	}
-	for _, sc := range p.Syscalls {
-		if !seccompAllows(sc.Action) || len(sc.Includes.Caps) > 0 {
-			continue
-		}
-		names := sc.Names
-		if sc.Name != "" {
-			names = append(names, sc.Name)
-		}
-		for _, n := range names {
-			if c.seccompDangerous[n] {
-				e.add("security.seccomp", field, "the seccomp profile allows the dangerous syscall "+n)
-			}
-		}
+		// By allow-list: container_runtime_t, spc_t, unconfined_t and
+		// others are unconfined domains.
+		e.add("security.selinux", field, "SELinux type "+strconv.Quote(val)+" is not in the policy's allowed types")
 	}
 }
 

@@ -27,10 +27,11 @@ policy "builtin" {
                                   "move_mount", "open_by_handle_at", "open_tree", "perf_event_open", "pivot_root",
                                   "reboot", "request_key", "setns", "swapoff", "swapon", "umount2", "unshare",
                                   "userfaultfd"]
+    seccomp_allowed_syscalls   = []
     apparmor_unconfined       = false
-    apparmor_profiles         = ["*"]
+    apparmor_profiles         = ["docker-default"]
     selinux_disable           = false
-    selinux_types             = ["*", "!spc_t", "!unconfined_t"]
+    selinux_types             = ["container_t"]
     require_no_new_privileges = false
     writable_cgroups          = false
     unmasked_paths            = false

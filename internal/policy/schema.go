@@ -78,6 +78,7 @@ type containerBlock struct {
 	SeccompUnconfined  *bool     `hcl:"seccomp_unconfined,optional"`
 	SeccompCustom      *bool     `hcl:"seccomp_custom,optional"`
 	SeccompDangerous   *[]string `hcl:"seccomp_dangerous_syscalls,optional"`
+	SeccompAllowed     *[]string `hcl:"seccomp_allowed_syscalls,optional"`
 	AppArmorUnconfined *bool     `hcl:"apparmor_unconfined,optional"`
 	AppArmorProfiles   *[]string `hcl:"apparmor_profiles,optional"`
 	SELinuxDisable     *bool     `hcl:"selinux_disable,optional"`
