@@ -52,4 +52,3 @@ func TestSeccompDefaultProfileAsCustom(t *testing.T) {
 		})
 	}
 }
-
