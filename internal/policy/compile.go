@@ -27,11 +27,13 @@ type compiled struct {
 	c    *containerPolicy // shared by policies whose sections are alike
 	exec execPolicy
 
-	volumeDrivers    *globList
-	volumeHostPaths  bool
-	networkDrivers   *globList
-	images           imagePolicy
-	buildNetworkMode *globList
+	volumeDrivers     *globList
+	volumeHostPaths   bool
+	networkDrivers    *globList
+	networkOptions    *globList
+	networkConfigFrom bool
+	images            imagePolicy
+	buildNetworkMode  *globList
 
 	rules     []*customRule
 	ruleNeeds ruleNeeds
@@ -76,6 +78,8 @@ type containerPolicy struct {
 	volumeDrivers     *globList
 	volumeHostPaths   bool
 	volumesFrom       bool
+	links             bool
+	annotations       *globList
 	tmpfs             bool
 
 	devices           *pathList
@@ -87,6 +91,7 @@ type containerPolicy struct {
 	requireHostIP   bool
 	hostIPs         *globList
 	publishAll      bool
+	endpointOptions *globList
 
 	logDrivers      *globList
 	logRequired     map[string][]string
@@ -100,6 +105,7 @@ type containerPolicy struct {
 	requirePids    bool
 	pidsMax        int64 // 0: none
 	oomKillDisable bool
+	oomScoreAdjMin int64
 	unlimitedPids  bool
 	ulimits        map[string]int64 // nil: no check
 
@@ -328,6 +334,8 @@ func (cc *compiler) compile(name string, e *policyBlock, own *policyBlock) (*com
 	cp.volumeDrivers = cc.glob(c.VolumeDrivers)
 	cp.volumeHostPaths = *c.VolumeHostPaths
 	cp.volumesFrom = *c.VolumesFrom
+	cp.links = *c.Links
+	cp.annotations = cc.glob(c.Annotations)
 	cp.tmpfs = *c.Tmpfs
 	cp.devices = cc.path(c.Devices)
 	cp.deviceCgroupRules = *c.DeviceCgroupRules
@@ -337,6 +345,7 @@ func (cc *compiler) compile(name string, e *policyBlock, own *policyBlock) (*com
 	cp.requireHostIP = *c.RequireHostIP
 	cp.hostIPs = cc.glob(c.HostIPs)
 	cp.publishAll = *c.PublishAll
+	cp.endpointOptions = cc.glob(c.EndpointOptions)
 	cp.logDrivers = cc.glob(c.LogDrivers)
 	cp.logRequired = sharedMap(cc, "logopts\x00", c.LogOptionsRequired, encList)
 	cp.logDenied = sharedMap(cc, "logopts\x00", c.LogOptionsDenied, encList)
@@ -350,6 +359,7 @@ func (cc *compiler) compile(name string, e *policyBlock, own *policyBlock) (*com
 	cp.requirePids = *c.RequirePidsLimit
 	cp.pidsMax = *c.PidsMax
 	cp.oomKillDisable = *c.OomKillDisable
+	cp.oomScoreAdjMin = *c.OomScoreAdjMin
 	cp.unlimitedPids = *c.UnlimitedPids
 	cp.ulimits = sharedMap(cc, "ulimits\x00", c.Ulimits, encInt)
 	cp.sysctls = byList(cc, cc.sysctls, "sysctls\x00", c.Sysctls, func(items []string) *globList {
@@ -380,6 +390,8 @@ func (cc *compiler) compile(name string, e *policyBlock, own *policyBlock) (*com
 	p.volumeDrivers = cc.glob(e.Volumes.Drivers)
 	p.volumeHostPaths = *e.Volumes.HostPaths
 	p.networkDrivers = cc.glob(e.Networks.Drivers)
+	p.networkOptions = cc.glob(e.Networks.Options)
+	p.networkConfigFrom = *e.Networks.ConfigFrom
 	p.images = imagePolicy{
 		allow:         cc.glob(e.Images.Allow),
 		requireDigest: *e.Images.RequireDigest,

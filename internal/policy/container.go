@@ -21,6 +21,7 @@ type fieldNames struct {
 	networkMode, endpoints, portBindings, publishAll, logConfig           string
 	memory, nanoCPUs, pidsLimit, oomKillDisable, ulimits                  string
 	sysctls, runtime, image, labels, restart                              string
+	oomScoreAdj, links, annotations                                       string
 }
 
 var createFields = fieldNames{
@@ -37,6 +38,7 @@ var createFields = fieldNames{
 	nanoCPUs: "HostConfig.NanoCpus", pidsLimit: "HostConfig.PidsLimit", oomKillDisable: "HostConfig.OomKillDisable",
 	ulimits: "HostConfig.Ulimits", sysctls: "HostConfig.Sysctls", runtime: "HostConfig.Runtime",
 	image: "Config.Image", labels: "Config.Labels", restart: "HostConfig.RestartPolicy",
+	oomScoreAdj: "HostConfig.OomScoreAdj", links: "HostConfig.Links", annotations: "HostConfig.Annotations",
 }
 
 func idx(field string, i int) string { return field + "[" + strconv.Itoa(i) + "]" }
@@ -83,7 +85,18 @@ func (e *evaluator) container(cc *request.ContainerCreate, f *fieldNames) {
 		e.add("container.read_only_rootfs", f.readonlyRootfs, "a read-only root filesystem is required")
 	}
 
-	e.mounts(hc, f)
+	// Before API 1.44 the daemon makes every read-only bind non-recursive
+	// (api/server/router/container/container_routes.go, daemon/volumes.go).
+	oldRO := f == &createFields && e.r != nil && !e.r.VersionAtLeast(1, 44)
+	e.mounts(hc, f, oldRO)
+	if len(hc.Links) > 0 && !c.links {
+		e.add("container.links", f.links, "legacy links are not allowed: they copy the linked container's environment into this one")
+	}
+	for k := range hc.Annotations {
+		if !c.annotations.match(k) {
+			e.add("container.annotations", key(f.annotations, k), "annotation "+strconv.Quote(k)+" is not allowed: the daemon passes annotations to the OCI runtime, which may act on them")
+		}
+	}
 
 	for i, d := range hc.Devices {
 		p := cleanHostPath(d.PathOnHost)
@@ -102,6 +115,11 @@ func (e *evaluator) container(cc *request.ContainerCreate, f *fieldNames) {
 	e.ports(hc, f)
 	e.logging(hc.LogConfig, f)
 	e.resources(&hc.Resources, f)
+	// A score below the host's makes the kernel kill host processes
+	// first; -1000 exempts the container like OomKillDisable.
+	if int64(hc.OomScoreAdj) < c.oomScoreAdjMin {
+		e.add("resources.oom_score_adj", f.oomScoreAdj, "OOM score adjustment "+strconv.Itoa(hc.OomScoreAdj)+" is below the minimum "+strconv.FormatInt(c.oomScoreAdjMin, 10)+"; a low score makes the kernel kill other processes first")
+	}
 
 	for k := range hc.Sysctls {
 		if !c.sysctls.match(strings.ReplaceAll(k, "/", ".")) {
@@ -296,8 +314,14 @@ func (e *evaluator) namespace(kind, mode, field string) {
 }
 
 // mounts judges Binds, Mounts, VolumesFrom and Tmpfs.
-func (e *evaluator) mounts(hc *container.HostConfig, f *fieldNames) {
+func (e *evaluator) mounts(hc *container.HostConfig, f *fieldNames, oldRO bool) {
 	c := e.p.c
+	// The daemon creates every volume the container needs with this
+	// driver: anonymous ones and those the image declares, which the
+	// request does not show.
+	if hc.VolumeDriver != "" && !c.volumeDrivers.match(hc.VolumeDriver) {
+		e.add("mounts.volume_driver", f.volumeDriver, "volume driver "+strconv.Quote(hc.VolumeDriver)+" is not allowed; the daemon would use it for every volume of the container, the image's declared volumes included")
+	}
 	for i, raw := range hc.Binds {
 		field := idx(f.binds, i)
 		arr := strings.SplitN(raw, ":", 4)
@@ -326,12 +350,8 @@ func (e *evaluator) mounts(hc *container.HostConfig, f *fieldNames) {
 			continue
 		}
 		if src[0] != '/' {
-			driver := hc.VolumeDriver
-			if driver == "" {
-				driver = "local"
-			}
-			if !c.volumeDrivers.match(driver) {
-				e.add("mounts.volume_driver", f.volumeDriver, "volume driver "+strconv.Quote(driver)+" is not allowed")
+			if hc.VolumeDriver == "" && !c.volumeDrivers.match("local") {
+				e.add("mounts.volume_driver", field, "volume driver \"local\" is not allowed")
 			}
 			continue
 		}
@@ -341,7 +361,12 @@ func (e *evaluator) mounts(hc *container.HostConfig, f *fieldNames) {
 		} else if hasMountOpt(mode, "rshared") {
 			prop = "rshared"
 		}
-		e.hostPath(src, field, hasMountOpt(mode, "ro"), prop)
+		ro := hasMountOpt(mode, "ro")
+		nonRec := ""
+		if ro && oldRO {
+			nonRec = oldAPINonRecursive
+		}
+		e.hostPath(src, field, ro, nonRec, prop)
 	}
 	for i := range hc.Mounts {
 		m := &hc.Mounts[i]
@@ -355,7 +380,15 @@ func (e *evaluator) mounts(hc *container.HostConfig, f *fieldNames) {
 			if prop != "shared" && prop != "rshared" {
 				prop = ""
 			}
-			e.hostPath(m.Source, field, m.ReadOnly, prop)
+			nonRec := ""
+			switch {
+			case !m.ReadOnly:
+			case m.BindOptions != nil && m.BindOptions.ReadOnlyNonRecursive:
+				nonRec = "ReadOnlyNonRecursive leaves the mounts below it writable"
+			case oldRO:
+				nonRec = oldAPINonRecursive
+			}
+			e.hostPath(m.Source, field, m.ReadOnly, nonRec, prop)
 		case mount.TypeVolume:
 			driver := hc.VolumeDriver
 			var opts map[string]string
@@ -368,7 +401,8 @@ func (e *evaluator) mounts(hc *container.HostConfig, f *fieldNames) {
 			if driver == "" {
 				driver = "local"
 			}
-			if !c.volumeDrivers.match(driver) {
+			// HostConfig.VolumeDriver is judged above.
+			if driver != hc.VolumeDriver && !c.volumeDrivers.match(driver) {
 				e.add("mounts.volume_driver", field, "volume driver "+strconv.Quote(driver)+" is not allowed")
 			}
 			if driver == "local" {
@@ -428,8 +462,12 @@ func validMountMode(mode string) bool {
 	return rw <= 1 && lbl <= 1 && prop <= 1 && cp <= 1 && cons <= 1
 }
 
+const oldAPINonRecursive = "before API 1.44 the daemon makes read-only binds non-recursive, leaving the mounts below them writable; use API 1.44 or later"
+
 // hostPath judges one host path that a container or volume would mount.
-func (e *evaluator) hostPath(src, field string, readOnly bool, propagation string) {
+// nonRecursive, when not empty, says why a read-only mount leaves the
+// mounts below it writable.
+func (e *evaluator) hostPath(src, field string, readOnly bool, nonRecursive, propagation string) {
 	c := e.p.c
 	p := cleanHostPath(src)
 	if p == "" {
@@ -475,6 +513,8 @@ func (e *evaluator) hostPath(src, field string, readOnly bool, propagation strin
 	}
 	if c.bindReadOnly && !readOnly {
 		e.add("mounts.read_only", field, "host path "+shown+" must be mounted read-only")
+	} else if c.bindReadOnly && nonRecursive != "" {
+		e.add("mounts.read_only", field, "host path "+shown+" must be mounted read-only with everything below it: "+nonRecursive)
 	}
 	if propagation != "" && !c.sharedPropagation {
 		e.add("mounts.propagation", field, propagation+" mount propagation is not allowed")
@@ -490,9 +530,23 @@ func (e *evaluator) networks(cc *request.ContainerCreate, f *fieldNames) {
 	if !c.networks.match(mode) {
 		e.add("network.mode", f.networkMode, "network mode "+strconv.Quote(mode)+" is not allowed")
 	}
-	for name := range cc.NetworkingConfig.EndpointsConfig {
+	for name, es := range cc.NetworkingConfig.EndpointsConfig {
 		if name != mode && !c.networks.match(name) {
 			e.add("network.mode", key(f.endpoints, name), "network "+strconv.Quote(name)+" is not allowed")
+		}
+		if es == nil {
+			continue
+		}
+		// Driver options of the endpoint reach the network driver,
+		// per-interface sysctls (com.docker.network.endpoint.sysctls)
+		// among them.
+		for k := range es.DriverOpts {
+			if !c.endpointOptions.match(k) {
+				e.add("network.endpoint_options", key(key(f.endpoints, name)+".DriverOpts", k), "endpoint driver option "+strconv.Quote(k)+" is not allowed")
+			}
+		}
+		if len(es.Links) > 0 && !c.links {
+			e.add("container.links", key(f.endpoints, name)+".Links", "legacy links are not allowed: they copy the linked container's environment into this one")
 		}
 	}
 }

@@ -116,6 +116,11 @@ func (e *evaluator) request() {
 		}
 	case "service.create", "service.update":
 		e.service()
+	case request.ActionServiceRollback:
+		if !e.p.allowed.has(request.ActionServiceRollback) {
+			e.add("service.rollback", "rollback", "rolling back applies the service's previous spec, which is not in the request and so cannot be judged")
+		}
+		e.service()
 	case "image.pull":
 		ref := r.Query.Get("fromImage")
 		if t := r.Query.Get("tag"); t != "" && !strings.Contains(ref, "@") {
@@ -265,6 +270,19 @@ func (e *evaluator) networkCreate() {
 	if !e.p.networkDrivers.match(driver) {
 		e.add("network.driver", "Driver", "network driver "+strconv.Quote(driver)+" is not allowed")
 	}
+	// Driver options reach the driver as written: a bridge network named
+	// after an existing host bridge (com.docker.network.bridge.name=docker0)
+	// adopts it. A config-only network's options are judged here too.
+	for k := range n.Options {
+		if !e.p.networkOptions.match(k) {
+			e.add("network.options", key("Options", k), "network driver option "+strconv.Quote(k)+" is not allowed")
+		}
+	}
+	// ConfigFrom takes the options of a config-only network, which may
+	// have been created under another policy.
+	if n.ConfigFrom != nil && n.ConfigFrom.Network != "" && !e.p.networkConfigFrom {
+		e.add("network.config_from", "ConfigFrom.Network", "creating a network from the configuration of network "+strconv.Quote(n.ConfigFrom.Network)+" is not allowed")
+	}
 }
 
 // localVolumeHostPath reports whether local-driver options bind a host
@@ -308,7 +326,7 @@ func (e *evaluator) volumeDevice(dev, field string, readOnly bool) {
 			return
 		}
 	}
-	e.hostPath(dev, field, readOnly, "")
+	e.hostPath(dev, field, readOnly, "", "")
 }
 
 func hasMountOpt(o, want string) bool {

@@ -53,6 +53,8 @@ policy "builtin" {
     volume_drivers     = ["local"]
     volume_host_paths  = false
     volumes_from       = false
+    links              = false
+    annotations        = []
     tmpfs              = true
 
     devices             = []
@@ -64,6 +66,7 @@ policy "builtin" {
     require_host_ip       = false
     host_ips              = ["*"]
     publish_all_ports     = true
+    endpoint_options      = ["com.docker.network.endpoint.ifname"]
 
     log_drivers          = ["json-file", "local", "syslog", "journald"]
     log_options_required = {}
@@ -77,6 +80,7 @@ policy "builtin" {
     require_pids_limit   = false
     pids_max             = 0
     oom_kill_disable     = false
+    oom_score_adj_min    = 0
     unlimited_pids       = false
 
     sysctls = ["kernel.shm_rmid_forced", "net.ipv4.ip_local_port_range", "net.ipv4.tcp_syncookies",
@@ -103,7 +107,10 @@ policy "builtin" {
   }
 
   networks {
-    drivers = ["bridge", "overlay"]
+    drivers     = ["bridge", "overlay"]
+    options     = ["com.docker.network.driver.mtu", "com.docker.network.bridge.enable_icc",
+                   "com.docker.network.bridge.enable_ip_masquerade", "com.docker.network.container_iface_prefix"]
+    config_from = false
   }
 
   images {

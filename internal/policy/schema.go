@@ -103,6 +103,8 @@ type containerBlock struct {
 	VolumeDrivers       *[]string `hcl:"volume_drivers,optional"`
 	VolumeHostPaths     *bool     `hcl:"volume_host_paths,optional"`
 	VolumesFrom         *bool     `hcl:"volumes_from,optional"`
+	Links               *bool     `hcl:"links,optional"`
+	Annotations         *[]string `hcl:"annotations,optional"`
 	Tmpfs               *bool     `hcl:"tmpfs,optional"`
 
 	Devices           *[]string `hcl:"devices,optional"`
@@ -114,6 +116,7 @@ type containerBlock struct {
 	RequireHostIP   *bool     `hcl:"require_host_ip,optional"`
 	HostIPs         *[]string `hcl:"host_ips,optional"`
 	PublishAll      *bool     `hcl:"publish_all_ports,optional"`
+	EndpointOptions *[]string `hcl:"endpoint_options,optional"`
 
 	LogDrivers         *[]string            `hcl:"log_drivers,optional"`
 	LogOptionsRequired *map[string][]string `hcl:"log_options_required,optional"`
@@ -127,6 +130,7 @@ type containerBlock struct {
 	RequirePidsLimit   *bool             `hcl:"require_pids_limit,optional"`
 	PidsMax            *int64            `hcl:"pids_max,optional"`
 	OomKillDisable     *bool             `hcl:"oom_kill_disable,optional"`
+	OomScoreAdjMin     *int64            `hcl:"oom_score_adj_min,optional"`
 	UnlimitedPids      *bool             `hcl:"unlimited_pids,optional"`
 	Ulimits            *map[string]int64 `hcl:"ulimits_max,optional"`
 
@@ -160,7 +164,9 @@ type volumesBlock struct {
 
 // networksBlock: network.create.
 type networksBlock struct {
-	Drivers *[]string `hcl:"drivers,optional"`
+	Drivers    *[]string `hcl:"drivers,optional"`
+	Options    *[]string `hcl:"options,optional"`
+	ConfigFrom *bool     `hcl:"config_from,optional"`
 
 	Body hcl.Body `hcl:",body"`
 }

@@ -46,7 +46,7 @@ func decodeBody(r *Request, body []byte) error {
 		err = decodeInto(body, &r.NetworkConnect)
 	case "network.disconnect":
 		err = decodeInto(body, &r.NetworkDisconnect)
-	case "service.create", "service.update":
+	case "service.create", "service.update", ActionServiceRollback:
 		err = decodeInto(body, &r.ServiceSpec)
 	case "swarm.init":
 		err = decodeInto(body, &r.SwarmInit)

@@ -158,6 +158,9 @@ func classify(method, uri string) (r *Request, rt *route, err error) {
 	if rt.action == "image.pull" && q.Get("fromSrc") != "" {
 		r.Action = ActionImageImport
 	}
+	if rt.action == "service.update" && q.Get("rollback") == "previous" {
+		r.Action = ActionServiceRollback
+	}
 	return r, rt, nil
 }
 

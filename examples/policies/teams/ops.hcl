@@ -10,7 +10,7 @@ policy "ops" {
   extends = "default"
 
   actions {
-    allow = ["image.build", "swarm.*", "node.*", "checkpoint.*"]
+    allow = ["image.build", "swarm.*", "node.*", "checkpoint.*", "service.rollback"]
   }
 
   container {
