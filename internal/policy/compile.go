@@ -24,6 +24,8 @@ type compiled struct {
 	allowed  actionSet
 	readOnly bool
 
+	allowUnknownFields bool
+
 	c    *containerPolicy // shared by policies whose sections are alike
 	exec execPolicy
 
@@ -291,6 +293,7 @@ func (cc *compiler) compile(name string, e *policyBlock, own *policyBlock) (*com
 		cc.actionSets[string(actionSetKey(p.allowed))] = p.allowed
 	}
 	p.readOnly = *e.Actions.ReadOnly
+	p.allowUnknownFields = *e.AllowUnknownFields
 
 	c := e.Container
 	cp := &containerPolicy{}

@@ -92,6 +92,11 @@ func (e *evaluator) request() {
 	if !e.p.allowed.has(r.Action) {
 		e.add("actions.denied", "", "action "+string(r.Action)+" ("+r.Method+" "+r.Path+") is not allowed")
 	}
+	if !e.p.allowUnknownFields {
+		for _, f := range r.UnknownFields {
+			e.add(request.CodeUnknownField, f, "field "+f+" is not in the Docker API types Portcullis judges by, so nothing judged it, and a daemon of another version may apply it; remove it (or set allow_unknown_fields in the policy)")
+		}
+	}
 	if e.p.readOnly && (r.Method != "GET" && r.Method != "HEAD" || r.Action == "container.attach.ws") {
 		e.add("actions.read_only", "", "policy allows read-only access; "+string(r.Action)+" changes state")
 	}

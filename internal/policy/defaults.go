@@ -5,8 +5,9 @@ package policy
 // root of every chain. The choices are documented in docs/policy.md.
 const builtinDefaults = `
 policy "builtin" {
-  mode               = "enforce"
-  audit_health_calls = "record"
+  mode                 = "enforce"
+  audit_health_calls   = "record"
+  allow_unknown_fields = false
 
   actions {
     allow     = []

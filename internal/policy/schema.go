@@ -39,6 +39,8 @@ type policyBlock struct {
 	// "summarize" (allowed system.ping and system.version calls are
 	// counted in a periodic decision.summary record instead).
 	AuditHealthCalls *string `hcl:"audit_health_calls,optional"`
+	// AllowUnknownFields relaxes request.unknown_field.
+	AllowUnknownFields *bool `hcl:"allow_unknown_fields,optional"`
 
 	Actions   *actionsBlock   `hcl:"actions,block"`
 	Container *containerBlock `hcl:"container,block"`
