@@ -31,6 +31,7 @@ type compiled struct {
 
 	volumeDrivers     *globList
 	volumeHostPaths   bool
+	networkServers    *globList
 	networkDrivers    *globList
 	networkOptions    *globList
 	networkConfigFrom bool
@@ -45,6 +46,7 @@ type imagePolicy struct {
 	allow         *globList
 	requireDigest bool
 	allowLatest   bool
+	fetchHosts    *globList
 }
 
 type containerPolicy struct {
@@ -392,6 +394,7 @@ func (cc *compiler) compile(name string, e *policyBlock, own *policyBlock) (*com
 	}
 	p.volumeDrivers = cc.glob(e.Volumes.Drivers)
 	p.volumeHostPaths = *e.Volumes.HostPaths
+	p.networkServers = cc.glob(e.Volumes.NetworkServers)
 	p.networkDrivers = cc.glob(e.Networks.Drivers)
 	p.networkOptions = cc.glob(e.Networks.Options)
 	p.networkConfigFrom = *e.Networks.ConfigFrom
@@ -399,6 +402,7 @@ func (cc *compiler) compile(name string, e *policyBlock, own *policyBlock) (*com
 		allow:         cc.glob(e.Images.Allow),
 		requireDigest: *e.Images.RequireDigest,
 		allowLatest:   *e.Images.AllowLatest,
+		fetchHosts:    cc.glob(e.Images.FetchHosts),
 	}
 	p.buildNetworkMode = cc.glob(e.Build.NetworkModes)
 

@@ -405,6 +405,9 @@ func (e *evaluator) mounts(hc *container.HostConfig, f *fieldNames, oldRO bool) 
 			if driver != hc.VolumeDriver && !c.volumeDrivers.match(driver) {
 				e.add("mounts.volume_driver", field, "volume driver "+strconv.Quote(driver)+" is not allowed")
 			}
+			if driver == "local" && isNetworkFS(opts["type"]) {
+				e.networkFS("mounts.network_fs", field+".VolumeOptions.DriverConfig.Options", opts)
+			}
 			if driver == "local" {
 				if hp, kind := localVolumeHostPath(opts); kind != "" {
 					if !c.volumeHostPaths {

@@ -140,12 +140,18 @@ func (e *evaluator) request() {
 		if repo := r.Query.Get("repo"); repo != "" {
 			e.imageName(repo, "repo")
 		}
+		if r.Action == "image.import" {
+			e.importURL(r.Query.Get("fromSrc"))
+		}
+	case "plugin.pull", "plugin.upgrade", "plugin.privileges":
+		e.pluginRemote(r.Query.Get("remote"))
 	case "image.push":
 		e.imageName(r.Target, "name")
 	case "image.build":
 		for _, t := range r.Query["t"] {
 			e.imageName(t, "t")
 		}
+		e.buildRemote(r.Query.Get("remote"))
 		if !e.p.buildNetworkMode.match(r.Query.Get("networkmode")) {
 			e.add("build.network_mode", "networkmode", "build network mode "+strconv.Quote(r.Query.Get("networkmode"))+" is not allowed")
 		}
@@ -250,6 +256,9 @@ func (e *evaluator) volumeCreate() {
 	}
 	if !e.p.volumeDrivers.match(driver) {
 		e.add("volume.driver", "Driver", "volume driver "+strconv.Quote(driver)+" is not allowed")
+	}
+	if driver == "local" && isNetworkFS(v.DriverOpts["type"]) {
+		e.networkFS("volume.network_fs", "DriverOpts", v.DriverOpts)
 	}
 	if driver == "local" {
 		if hp, kind := localVolumeHostPath(v.DriverOpts); kind != "" {

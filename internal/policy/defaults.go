@@ -103,8 +103,9 @@ policy "builtin" {
   }
 
   volumes {
-    drivers    = ["local"]
-    host_paths = false
+    drivers         = ["local"]
+    host_paths      = false
+    network_servers = []
   }
 
   networks {
@@ -118,6 +119,7 @@ policy "builtin" {
     allow          = ["**"]
     require_digest = false
     allow_latest   = true
+    fetch_hosts    = []
   }
 
   build {

@@ -291,7 +291,7 @@ var fieldTable = map[string]fieldClass{
 	// volume create
 	"VolumeCreate.ClusterVolumeSpec": judgedAll("volume.driver"),
 	"VolumeCreate.Driver":            judged("volume.driver"),
-	"VolumeCreate.DriverOpts":        judged("volume.host_path"),
+	"VolumeCreate.DriverOpts":        judged("volume.host_path"), // and volume.network_fs
 	"VolumeCreate.Labels":            harmless("metadata"),
 	"VolumeCreate.Name":              harmless("the volume's name"),
 

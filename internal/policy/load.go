@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io/fs"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -29,7 +30,18 @@ const DefaultPolicy = "default"
 type Option func(*options)
 
 type options struct {
-	resolve func(string) (string, error)
+	resolve     func(string) (string, error)
+	resolveHost func(string) ([]netip.Addr, error)
+}
+
+// WithHostResolver sets the function evaluation calls to resolve a host
+// name the daemon would fetch from (image import URLs, remote build
+// contexts, plugin registries). Names that resolve to loopback,
+// link-local, private or unspecified addresses are denied; an error is a
+// violation. Without it, such names are denied unless images.fetch_hosts
+// lists them.
+func WithHostResolver(f func(host string) ([]netip.Addr, error)) Option {
+	return func(o *options) { o.resolveHost = f }
 }
 
 // WithPathResolver sets the function evaluation calls on every host path
@@ -174,13 +186,14 @@ func load(srcs []source, opts ...Option) (*Set, map[string]*hcl.File, hcl.Diagno
 	}
 
 	s := &Set{
-		policies:  map[string]*compiled{},
-		revision:  revisionOf(srcs),
-		resolve:   o.resolve,
-		exactUser: map[string]*teamRef{},
-		byOU:      map[string]*teamRef{},
-		byOrg:     map[string]*teamRef{},
-		byGroup:   map[string]*teamRef{},
+		policies:    map[string]*compiled{},
+		revision:    revisionOf(srcs),
+		resolve:     o.resolve,
+		resolveHost: o.resolveHost,
+		exactUser:   map[string]*teamRef{},
+		byOU:        map[string]*teamRef{},
+		byOrg:       map[string]*teamRef{},
+		byGroup:     map[string]*teamRef{},
 	}
 	if _, ok := l.policies[DefaultPolicy]; !ok {
 		l.diags = append(l.diags, &hcl.Diagnostic{

@@ -158,8 +158,9 @@ type execBlock struct {
 
 // volumesBlock: volume.create.
 type volumesBlock struct {
-	Drivers   *[]string `hcl:"drivers,optional"`
-	HostPaths *bool     `hcl:"host_paths,optional"`
+	Drivers        *[]string `hcl:"drivers,optional"`
+	HostPaths      *bool     `hcl:"host_paths,optional"`
+	NetworkServers *[]string `hcl:"network_servers,optional"`
 
 	Body hcl.Body `hcl:",body"`
 }
@@ -179,6 +180,7 @@ type imagesBlock struct {
 	Allow         *[]string `hcl:"allow,optional"`
 	RequireDigest *bool     `hcl:"require_digest,optional"`
 	AllowLatest   *bool     `hcl:"allow_latest,optional"`
+	FetchHosts    *[]string `hcl:"fetch_hosts,optional"`
 
 	Body hcl.Body `hcl:",body"`
 }

@@ -7,6 +7,7 @@ package policy
 
 import (
 	"fmt"
+	"net/netip"
 	"sort"
 	"strings"
 
@@ -22,6 +23,8 @@ type Set struct {
 	def      *compiled
 	revision string
 	resolve  func(string) (string, error)
+	// resolveHost resolves fetch targets (see WithHostResolver).
+	resolveHost func(string) ([]netip.Addr, error)
 
 	exactUser map[string]*teamRef
 	userGlobs []*teamRef // each with one glob in pattern
