@@ -11,7 +11,7 @@ import (
 
 // Decide judges one classified request for an identity. It never returns
 // an error: anything that cannot be judged is a violation. It does no I/O
-// except through the path resolver and is safe for concurrent use.
+// except through the path and host resolvers and is safe for concurrent use.
 func (s *Set) Decide(id request.Identity, r *request.Request) Decision {
 	team, p, amb := s.lookup(id)
 	e := evaluator{s: s, p: p, team: team, id: id, r: r}
