@@ -2,7 +2,7 @@
 // judges classified Docker API requests against them.
 //
 // A Set is immutable once loaded and safe for concurrent use. Decide does
-// no I/O except through the path resolver given to the loader.
+// no I/O except through the path and host resolvers given to the loader.
 package policy
 
 import (
