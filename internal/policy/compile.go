@@ -62,6 +62,7 @@ type containerPolicy struct {
 	apparmorProfiles   *globList
 	selinuxDisable     bool
 	selinuxTypes       *globList
+	selinuxLabels      bool
 	requireNNP         bool
 	writableCgroups    bool
 	unmaskedPaths      bool
@@ -322,6 +323,7 @@ func (cc *compiler) compile(name string, e *policyBlock, own *policyBlock) (*com
 	cp.apparmorProfiles = cc.glob(c.AppArmorProfiles)
 	cp.selinuxDisable = *c.SELinuxDisable
 	cp.selinuxTypes = cc.glob(c.SELinuxTypes)
+	cp.selinuxLabels = *c.SELinuxLabels
 	cp.requireNNP = *c.RequireNoNewPrivs
 	cp.writableCgroups = *c.WritableCgroups
 	cp.unmaskedPaths = *c.UnmaskedPaths

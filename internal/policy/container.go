@@ -291,7 +291,22 @@ func (e *evaluator) label(v, field string) {
 		e.add("security.invalid", field, "SELinux label option "+strconv.Quote(v)+" is not valid")
 		return
 	}
-	if k == "type" && !c.selinuxTypes.match(val) {
+	switch k {
+	case "user", "role", "level", "filetype":
+		// The MCS level is what keeps containers of one type apart
+		// (label=level:s0 shares every container's files); user and
+		// role choose what the type may be.
+		if !c.selinuxLabels {
+			e.add("security.selinux", field, "SELinux "+k+" label "+strconv.Quote(val)+" is not allowed; the daemon chooses labels that keep containers apart")
+		}
+		return
+	case "type":
+	default:
+		// opencontainers/selinux InitLabels refuses other keys.
+		e.add("security.invalid", field, "SELinux label option "+strconv.Quote(v)+" is not valid")
+		return
+	}
+	if !c.selinuxTypes.match(val) {
 		// By allow-list: container_runtime_t, spc_t, unconfined_t and
 		// others are unconfined domains.
 		e.add("security.selinux", field, "SELinux type "+strconv.Quote(val)+" is not in the policy's allowed types")

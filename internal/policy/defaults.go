@@ -33,6 +33,7 @@ policy "builtin" {
     apparmor_profiles         = ["docker-default"]
     selinux_disable           = false
     selinux_types             = ["container_t"]
+    selinux_labels            = false
     require_no_new_privileges = false
     writable_cgroups          = false
     unmasked_paths            = false

@@ -85,6 +85,7 @@ type containerBlock struct {
 	AppArmorProfiles   *[]string `hcl:"apparmor_profiles,optional"`
 	SELinuxDisable     *bool     `hcl:"selinux_disable,optional"`
 	SELinuxTypes       *[]string `hcl:"selinux_types,optional"`
+	SELinuxLabels      *bool     `hcl:"selinux_labels,optional"`
 	RequireNoNewPrivs  *bool     `hcl:"require_no_new_privileges,optional"`
 	WritableCgroups    *bool     `hcl:"writable_cgroups,optional"`
 	UnmaskedPaths      *bool     `hcl:"unmasked_paths,optional"`

@@ -107,6 +107,16 @@ func serviceAsCreate(s *swarm.ServiceSpec) *request.ContainerCreate {
 			if se.Disable {
 				hc.SecurityOpt = append(hc.SecurityOpt, "label=disable")
 			}
+			// As the executor does (daemon/cluster/executor/container/container.go).
+			if se.User != "" {
+				hc.SecurityOpt = append(hc.SecurityOpt, "label=user:"+se.User)
+			}
+			if se.Role != "" {
+				hc.SecurityOpt = append(hc.SecurityOpt, "label=role:"+se.Role)
+			}
+			if se.Level != "" {
+				hc.SecurityOpt = append(hc.SecurityOpt, "label=level:"+se.Level)
+			}
 			if se.Type != "" {
 				hc.SecurityOpt = append(hc.SecurityOpt, "label=type:"+se.Type)
 			}
