@@ -63,6 +63,34 @@ func opaque(t reflect.Type) bool {
 		reflect.PointerTo(t).Implements(unmarshalerT) || reflect.PointerTo(t).Implements(textUnmarshalerT)
 }
 
+var fieldsReach sync.Map // reflect.Type -> bool
+
+// hasFields reports whether values of t can hold a struct whose keys
+// encoding/json matches to fields; a value without one ([]string,
+// map[string]string) has no key that could be unknown and is skipped
+// whole.
+func hasFields(t reflect.Type) bool {
+	if v, ok := fieldsReach.Load(t); ok {
+		return v.(bool)
+	}
+	v := reaches(t, map[reflect.Type]bool{})
+	fieldsReach.Store(t, v)
+	return v
+}
+
+func reaches(t reflect.Type, seen map[reflect.Type]bool) bool {
+	if opaque(t) {
+		return false
+	}
+	switch t.Kind() {
+	case reflect.Pointer, reflect.Slice, reflect.Array, reflect.Map:
+		return reaches(t.Elem(), seen)
+	case reflect.Struct:
+		return true
+	}
+	return false
+}
+
 func join(path, name string) string {
 	if path == "" {
 		return name
@@ -75,7 +103,7 @@ func (w *walker) value(t reflect.Type, path string) error {
 	for t.Kind() == reflect.Pointer && !opaque(t) {
 		t = t.Elem()
 	}
-	if opaque(t) {
+	if opaque(t) || !hasFields(t) {
 		return w.skip()
 	}
 	w.depth++

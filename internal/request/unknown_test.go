@@ -1,7 +1,9 @@
 package request
 
 import (
+	"bytes"
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"slices"
 	"strings"
@@ -118,6 +120,26 @@ func fill(v reflect.Value) {
 	case reflect.Array:
 		for i := 0; i < v.Len(); i++ {
 			fill(v.Index(i))
+		}
+	}
+}
+
+// The unknown-field walk alone over a 1 MiB create body.
+func BenchmarkUnknownFieldsLarge(b *testing.B) {
+	var body bytes.Buffer
+	body.WriteString(`{"image":"bb","Env":[`)
+	for i := 0; body.Len() < 1<<20-200; i++ {
+		if i > 0 {
+			body.WriteByte(',')
+		}
+		fmt.Fprintf(&body, `"VAR_%06d=%s"`, i, strings.Repeat("v", 80))
+	}
+	body.WriteString(`],"HostConfig":{"Binds":["/srv:/srv"],"Memory":1048576}}`)
+	data := body.Bytes()
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		if _, err := unknownFields(data, createBodyType); err != nil {
+			b.Fatal(err)
 		}
 	}
 }
