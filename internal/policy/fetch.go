@@ -177,8 +177,16 @@ func networkFSServers(typ, o, dev string) []string {
 			out = append(out, h)
 		}
 	default:
-		if h, _, ok := strings.Cut(dev, ":"); ok && h != "" {
-			out = append(out, strings.TrimSuffix(strings.TrimPrefix(h, "["), "]"))
+		// "host:/path", "[v6]:/path", ceph's "mon1:6789,mon2:6789:/path".
+		if i := strings.Index(dev, ":/"); i > 0 {
+			for _, h := range strings.Split(dev[:i], ",") {
+				if hh, _, err := net.SplitHostPort(h); err == nil {
+					h = hh
+				}
+				if h = strings.TrimSuffix(strings.TrimPrefix(h, "["), "]"); h != "" {
+					out = append(out, h)
+				}
+			}
 		}
 	}
 	return out
