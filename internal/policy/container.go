@@ -53,8 +53,7 @@ func (e *evaluator) container(cc *request.ContainerCreate, f *fieldNames) {
 		e.add("container.privileged", f.privileged, "privileged containers are not allowed")
 	}
 	e.capabilities(hc.CapAdd, hc.CapDrop, f)
-	cs := effectiveCaps(hc.CapAdd, hc.CapDrop, hc.Privileged)
-	e.securityOpts(hc.SecurityOpt, f, &cs)
+	e.securityOpts(hc.SecurityOpt, f, hc)
 	if hc.MaskedPaths != nil && !c.unmaskedPaths {
 		e.add("security.unmasked_paths", f.maskedPaths, "replacing the daemon's masked paths (systempaths=unconfined) is not allowed")
 	}
@@ -87,7 +86,7 @@ func (e *evaluator) container(cc *request.ContainerCreate, f *fieldNames) {
 
 	// Before API 1.44 the daemon makes every read-only bind non-recursive
 	// (api/server/router/container/container_routes.go, daemon/volumes.go).
-	oldRO := f == &createFields && e.r != nil && !e.r.VersionAtLeast(1, 44)
+	oldRO := c.bindReadOnly && f == &createFields && e.r != nil && !e.r.VersionAtLeast(1, 44)
 	e.mounts(hc, f, oldRO)
 	if len(hc.Links) > 0 && !c.links {
 		e.add("container.links", f.links, "legacy links are not allowed: they copy the linked container's environment into this one")
@@ -196,7 +195,7 @@ func (e *evaluator) capabilities(add, drop []string, f *fieldNames) {
 // (daemon/daemon_unix.go parseSecurityOpt): "key=value" or the old
 // "key:value", bare "no-new-privileges", "writable-cgroups" and "disable";
 // later options override earlier ones, label options accumulate.
-func (e *evaluator) securityOpts(opts []string, f *fieldNames, cs *capSet) {
+func (e *evaluator) securityOpts(opts []string, f *fieldNames, hc *container.HostConfig) {
 	c := e.p.c
 	nnp, nnpSet, nnpIdx := false, false, -1
 	seccomp, seccompIdx := "", -1
@@ -270,7 +269,7 @@ func (e *evaluator) securityOpts(opts []string, f *fieldNames, cs *capSet) {
 		}
 	}
 	if seccompIdx >= 0 {
-		e.seccomp(seccomp, idx(f.securityOpt, seccompIdx), cs)
+		e.seccomp(seccomp, idx(f.securityOpt, seccompIdx), hc)
 	}
 }
 

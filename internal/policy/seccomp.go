@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/docker/docker/api/types/container"
 	"github.com/moby/profiles/seccomp"
 	"github.com/opencontainers/runtime-spec/specs-go"
 )
@@ -240,9 +241,9 @@ func (d defaultAllows) allows(n string, args []specs.LinuxSeccompArg) bool {
 	return false
 }
 
-// seccomp judges the value of a seccomp= security option for a container
-// with the capability set cs.
-func (e *evaluator) seccomp(v, field string, cs *capSet) {
+// seccomp judges the value of a seccomp= security option of a container
+// with the settings hc (its capabilities decide which rules apply).
+func (e *evaluator) seccomp(v, field string, hc *container.HostConfig) {
 	c := e.p.c
 	switch v {
 	case "unconfined":
@@ -279,6 +280,8 @@ func (e *evaluator) seccomp(v, field string, cs *capSet) {
 			e.add("security.seccomp", field, "seccomp filter flag "+strconv.Quote(string(f))+" is not allowed")
 		}
 	}
+	caps := effectiveCaps(hc.CapAdd, hc.CapDrop, hc.Privileged)
+	cs := &caps
 	def := defaultAllowed(cs)
 	reported := map[string]bool{}
 	for _, call := range keptRules(&p, cs) {
