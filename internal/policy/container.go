@@ -6,6 +6,7 @@ import (
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/mount"
+	"github.com/docker/docker/api/types/network"
 
 	"github.com/portcullis/portcullis/internal/request"
 )
@@ -551,20 +552,26 @@ func (e *evaluator) networks(cc *request.ContainerCreate, f *fieldNames) {
 		if name != mode && !c.networks.match(name) {
 			e.add("network.mode", key(f.endpoints, name), "network "+strconv.Quote(name)+" is not allowed")
 		}
-		if es == nil {
-			continue
+		if es != nil {
+			e.endpoint(es, key(f.endpoints, name))
 		}
-		// Driver options of the endpoint reach the network driver,
-		// per-interface sysctls (com.docker.network.endpoint.sysctls)
-		// among them.
-		for k := range es.DriverOpts {
-			if !c.endpointOptions.match(k) {
-				e.add("network.endpoint_options", key(key(f.endpoints, name)+".DriverOpts", k), "endpoint driver option "+strconv.Quote(k)+" is not allowed")
-			}
+	}
+}
+
+// endpoint judges the settings of one network endpoint (container create,
+// network connect, a service's network attachment).
+func (e *evaluator) endpoint(es *network.EndpointSettings, field string) {
+	c := e.p.c
+	// Driver options of the endpoint reach the network driver,
+	// per-interface sysctls (com.docker.network.endpoint.sysctls) among
+	// them.
+	for k := range es.DriverOpts {
+		if !c.endpointOptions.match(k) {
+			e.add("network.endpoint_options", key(field+".DriverOpts", k), "endpoint driver option "+strconv.Quote(k)+" is not allowed")
 		}
-		if len(es.Links) > 0 && !c.links {
-			e.add("container.links", key(f.endpoints, name)+".Links", "legacy links are not allowed: they copy the linked container's environment into this one")
-		}
+	}
+	if len(es.Links) > 0 && !c.links {
+		e.add("container.links", field+".Links", "legacy links are not allowed: they copy the linked container's environment into this one")
 	}
 }
 

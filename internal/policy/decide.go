@@ -119,6 +119,9 @@ func (e *evaluator) request() {
 		if !e.p.c.networks.match(r.Target) {
 			e.add("network.mode", "", "network "+strconv.Quote(r.Target)+" is not allowed")
 		}
+		if nc := r.NetworkConnect; nc != nil && nc.EndpointConfig != nil {
+			e.endpoint(nc.EndpointConfig, "EndpointConfig")
+		}
 	case "service.create", "service.update":
 		e.service()
 	case request.ActionServiceRollback:

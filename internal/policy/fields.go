@@ -50,6 +50,7 @@ var fieldRoots = []struct {
 	{"NetworkCreate", reflect.TypeFor[network.CreateRequest]()},
 	{"Exec", reflect.TypeFor[container.ExecOptions]()},
 	{"Update", reflect.TypeFor[container.UpdateConfig]()},
+	{"NetworkConnect", reflect.TypeFor[network.ConnectOptions]()},
 }
 
 // fieldSharedTypes are classified by type, wherever they appear.
@@ -192,6 +193,24 @@ var fieldTable = map[string]fieldClass{
 	"NetworkingConfig.EndpointsConfig[].GlobalIPv6Address":   harmless(outputOnly),
 	"NetworkingConfig.EndpointsConfig[].GlobalIPv6PrefixLen": harmless(outputOnly),
 	"NetworkingConfig.EndpointsConfig[].DNSNames":            harmless(outputOnly),
+
+	// network connect: the endpoint settings are those of container create.
+	"NetworkConnect.Container":                          harmless(ownedElse),
+	"NetworkConnect.EndpointConfig.IPAMConfig":          harmlessAll("the container's own address on a network it may join; the daemon refuses one in use"),
+	"NetworkConnect.EndpointConfig.Links":               judged("container.links"),
+	"NetworkConnect.EndpointConfig.Aliases":             harmless("names on a network the container may join (network.mode)"),
+	"NetworkConnect.EndpointConfig.MacAddress":          harmless("the container's own interface address"),
+	"NetworkConnect.EndpointConfig.DriverOpts":          judged("network.endpoint_options"),
+	"NetworkConnect.EndpointConfig.GwPriority":          harmless("which of the container's own networks gives its default route"),
+	"NetworkConnect.EndpointConfig.NetworkID":           harmless(outputOnly),
+	"NetworkConnect.EndpointConfig.EndpointID":          harmless(outputOnly),
+	"NetworkConnect.EndpointConfig.Gateway":             harmless(outputOnly),
+	"NetworkConnect.EndpointConfig.IPAddress":           harmless(outputOnly),
+	"NetworkConnect.EndpointConfig.IPPrefixLen":         harmless(outputOnly),
+	"NetworkConnect.EndpointConfig.IPv6Gateway":         harmless(outputOnly),
+	"NetworkConnect.EndpointConfig.GlobalIPv6Address":   harmless(outputOnly),
+	"NetworkConnect.EndpointConfig.GlobalIPv6PrefixLen": harmless(outputOnly),
+	"NetworkConnect.EndpointConfig.DNSNames":            harmless(outputOnly),
 
 	// Shared types.
 	"Mount.Type":                               judged("mounts.invalid"),
