@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -123,6 +124,7 @@ func serve(ctx context.Context, cfg serveConfig, log *logrus.Logger, stderr io.W
 	learnt, _ := facts.learn()
 	log.WithFields(logrus.Fields{"daemons": learnt.Daemons, "read": learnt.Sources, "userns_remap": facts.get().UsernsRemap, "sockets": facts.get().Sockets}).Info("host facts")
 	popts = append(popts, policy.WithHostFacts(facts.get))
+	popts = append(popts, policy.WithHostResolver(resolveFetchHost))
 	cfg.policyOpts = popts
 
 	var diag bytes.Buffer
@@ -455,4 +457,13 @@ func memoryLimit() int64 {
 		}
 	}
 	return max(memoryFloor, 2*int64(held))
+}
+
+// resolveFetchHost resolves a host the daemon would fetch from, for the
+// policy's fetch checks, with the host's resolver and a short deadline: a
+// name that does not resolve in time is denied.
+func resolveFetchHost(host string) ([]netip.Addr, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	return net.DefaultResolver.LookupNetIP(ctx, "ip", host)
 }

@@ -28,6 +28,8 @@ policy "default" {
       "node.inspect",
       "secret.*",
       "config.*",
+      "plugin.list",          # read-only: listing and inspecting plugins changes nothing
+      "plugin.inspect",
     ]
     deny = [
       # Builds are off by default. The daemon forwards neither the build
@@ -45,7 +47,16 @@ policy "default" {
       # root, keeping setuid bits, through the container's writable binds
       # too: a setuid-root program on the host. (Copying out is allowed.)
       "container.archive.put",
-      "plugin.*",             # plugins run as root on the host; also protects Portcullis itself
+      # Plugins run as root on the host, and Portcullis is one: everything
+      # that installs, changes or removes a plugin is denied (see the
+      # plugin_protect rule for the message). plugin.privileges makes the
+      # daemon contact the registry the request names.
+      "plugin.privileges", "plugin.remove", "plugin.enable", "plugin.disable", "plugin.pull",
+      "plugin.push", "plugin.upgrade", "plugin.set", "plugin.create",
+      # A rollback applies the service's previous spec, which is not in the
+      # request; the plugin cannot judge it (also automatic rollbacks:
+      # UpdateConfig.FailureAction = "rollback").
+      "service.rollback",
       "swarm.init",
       "swarm.join",
       "swarm.leave",
@@ -163,5 +174,14 @@ policy "default" {
     ]
     when    = request.target_name == "portcullis"
     message = "self-protection: the container \"portcullis\" is the authorization plugin itself; stop or change it as root on the host, not through the Docker API"
+  }
+
+  # Self-protection for the managed plugin: say why plugin changes are
+  # denied (listing and inspecting stay allowed).
+  rule "plugin_protect" {
+    actions = ["plugin.privileges", "plugin.remove", "plugin.enable", "plugin.disable", "plugin.pull",
+               "plugin.push", "plugin.upgrade", "plugin.set", "plugin.create"]
+    when    = true
+    message = "plugins run as root on the host and Portcullis itself is a plugin; install, change or remove plugins on the host as an administrator, not through the Docker API"
   }
 }

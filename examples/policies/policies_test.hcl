@@ -33,7 +33,7 @@ test "plugins cannot be disabled" {
   method = "POST"
   uri    = "/v1.41/plugins/portcullis:latest/disable"
   expect = "deny"
-  rules  = ["actions.denied"]
+  rules  = ["actions.denied", "rule.plugin_protect"]
 }
 
 test "web: a hardened create is allowed" {

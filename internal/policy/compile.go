@@ -25,17 +25,22 @@ type compiled struct {
 	allowed  actionSet
 	readOnly bool
 
+	allowUnknownFields bool
+
 	c    *containerPolicy // shared by policies whose sections are alike
 	exec execPolicy
 
-	volumeDrivers    *globList
-	volumeHostPaths  bool
-	networkDrivers   *globList
-	images           imagePolicy
-	buildNetworkMode *globList
-	own              ownershipPolicy
-	buildCgroup      *globList
-	buildRemote      *globList
+	volumeDrivers     *globList
+	volumeHostPaths   bool
+	networkDrivers    *globList
+	images            imagePolicy
+	buildNetworkMode  *globList
+	own               ownershipPolicy
+	buildCgroup       *globList
+	buildRemote       *globList
+	networkServers    *globList
+	networkOptions    *globList
+	networkConfigFrom bool
 
 	rules     []*customRule
 	ruleNeeds ruleNeeds
@@ -45,6 +50,7 @@ type imagePolicy struct {
 	allow         *globList
 	requireDigest bool
 	allowLatest   bool
+	fetchHosts    *globList
 }
 
 type containerPolicy struct {
@@ -55,10 +61,12 @@ type containerPolicy struct {
 	seccompUnconfined  bool
 	seccompCustom      bool
 	seccompDangerous   map[string]bool
+	seccompAllowed     map[string]bool
 	apparmorUnconfined bool
 	apparmorProfiles   *globList
 	selinuxDisable     bool
 	selinuxTypes       *globList
+	selinuxLabels      bool
 	requireNNP         bool
 	writableCgroups    bool
 	unmaskedPaths      bool
@@ -81,6 +89,8 @@ type containerPolicy struct {
 	volumeDrivers     *globList
 	volumeHostPaths   bool
 	volumesFrom       bool
+	links             bool
+	annotations       *globList
 	tmpfs             bool
 
 	devices           *pathList
@@ -92,6 +102,7 @@ type containerPolicy struct {
 	requireHostIP   bool
 	hostIPs         *globList
 	publishAll      bool
+	endpointOptions *globList
 
 	logDrivers      *globList
 	logRequired     map[string][]string
@@ -105,6 +116,7 @@ type containerPolicy struct {
 	requirePids    bool
 	pidsMax        int64 // 0: none
 	oomKillDisable bool
+	oomScoreAdjMin int64
 	unlimitedPids  bool
 	ulimits        map[string]int64 // nil: no check
 
@@ -301,6 +313,7 @@ func (cc *compiler) compile(name string, e *policyBlock, own *policyBlock) (*com
 		cc.actionSets[string(actionSetKey(p.allowed))] = p.allowed
 	}
 	p.readOnly = *e.Actions.ReadOnly
+	p.allowUnknownFields = *e.AllowUnknownFields
 
 	c := e.Container
 	cp := &containerPolicy{}
@@ -322,10 +335,12 @@ func (cc *compiler) compile(name string, e *policyBlock, own *policyBlock) (*com
 	cp.seccompUnconfined = *c.SeccompUnconfined
 	cp.seccompCustom = *c.SeccompCustom
 	cp.seccompDangerous = cc.set(c.SeccompDangerous)
+	cp.seccompAllowed = cc.set(c.SeccompAllowed)
 	cp.apparmorUnconfined = *c.AppArmorUnconfined
 	cp.apparmorProfiles = cc.glob(c.AppArmorProfiles)
 	cp.selinuxDisable = *c.SELinuxDisable
 	cp.selinuxTypes = cc.glob(c.SELinuxTypes)
+	cp.selinuxLabels = *c.SELinuxLabels
 	cp.requireNNP = *c.RequireNoNewPrivs
 	cp.writableCgroups = *c.WritableCgroups
 	cp.unmaskedPaths = *c.UnmaskedPaths
@@ -345,6 +360,8 @@ func (cc *compiler) compile(name string, e *policyBlock, own *policyBlock) (*com
 	cp.volumeDrivers = cc.glob(c.VolumeDrivers)
 	cp.volumeHostPaths = *c.VolumeHostPaths
 	cp.volumesFrom = *c.VolumesFrom
+	cp.links = *c.Links
+	cp.annotations = cc.glob(c.Annotations)
 	cp.tmpfs = *c.Tmpfs
 	cp.devices = cc.path(c.Devices)
 	cp.deviceCgroupRules = *c.DeviceCgroupRules
@@ -354,6 +371,7 @@ func (cc *compiler) compile(name string, e *policyBlock, own *policyBlock) (*com
 	cp.requireHostIP = *c.RequireHostIP
 	cp.hostIPs = cc.glob(c.HostIPs)
 	cp.publishAll = *c.PublishAll
+	cp.endpointOptions = cc.glob(c.EndpointOptions)
 	cp.logDrivers = cc.glob(c.LogDrivers)
 	cp.logRequired = sharedMap(cc, "logopts\x00", c.LogOptionsRequired, encList)
 	cp.logDenied = sharedMap(cc, "logopts\x00", c.LogOptionsDenied, encList)
@@ -367,6 +385,7 @@ func (cc *compiler) compile(name string, e *policyBlock, own *policyBlock) (*com
 	cp.requirePids = *c.RequirePidsLimit
 	cp.pidsMax = *c.PidsMax
 	cp.oomKillDisable = *c.OomKillDisable
+	cp.oomScoreAdjMin = *c.OomScoreAdjMin
 	cp.unlimitedPids = *c.UnlimitedPids
 	cp.ulimits = sharedMap(cc, "ulimits\x00", c.Ulimits, encInt)
 	cp.sysctls = byList(cc, cc.sysctls, "sysctls\x00", c.Sysctls, func(items []string) *globList {
@@ -396,11 +415,15 @@ func (cc *compiler) compile(name string, e *policyBlock, own *policyBlock) (*com
 	}
 	p.volumeDrivers = cc.glob(e.Volumes.Drivers)
 	p.volumeHostPaths = *e.Volumes.HostPaths
+	p.networkServers = cc.glob(e.Volumes.NetworkServers)
 	p.networkDrivers = cc.glob(e.Networks.Drivers)
+	p.networkOptions = cc.glob(e.Networks.Options)
+	p.networkConfigFrom = *e.Networks.ConfigFrom
 	p.images = imagePolicy{
 		allow:         cc.glob(e.Images.Allow),
 		requireDigest: *e.Images.RequireDigest,
 		allowLatest:   *e.Images.AllowLatest,
+		fetchHosts:    cc.glob(e.Images.FetchHosts),
 	}
 	p.buildNetworkMode = cc.glob(e.Build.NetworkModes)
 	p.own = ownershipPolicy{

@@ -1,12 +1,12 @@
 package policy
 
 import (
-	"encoding/json"
 	"strconv"
 	"strings"
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/mount"
+	"github.com/docker/docker/api/types/network"
 
 	"github.com/portcullis/portcullis/internal/request"
 )
@@ -22,6 +22,7 @@ type fieldNames struct {
 	networkMode, endpoints, portBindings, publishAll, logConfig           string
 	memory, nanoCPUs, pidsLimit, oomKillDisable, ulimits                  string
 	sysctls, runtime, image, labels, restart                              string
+	oomScoreAdj, links, annotations                                       string
 }
 
 var createFields = fieldNames{
@@ -38,6 +39,7 @@ var createFields = fieldNames{
 	nanoCPUs: "HostConfig.NanoCpus", pidsLimit: "HostConfig.PidsLimit", oomKillDisable: "HostConfig.OomKillDisable",
 	ulimits: "HostConfig.Ulimits", sysctls: "HostConfig.Sysctls", runtime: "HostConfig.Runtime",
 	image: "Config.Image", labels: "Config.Labels", restart: "HostConfig.RestartPolicy",
+	oomScoreAdj: "HostConfig.OomScoreAdj", links: "HostConfig.Links", annotations: "HostConfig.Annotations",
 }
 
 func idx(field string, i int) string { return field + "[" + strconv.Itoa(i) + "]" }
@@ -52,7 +54,7 @@ func (e *evaluator) container(cc *request.ContainerCreate, f *fieldNames) {
 		e.add("container.privileged", f.privileged, "privileged containers are not allowed")
 	}
 	e.capabilities(hc.CapAdd, hc.CapDrop, f)
-	e.securityOpts(hc.SecurityOpt, f)
+	e.securityOpts(hc.SecurityOpt, f, hc)
 	if hc.MaskedPaths != nil && !c.unmaskedPaths {
 		e.add("security.unmasked_paths", f.maskedPaths, "replacing the daemon's masked paths (systempaths=unconfined) is not allowed")
 	}
@@ -84,7 +86,18 @@ func (e *evaluator) container(cc *request.ContainerCreate, f *fieldNames) {
 	}
 
 	e.mayBeRoot = rootReason(cfg.User, hc.GroupAdd, e.nnp, string(hc.UsernsMode), e.hostFacts().UsernsRemap)
-	e.mounts(hc, f)
+	// Before API 1.44 the daemon makes every read-only bind non-recursive
+	// (api/server/router/container/container_routes.go, daemon/volumes.go).
+	oldRO := c.bindReadOnly && f == &createFields && e.r != nil && !e.r.VersionAtLeast(1, 44)
+	e.mounts(hc, f, oldRO)
+	if len(hc.Links) > 0 && !c.links {
+		e.add("container.links", f.links, "legacy links are not allowed: they copy the linked container's environment into this one")
+	}
+	for k := range hc.Annotations {
+		if !c.annotations.match(k) {
+			e.add("container.annotations", key(f.annotations, k), "annotation "+strconv.Quote(k)+" is not allowed: the daemon passes annotations to the OCI runtime, which may act on them")
+		}
+	}
 
 	for i, d := range hc.Devices {
 		p := cleanHostPath(d.PathOnHost)
@@ -103,6 +116,11 @@ func (e *evaluator) container(cc *request.ContainerCreate, f *fieldNames) {
 	e.ports(hc, f)
 	e.logging(hc.LogConfig, f)
 	e.resources(&hc.Resources, f)
+	// A score below the host's makes the kernel kill host processes
+	// first; -1000 exempts the container like OomKillDisable.
+	if int64(hc.OomScoreAdj) < c.oomScoreAdjMin {
+		e.add("resources.oom_score_adj", f.oomScoreAdj, "OOM score adjustment "+strconv.Itoa(hc.OomScoreAdj)+" is below the minimum "+strconv.FormatInt(c.oomScoreAdjMin, 10)+"; a low score makes the kernel kill other processes first")
+	}
 
 	for k := range hc.Sysctls {
 		if !c.sysctls.match(strings.ReplaceAll(k, "/", ".")) {
@@ -179,7 +197,7 @@ func (e *evaluator) capabilities(add, drop []string, f *fieldNames) {
 // (daemon/daemon_unix.go parseSecurityOpt): "key=value" or the old
 // "key:value", bare "no-new-privileges", "writable-cgroups" and "disable";
 // later options override earlier ones, label options accumulate.
-func (e *evaluator) securityOpts(opts []string, f *fieldNames) {
+func (e *evaluator) securityOpts(opts []string, f *fieldNames, hc *container.HostConfig) {
 	c := e.p.c
 	nnp, nnpSet, nnpIdx := false, false, -1
 	seccomp, seccompIdx := "", -1
@@ -248,11 +266,13 @@ func (e *evaluator) securityOpts(opts []string, f *fieldNames) {
 				e.add("security.apparmor", idx(f.securityOpt, apparmorIdx), "apparmor=unconfined is not allowed")
 			}
 		} else if !c.apparmorProfiles.match(apparmor) {
-			e.add("security.apparmor", idx(f.securityOpt, apparmorIdx), "AppArmor profile "+strconv.Quote(apparmor)+" is not allowed")
+			// By allow-list: hosts ship profiles that confine nothing
+			// under other names (flags=(unconfined)).
+			e.add("security.apparmor", idx(f.securityOpt, apparmorIdx), "AppArmor profile "+strconv.Quote(apparmor)+" is not in the policy's allowed profiles")
 		}
 	}
 	if seccompIdx >= 0 {
-		e.seccomp(seccomp, idx(f.securityOpt, seccompIdx))
+		e.seccomp(seccomp, idx(f.securityOpt, seccompIdx), hc)
 	}
 }
 
@@ -273,64 +293,25 @@ func (e *evaluator) label(v, field string) {
 		e.add("security.invalid", field, "SELinux label option "+strconv.Quote(v)+" is not valid")
 		return
 	}
-	if k == "type" && !c.selinuxTypes.match(val) {
-		e.add("security.selinux", field, "SELinux type "+strconv.Quote(val)+" is not allowed")
-	}
-}
-
-// seccompProfile is the part of a seccomp profile the policy inspects.
-type seccompProfile struct {
-	DefaultAction string `json:"defaultAction"`
-	Syscalls      []struct {
-		Name     string   `json:"name"`
-		Names    []string `json:"names"`
-		Action   string   `json:"action"`
-		Includes struct {
-			Caps []string `json:"caps"`
-		} `json:"includes"`
-	} `json:"syscalls"`
-}
-
-func seccompAllows(action string) bool {
-	return action == "SCMP_ACT_ALLOW" || action == "SCMP_ACT_LOG"
-}
-
-func (e *evaluator) seccomp(v, field string) {
-	c := e.p.c
-	switch v {
-	case "unconfined":
-		if !c.seccompUnconfined {
-			e.add("security.seccomp", field, "seccomp=unconfined is not allowed")
+	switch k {
+	case "user", "role", "level", "filetype":
+		// The MCS level is what keeps containers of one type apart
+		// (label=level:s0 shares every container's files); user and
+		// role choose what the type may be.
+		if !c.selinuxLabels {
+			e.add("security.selinux", field, "SELinux "+k+" label "+strconv.Quote(val)+" is not allowed; the daemon chooses labels that keep containers apart")
 		}
 		return
-	case "builtin", "":
+	case "type":
+	default:
+		// opencontainers/selinux InitLabels refuses other keys.
+		e.add("security.invalid", field, "SELinux label option "+strconv.Quote(v)+" is not valid")
 		return
 	}
-	if !c.seccompCustom {
-		e.add("security.seccomp", field, "custom seccomp profiles are not allowed")
-		return
-	}
-	var p seccompProfile
-	if err := json.Unmarshal([]byte(v), &p); err != nil {
-		e.add("security.seccomp", field, "the seccomp profile is not valid JSON: "+err.Error())
-		return
-	}
-	if seccompAllows(p.DefaultAction) {
-		e.add("security.seccomp", field, "a seccomp profile whose defaultAction is "+p.DefaultAction+" confines nothing")
-	}
-	for _, sc := range p.Syscalls {
-		if !seccompAllows(sc.Action) || len(sc.Includes.Caps) > 0 {
-			continue
-		}
-		names := sc.Names
-		if sc.Name != "" {
-			names = append(names, sc.Name)
-		}
-		for _, n := range names {
-			if c.seccompDangerous[n] {
-				e.add("security.seccomp", field, "the seccomp profile allows the dangerous syscall "+n)
-			}
-		}
+	if !c.selinuxTypes.match(val) {
+		// By allow-list: container_runtime_t, spc_t, unconfined_t and
+		// others are unconfined domains.
+		e.add("security.selinux", field, "SELinux type "+strconv.Quote(val)+" is not in the policy's allowed types")
 	}
 }
 
@@ -350,8 +331,14 @@ func (e *evaluator) namespace(kind, mode, field string) {
 }
 
 // mounts judges Binds, Mounts, VolumesFrom and Tmpfs.
-func (e *evaluator) mounts(hc *container.HostConfig, f *fieldNames) {
+func (e *evaluator) mounts(hc *container.HostConfig, f *fieldNames, oldRO bool) {
 	c := e.p.c
+	// The daemon creates every volume the container needs with this
+	// driver: anonymous ones and those the image declares, which the
+	// request does not show.
+	if hc.VolumeDriver != "" && !c.volumeDrivers.match(hc.VolumeDriver) {
+		e.add("mounts.volume_driver", f.volumeDriver, "volume driver "+strconv.Quote(hc.VolumeDriver)+" is not allowed; the daemon would use it for every volume of the container, the image's declared volumes included")
+	}
 	for i, raw := range hc.Binds {
 		field := idx(f.binds, i)
 		arr := strings.SplitN(raw, ":", 4)
@@ -380,12 +367,8 @@ func (e *evaluator) mounts(hc *container.HostConfig, f *fieldNames) {
 			continue
 		}
 		if src[0] != '/' {
-			driver := hc.VolumeDriver
-			if driver == "" {
-				driver = "local"
-			}
-			if !c.volumeDrivers.match(driver) {
-				e.add("mounts.volume_driver", f.volumeDriver, "volume driver "+strconv.Quote(driver)+" is not allowed")
+			if hc.VolumeDriver == "" && !c.volumeDrivers.match("local") {
+				e.add("mounts.volume_driver", field, "volume driver \"local\" is not allowed")
 			}
 			continue
 		}
@@ -395,7 +378,12 @@ func (e *evaluator) mounts(hc *container.HostConfig, f *fieldNames) {
 		} else if hasMountOpt(mode, "rshared") {
 			prop = "rshared"
 		}
-		e.hostPath(src, field, hasMountOpt(mode, "ro"), prop)
+		ro := hasMountOpt(mode, "ro")
+		nonRec := ""
+		if ro && oldRO {
+			nonRec = oldAPINonRecursive
+		}
+		e.hostPath(src, field, ro, nonRec, prop)
 	}
 	for i := range hc.Mounts {
 		m := &hc.Mounts[i]
@@ -409,10 +397,15 @@ func (e *evaluator) mounts(hc *container.HostConfig, f *fieldNames) {
 			if prop != "shared" && prop != "rshared" {
 				prop = ""
 			}
-			// A non-recursive read-only bind leaves the mounts below
-			// its source writable.
-			ro := m.ReadOnly && (m.BindOptions == nil || !m.BindOptions.ReadOnlyNonRecursive)
-			e.hostPath(m.Source, field, ro, prop)
+			nonRec := ""
+			switch {
+			case !m.ReadOnly:
+			case m.BindOptions != nil && m.BindOptions.ReadOnlyNonRecursive:
+				nonRec = "ReadOnlyNonRecursive leaves the mounts below it writable"
+			case oldRO:
+				nonRec = oldAPINonRecursive
+			}
+			e.hostPath(m.Source, field, m.ReadOnly, nonRec, prop)
 		case mount.TypeVolume:
 			driver := hc.VolumeDriver
 			var opts map[string]string
@@ -425,8 +418,12 @@ func (e *evaluator) mounts(hc *container.HostConfig, f *fieldNames) {
 			if driver == "" {
 				driver = "local"
 			}
-			if !c.volumeDrivers.match(driver) {
+			// HostConfig.VolumeDriver is judged above.
+			if driver != hc.VolumeDriver && !c.volumeDrivers.match(driver) {
 				e.add("mounts.volume_driver", field, "volume driver "+strconv.Quote(driver)+" is not allowed")
+			}
+			if driver == "local" && isNetworkFS(opts["type"]) {
+				e.networkFS("mounts.network_fs", field+".VolumeOptions.DriverConfig.Options", opts)
 			}
 			if driver == "local" {
 				if hp, kind := localVolumeHostPath(opts); kind != "" {
@@ -485,8 +482,12 @@ func validMountMode(mode string) bool {
 	return rw <= 1 && lbl <= 1 && prop <= 1 && cp <= 1 && cons <= 1
 }
 
+const oldAPINonRecursive = "before API 1.44 the daemon makes read-only binds non-recursive, leaving the mounts below them writable; use API 1.44 or later"
+
 // hostPath judges one host path that a container or volume would mount.
-func (e *evaluator) hostPath(src, field string, readOnly bool, propagation string) {
+// nonRecursive, when not empty, says why a read-only mount leaves the
+// mounts below it writable.
+func (e *evaluator) hostPath(src, field string, readOnly bool, nonRecursive, propagation string) {
 	c := e.p.c
 	p := cleanHostPath(src)
 	if p == "" {
@@ -546,9 +547,12 @@ func (e *evaluator) hostPath(src, field string, readOnly bool, propagation strin
 	}
 	if c.bindReadOnly && !readOnly {
 		e.add("mounts.read_only", field, "host path "+shown+" must be mounted read-only")
-	} else if !readOnly && e.mayBeRoot != "" && !c.rootWritable && len(e.v) == denied {
+	} else if c.bindReadOnly && nonRecursive != "" {
+		e.add("mounts.read_only", field, "host path "+shown+" must be mounted read-only with everything below it: "+nonRecursive)
+	} else if (!readOnly || nonRecursive != "") && e.mayBeRoot != "" && !c.rootWritable && len(e.v) == denied {
 		// Only for a path that is otherwise allowed: the remedy for a
-		// denied path is another path.
+		// denied path is another path. A non-recursive read-only bind
+		// leaves the mounts below its source writable.
 		e.add("mounts.root_writable", field, "host path "+shown+" would be writable by a container that "+e.mayBeRoot+"; root there could leave a setuid-root program for any host user to run")
 	}
 	if propagation != "" && !c.sharedPropagation {
@@ -565,10 +569,30 @@ func (e *evaluator) networks(cc *request.ContainerCreate, f *fieldNames) {
 	if !c.networks.match(mode) {
 		e.add("network.mode", f.networkMode, "network mode "+strconv.Quote(mode)+" is not allowed")
 	}
-	for name := range cc.NetworkingConfig.EndpointsConfig {
+	for name, es := range cc.NetworkingConfig.EndpointsConfig {
 		if name != mode && !c.networks.match(name) {
 			e.add("network.mode", key(f.endpoints, name), "network "+strconv.Quote(name)+" is not allowed")
 		}
+		if es != nil {
+			e.endpoint(es, key(f.endpoints, name))
+		}
+	}
+}
+
+// endpoint judges the settings of one network endpoint (container create,
+// network connect, a service's network attachment).
+func (e *evaluator) endpoint(es *network.EndpointSettings, field string) {
+	c := e.p.c
+	// Driver options of the endpoint reach the network driver,
+	// per-interface sysctls (com.docker.network.endpoint.sysctls) among
+	// them.
+	for k := range es.DriverOpts {
+		if !c.endpointOptions.match(k) {
+			e.add("network.endpoint_options", key(field+".DriverOpts", k), "endpoint driver option "+strconv.Quote(k)+" is not allowed")
+		}
+	}
+	if len(es.Links) > 0 && !c.links {
+		e.add("container.links", field+".Links", "legacy links are not allowed: they copy the linked container's environment into this one")
 	}
 }
 

@@ -12,9 +12,9 @@ import (
 	"github.com/portcullis/portcullis/test/corpus"
 )
 
-func loadExamples(t testing.TB) *policy.Set {
+func loadExamples(t testing.TB, opts ...policy.Option) *policy.Set {
 	t.Helper()
-	s, files, diags := policy.LoadDir(filepath.Join("..", "..", "examples", "policies"))
+	s, files, diags := policy.LoadDir(filepath.Join("..", "..", "examples", "policies"), opts...)
 	if diags.HasErrors() || s == nil {
 		policy.WriteDiagnostics(os.Stderr, files, diags)
 		t.Fatal("examples do not load")

@@ -11,7 +11,7 @@ import (
 
 // Decide judges one classified request for an identity. It never returns
 // an error: anything that cannot be judged is a violation. It does no I/O
-// except through the path resolver and is safe for concurrent use.
+// except through the path and host resolvers and is safe for concurrent use.
 func (s *Set) Decide(id request.Identity, r *request.Request) Decision {
 	return s.decide(id, r, nil)
 }
@@ -127,6 +127,11 @@ func (e *evaluator) request() {
 	if !e.p.allowed.has(r.Action) {
 		e.add("actions.denied", "", "action "+string(r.Action)+" ("+r.Method+" "+r.Path+") is not allowed")
 	}
+	if !e.p.allowUnknownFields {
+		for _, f := range r.UnknownFields {
+			e.add(request.CodeUnknownField, f, "field "+f+" is not in the Docker API types Portcullis judges by, so nothing judged it, and a daemon of another version may apply it; remove it (or set allow_unknown_fields in the policy)")
+		}
+	}
 	if e.p.readOnly && (r.Method != "GET" && r.Method != "HEAD" || r.Action == "container.attach.ws") {
 		e.add("actions.read_only", "", "policy allows read-only access; "+string(r.Action)+" changes state")
 	}
@@ -149,7 +154,15 @@ func (e *evaluator) request() {
 		if !e.p.c.networks.match(r.Target) {
 			e.add("network.mode", "", "network "+strconv.Quote(r.Target)+" is not allowed")
 		}
+		if nc := r.NetworkConnect; nc != nil && nc.EndpointConfig != nil {
+			e.endpoint(nc.EndpointConfig, "EndpointConfig")
+		}
 	case "service.create", "service.update":
+		e.service()
+	case request.ActionServiceRollback:
+		if !e.p.allowed.has(request.ActionServiceRollback) {
+			e.add("service.rollback", "rollback", "rolling back applies the service's previous spec, which is not in the request and so cannot be judged")
+		}
 		e.service()
 	case "image.pull":
 		ref := r.Query.Get("fromImage")
@@ -165,6 +178,11 @@ func (e *evaluator) request() {
 		if repo := r.Query.Get("repo"); repo != "" {
 			e.imageName(repo, "repo")
 		}
+		if r.Action == "image.import" {
+			e.importURL(r.Query.Get("fromSrc"))
+		}
+	case "plugin.pull", "plugin.upgrade", "plugin.privileges":
+		e.pluginRemote(r.Query.Get("remote"))
 	case "image.push":
 		e.imageName(r.Target, "name")
 	case "image.build":
@@ -172,6 +190,7 @@ func (e *evaluator) request() {
 			e.imageName(t, "t")
 		}
 		e.build()
+		e.buildRemote(r.Query.Get("remote"))
 	}
 	e.ownership()
 	if len(e.p.rules) > 0 {
@@ -285,6 +304,9 @@ func (e *evaluator) volumeCreate() {
 	if !e.p.volumeDrivers.match(driver) {
 		e.add("volume.driver", "Driver", "volume driver "+strconv.Quote(driver)+" is not allowed")
 	}
+	if driver == "local" && isNetworkFS(v.DriverOpts["type"]) {
+		e.networkFS("volume.network_fs", "DriverOpts", v.DriverOpts)
+	}
 	if driver == "local" {
 		if hp, kind := localVolumeHostPath(v.DriverOpts); kind != "" {
 			if !e.p.volumeHostPaths {
@@ -313,6 +335,19 @@ func (e *evaluator) networkCreate() {
 	}
 	if !e.p.networkDrivers.match(driver) {
 		e.add("network.driver", "Driver", "network driver "+strconv.Quote(driver)+" is not allowed")
+	}
+	// Driver options reach the driver as written: a bridge network named
+	// after an existing host bridge (com.docker.network.bridge.name=docker0)
+	// adopts it. A config-only network's options are judged here too.
+	for k := range n.Options {
+		if !e.p.networkOptions.match(k) {
+			e.add("network.options", key("Options", k), "network driver option "+strconv.Quote(k)+" is not allowed")
+		}
+	}
+	// ConfigFrom takes the options of a config-only network, which may
+	// have been created under another policy.
+	if n.ConfigFrom != nil && n.ConfigFrom.Network != "" && !e.p.networkConfigFrom {
+		e.add("network.config_from", "ConfigFrom.Network", "creating a network from the configuration of network "+strconv.Quote(n.ConfigFrom.Network)+" is not allowed")
 	}
 }
 
@@ -357,7 +392,7 @@ func (e *evaluator) volumeDevice(dev, field string, readOnly bool) {
 			return
 		}
 	}
-	e.hostPath(dev, field, readOnly, "")
+	e.hostPath(dev, field, readOnly, "", "")
 }
 
 func hasMountOpt(o, want string) bool {

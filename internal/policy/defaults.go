@@ -8,6 +8,7 @@ policy "builtin" {
   mode               = "enforce"
   audit_health_calls = "record"
   help               = ""
+  allow_unknown_fields = false
 
   actions {
     allow     = []
@@ -28,10 +29,12 @@ policy "builtin" {
                                   "move_mount", "open_by_handle_at", "open_tree", "perf_event_open", "pivot_root",
                                   "reboot", "request_key", "setns", "swapoff", "swapon", "umount2", "unshare",
                                   "userfaultfd"]
+    seccomp_allowed_syscalls   = []
     apparmor_unconfined       = false
-    apparmor_profiles         = ["*"]
+    apparmor_profiles         = ["docker-default"]
     selinux_disable           = false
-    selinux_types             = ["*", "!spc_t", "!unconfined_t"]
+    selinux_types             = ["container_t"]
+    selinux_labels            = false
     require_no_new_privileges = false
     writable_cgroups          = false
     unmasked_paths            = false
@@ -55,6 +58,8 @@ policy "builtin" {
     volume_drivers     = ["local"]
     volume_host_paths  = false
     volumes_from       = false
+    links              = false
+    annotations        = []
     tmpfs              = true
 
     devices             = []
@@ -66,6 +71,7 @@ policy "builtin" {
     require_host_ip       = false
     host_ips              = ["*"]
     publish_all_ports     = true
+    endpoint_options      = ["com.docker.network.endpoint.ifname"]
 
     log_drivers          = ["json-file", "local", "syslog", "journald"]
     log_options_required = {}
@@ -79,6 +85,7 @@ policy "builtin" {
     require_pids_limit   = false
     pids_max             = 0
     oom_kill_disable     = false
+    oom_score_adj_min    = 0
     unlimited_pids       = false
 
     sysctls = ["kernel.shm_rmid_forced", "net.ipv4.ip_local_port_range", "net.ipv4.tcp_syncookies",
@@ -100,18 +107,23 @@ policy "builtin" {
   }
 
   volumes {
-    drivers    = ["local"]
-    host_paths = false
+    drivers         = ["local"]
+    host_paths      = false
+    network_servers = []
   }
 
   networks {
-    drivers = ["bridge", "overlay"]
+    drivers     = ["bridge", "overlay"]
+    options     = ["com.docker.network.driver.mtu", "com.docker.network.bridge.enable_icc",
+                   "com.docker.network.bridge.enable_ip_masquerade", "com.docker.network.container_iface_prefix"]
+    config_from = false
   }
 
   images {
     allow          = ["**"]
     require_digest = false
     allow_latest   = true
+    fetch_hosts    = []
   }
 
   build {

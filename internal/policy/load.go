@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io/fs"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -29,9 +30,10 @@ const DefaultPolicy = "default"
 type Option func(*options)
 
 type options struct {
-	resolve  func(string) (string, error)
-	isSocket func(string) (bool, error)
-	facts    func() HostFacts
+	resolve     func(string) (string, error)
+	isSocket    func(string) (bool, error)
+	facts       func() HostFacts
+	resolveHost func(string) ([]netip.Addr, error)
 }
 
 // HostFacts is what Portcullis knows about the daemon it guards and the
@@ -61,6 +63,16 @@ func WithHostFacts(f func() HostFacts) Option {
 // only the known sockets are recognised.
 func WithSocketCheck(f func(path string) (bool, error)) Option {
 	return func(o *options) { o.isSocket = f }
+}
+
+// WithHostResolver sets the function evaluation calls to resolve a host
+// name the daemon would fetch from (image import URLs, remote build
+// contexts, plugin registries). Names that resolve to loopback,
+// link-local, private or unspecified addresses are denied; an error is a
+// violation. Without it, such names are denied unless images.fetch_hosts
+// lists them.
+func WithHostResolver(f func(host string) ([]netip.Addr, error)) Option {
+	return func(o *options) { o.resolveHost = f }
 }
 
 // WithPathResolver sets the function evaluation calls on every host path
@@ -205,15 +217,16 @@ func load(srcs []source, opts ...Option) (*Set, map[string]*hcl.File, hcl.Diagno
 	}
 
 	s := &Set{
-		policies:  map[string]*compiled{},
-		revision:  revisionOf(srcs),
-		resolve:   o.resolve,
-		isSocket:  o.isSocket,
-		facts:     o.facts,
-		exactUser: map[string]*teamRef{},
-		byOU:      map[string]*teamRef{},
-		byOrg:     map[string]*teamRef{},
-		byGroup:   map[string]*teamRef{},
+		policies:    map[string]*compiled{},
+		revision:    revisionOf(srcs),
+		resolve:     o.resolve,
+		isSocket:    o.isSocket,
+		facts:       o.facts,
+		exactUser:   map[string]*teamRef{},
+		byOU:        map[string]*teamRef{},
+		byOrg:       map[string]*teamRef{},
+		byGroup:     map[string]*teamRef{},
+		resolveHost: o.resolveHost,
 	}
 	if _, ok := l.policies[DefaultPolicy]; !ok {
 		l.diags = append(l.diags, &hcl.Diagnostic{

@@ -36,6 +36,15 @@ var remedies = map[string]string{
 	"ownership.prune":   "remove your own objects by name (docker rm/volume rm/network rm NAME) instead of pruning, or ask an administrator to prune",
 	"ownership.unowned": "Portcullis does not know who owns this object (created before it ran, or the name or id prefix is ambiguous): name it by its full id, or ask an administrator",
 
+	"container.annotations":    "remove that --annotation",
+	"container.links":          "remove --link; put both containers on one user-defined network and use the container's name",
+	"fetch.address":            "fetch from a public address, or ask the policy's owners to list the host in images.fetch_hosts",
+	"network.config_from":      "remove --config-from; create the network with its own options",
+	"network.endpoint_options": "remove the endpoint's driver options and sysctls (--network name=...,driver-opt=...)",
+	"network.options":          "remove that network option (-o/--opt), or ask for it in networks.options",
+	"resources.oom_score_adj":  "remove --oom-score-adj (or give it a value of 0 or more)",
+	"service.rollback":         "update the service with the spec you want instead of --rollback, or ask the policy's owners to allow service.rollback",
+
 	"identity.ambiguous": "your identity matches two teams; ask the policy's owners to make team membership unambiguous",
 
 	"images.digest":   "pin the image by digest: IMAGE@sha256:...",

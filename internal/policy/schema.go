@@ -42,6 +42,8 @@ type policyBlock struct {
 	// Help is appended to every denial this policy (or one extending it
 	// without its own) gives: a team contact, a runbook URL.
 	Help *string `hcl:"help,optional"`
+	// AllowUnknownFields relaxes request.unknown_field.
+	AllowUnknownFields *bool `hcl:"allow_unknown_fields,optional"`
 
 	Actions   *actionsBlock   `hcl:"actions,block"`
 	Container *containerBlock `hcl:"container,block"`
@@ -82,10 +84,12 @@ type containerBlock struct {
 	SeccompUnconfined  *bool     `hcl:"seccomp_unconfined,optional"`
 	SeccompCustom      *bool     `hcl:"seccomp_custom,optional"`
 	SeccompDangerous   *[]string `hcl:"seccomp_dangerous_syscalls,optional"`
+	SeccompAllowed     *[]string `hcl:"seccomp_allowed_syscalls,optional"`
 	AppArmorUnconfined *bool     `hcl:"apparmor_unconfined,optional"`
 	AppArmorProfiles   *[]string `hcl:"apparmor_profiles,optional"`
 	SELinuxDisable     *bool     `hcl:"selinux_disable,optional"`
 	SELinuxTypes       *[]string `hcl:"selinux_types,optional"`
+	SELinuxLabels      *bool     `hcl:"selinux_labels,optional"`
 	RequireNoNewPrivs  *bool     `hcl:"require_no_new_privileges,optional"`
 	WritableCgroups    *bool     `hcl:"writable_cgroups,optional"`
 	UnmaskedPaths      *bool     `hcl:"unmasked_paths,optional"`
@@ -108,6 +112,8 @@ type containerBlock struct {
 	VolumeDrivers       *[]string `hcl:"volume_drivers,optional"`
 	VolumeHostPaths     *bool     `hcl:"volume_host_paths,optional"`
 	VolumesFrom         *bool     `hcl:"volumes_from,optional"`
+	Links               *bool     `hcl:"links,optional"`
+	Annotations         *[]string `hcl:"annotations,optional"`
 	Tmpfs               *bool     `hcl:"tmpfs,optional"`
 
 	Devices           *[]string `hcl:"devices,optional"`
@@ -119,6 +125,7 @@ type containerBlock struct {
 	RequireHostIP   *bool     `hcl:"require_host_ip,optional"`
 	HostIPs         *[]string `hcl:"host_ips,optional"`
 	PublishAll      *bool     `hcl:"publish_all_ports,optional"`
+	EndpointOptions *[]string `hcl:"endpoint_options,optional"`
 
 	LogDrivers         *[]string            `hcl:"log_drivers,optional"`
 	LogOptionsRequired *map[string][]string `hcl:"log_options_required,optional"`
@@ -132,6 +139,7 @@ type containerBlock struct {
 	RequirePidsLimit   *bool             `hcl:"require_pids_limit,optional"`
 	PidsMax            *int64            `hcl:"pids_max,optional"`
 	OomKillDisable     *bool             `hcl:"oom_kill_disable,optional"`
+	OomScoreAdjMin     *int64            `hcl:"oom_score_adj_min,optional"`
 	UnlimitedPids      *bool             `hcl:"unlimited_pids,optional"`
 	Ulimits            *map[string]int64 `hcl:"ulimits_max,optional"`
 
@@ -157,15 +165,18 @@ type execBlock struct {
 
 // volumesBlock: volume.create.
 type volumesBlock struct {
-	Drivers   *[]string `hcl:"drivers,optional"`
-	HostPaths *bool     `hcl:"host_paths,optional"`
+	Drivers        *[]string `hcl:"drivers,optional"`
+	HostPaths      *bool     `hcl:"host_paths,optional"`
+	NetworkServers *[]string `hcl:"network_servers,optional"`
 
 	Body hcl.Body `hcl:",body"`
 }
 
 // networksBlock: network.create.
 type networksBlock struct {
-	Drivers *[]string `hcl:"drivers,optional"`
+	Drivers    *[]string `hcl:"drivers,optional"`
+	Options    *[]string `hcl:"options,optional"`
+	ConfigFrom *bool     `hcl:"config_from,optional"`
 
 	Body hcl.Body `hcl:",body"`
 }
@@ -176,6 +187,7 @@ type imagesBlock struct {
 	Allow         *[]string `hcl:"allow,optional"`
 	RequireDigest *bool     `hcl:"require_digest,optional"`
 	AllowLatest   *bool     `hcl:"allow_latest,optional"`
+	FetchHosts    *[]string `hcl:"fetch_hosts,optional"`
 
 	Body hcl.Body `hcl:",body"`
 }

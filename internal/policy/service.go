@@ -28,7 +28,8 @@ var serviceFields = fieldNames{
 	oomKillDisable: "TaskTemplate.ContainerSpec", ulimits: "TaskTemplate.ContainerSpec.Ulimits",
 	sysctls: "TaskTemplate.ContainerSpec.Sysctls", runtime: "TaskTemplate.Runtime",
 	image: "TaskTemplate.ContainerSpec.Image", labels: "TaskTemplate.ContainerSpec.Labels",
-	restart: "TaskTemplate.RestartPolicy",
+	restart: "TaskTemplate.RestartPolicy", oomScoreAdj: "TaskTemplate.ContainerSpec.OomScoreAdj",
+	links: "TaskTemplate.ContainerSpec", annotations: "TaskTemplate.ContainerSpec",
 }
 
 // service judges a service spec: its container spec with the same checks
@@ -43,6 +44,11 @@ func (e *evaluator) service() {
 	tt := &s.TaskTemplate
 	if (tt.Runtime == swarm.RuntimePlugin || tt.PluginSpec != nil) && !e.p.allowed.has("plugin.pull") {
 		e.add("service.plugin", "TaskTemplate.PluginSpec", "services that install plugins are not allowed")
+	}
+	// FailureAction "rollback" makes the daemon apply the previous spec by
+	// itself when an update fails (swarmkit orchestrator/update/updater.go).
+	if u := s.UpdateConfig; u != nil && u.FailureAction == swarm.UpdateFailureActionRollback && !e.p.allowed.has(request.ActionServiceRollback) {
+		e.add("service.rollback", "UpdateConfig.FailureAction", "an automatic rollback applies the service's previous spec, which is not in the request and so cannot be judged")
 	}
 	cs := tt.ContainerSpec
 	if cs == nil {
@@ -79,6 +85,7 @@ func serviceAsCreate(s *swarm.ServiceSpec) *request.ContainerCreate {
 		Sysctls:        cs.Sysctls,
 		CapAdd:         cs.CapabilityAdd,
 		CapDrop:        cs.CapabilityDrop,
+		OomScoreAdj:    int(cs.OomScoreAdj),
 	}
 	hc.Ulimits = cs.Ulimits
 	hc.GroupAdd = cs.Groups
@@ -101,6 +108,16 @@ func serviceAsCreate(s *swarm.ServiceSpec) *request.ContainerCreate {
 			if se.Disable {
 				hc.SecurityOpt = append(hc.SecurityOpt, "label=disable")
 			}
+			// As the executor does (daemon/cluster/executor/container/container.go).
+			if se.User != "" {
+				hc.SecurityOpt = append(hc.SecurityOpt, "label=user:"+se.User)
+			}
+			if se.Role != "" {
+				hc.SecurityOpt = append(hc.SecurityOpt, "label=role:"+se.Role)
+			}
+			if se.Level != "" {
+				hc.SecurityOpt = append(hc.SecurityOpt, "label=level:"+se.Level)
+			}
 			if se.Type != "" {
 				hc.SecurityOpt = append(hc.SecurityOpt, "label=type:"+se.Type)
 			}
@@ -120,10 +137,10 @@ func serviceAsCreate(s *swarm.ServiceSpec) *request.ContainerCreate {
 	nc := &network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{}}
 	hc.NetworkMode = "default"
 	for _, n := range tt.Networks {
-		nc.EndpointsConfig[n.Target] = nil
+		nc.EndpointsConfig[n.Target] = &network.EndpointSettings{DriverOpts: n.DriverOpts}
 	}
 	for _, n := range s.Networks { //nolint:staticcheck // deprecated but still honoured by the daemon
-		nc.EndpointsConfig[n.Target] = nil
+		nc.EndpointsConfig[n.Target] = &network.EndpointSettings{DriverOpts: n.DriverOpts}
 	}
 	if s.EndpointSpec != nil {
 		for _, p := range s.EndpointSpec.Ports {

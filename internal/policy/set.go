@@ -2,11 +2,12 @@
 // judges classified Docker API requests against them.
 //
 // A Set is immutable once loaded and safe for concurrent use. Decide does
-// no I/O except through the path resolver given to the loader.
+// no I/O except through the path and host resolvers given to the loader.
 package policy
 
 import (
 	"fmt"
+	"net/netip"
 	"sort"
 	"strings"
 
@@ -24,6 +25,8 @@ type Set struct {
 	resolve  func(string) (string, error)
 	isSocket func(string) (bool, error)
 	facts    func() HostFacts
+	// resolveHost resolves fetch targets (see WithHostResolver).
+	resolveHost func(string) ([]netip.Addr, error)
 
 	exactUser map[string]*teamRef
 	userGlobs []*teamRef // each with one glob in pattern

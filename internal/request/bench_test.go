@@ -148,3 +148,20 @@ func BenchmarkParseCorpus(b *testing.B) {
 	done()
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(es)), "ns/request")
 }
+
+// The typical create body with one key spelled in lower case: jsonfast
+// declines it, so encoding/json decodes it and the body is walked for
+// unknown fields.
+func BenchmarkParseCreateFolded(b *testing.B) {
+	e := typicalCreate(b)
+	e.body = bytes.Replace(e.body, []byte(`"Image":`), []byte(`"image":`), 1)
+	benchParse(b, e)
+}
+
+// The 1 MiB create body, folded as above.
+func BenchmarkParseCreateLargeFolded(b *testing.B) {
+	e := typicalCreate(b)
+	e.body = bytes.Replace(largeCreateBody(b, 1<<20), []byte(`"Image":`), []byte(`"image":`), 1)
+	e.headers = map[string]string{"Content-Type": "application/json", "Content-Length": strconv.Itoa(len(e.body))}
+	benchParse(b, e)
+}

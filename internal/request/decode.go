@@ -18,54 +18,54 @@ func decodeBody(r *Request, body []byte) error {
 	var err error
 	switch r.Action {
 	case "container.create":
-		r.ContainerCreate, err = decodeCreate(body)
+		r.ContainerCreate, err = decodeCreate(body, &r.UnknownFields)
 		if r.ContainerCreate != nil {
 			r.ContainerCreate.Name = r.Query.Get("name")
 			r.ContainerCreate.Platform = r.Query.Get("platform")
 		}
 	case "commit":
 		var c *ContainerCreate
-		if c, err = decodeCreate(body); c != nil {
+		if c, err = decodeCreate(body, &r.UnknownFields); c != nil {
 			r.CommitConfig = c.Config
 		}
 	case "container.exec":
-		err = decodeInto(body, &r.Exec)
+		err = decodeInto(body, &r.Exec, &r.UnknownFields)
 	case "exec.start":
-		err = decodeInto(body, &r.ExecStart)
+		err = decodeInto(body, &r.ExecStart, &r.UnknownFields)
 	case "container.update":
-		err = decodeInto(body, &r.ContainerUpdate)
+		err = decodeInto(body, &r.ContainerUpdate, &r.UnknownFields)
 	case "checkpoint.create":
-		err = decodeInto(body, &r.CheckpointCreate)
+		err = decodeInto(body, &r.CheckpointCreate, &r.UnknownFields)
 	case "volume.create":
-		err = decodeInto(body, &r.VolumeCreate)
+		err = decodeInto(body, &r.VolumeCreate, &r.UnknownFields)
 	case "volume.update":
-		err = decodeInto(body, &r.VolumeUpdate)
+		err = decodeInto(body, &r.VolumeUpdate, &r.UnknownFields)
 	case "network.create":
-		err = decodeInto(body, &r.NetworkCreate)
+		err = decodeInto(body, &r.NetworkCreate, &r.UnknownFields)
 	case "network.connect":
-		err = decodeInto(body, &r.NetworkConnect)
+		err = decodeInto(body, &r.NetworkConnect, &r.UnknownFields)
 	case "network.disconnect":
-		err = decodeInto(body, &r.NetworkDisconnect)
-	case "service.create", "service.update":
-		err = decodeInto(body, &r.ServiceSpec)
+		err = decodeInto(body, &r.NetworkDisconnect, &r.UnknownFields)
+	case "service.create", "service.update", ActionServiceRollback:
+		err = decodeInto(body, &r.ServiceSpec, &r.UnknownFields)
 	case "swarm.init":
-		err = decodeInto(body, &r.SwarmInit)
+		err = decodeInto(body, &r.SwarmInit, &r.UnknownFields)
 	case "swarm.join":
-		err = decodeInto(body, &r.SwarmJoin)
+		err = decodeInto(body, &r.SwarmJoin, &r.UnknownFields)
 	case "swarm.update":
-		err = decodeInto(body, &r.SwarmUpdate)
+		err = decodeInto(body, &r.SwarmUpdate, &r.UnknownFields)
 	case "swarm.unlock":
-		err = decodeInto(body, &r.SwarmUnlock)
+		err = decodeInto(body, &r.SwarmUnlock, &r.UnknownFields)
 	case "node.update":
-		err = decodeInto(body, &r.NodeSpec)
+		err = decodeInto(body, &r.NodeSpec, &r.UnknownFields)
 	case "secret.create", "secret.update":
-		err = decodeInto(body, &r.SecretSpec)
+		err = decodeInto(body, &r.SecretSpec, &r.UnknownFields)
 	case "config.create", "config.update":
-		err = decodeInto(body, &r.ConfigSpec)
+		err = decodeInto(body, &r.ConfigSpec, &r.UnknownFields)
 	case "plugin.pull", "plugin.upgrade":
-		err = decodeSlice(body, &r.PluginPrivileges)
+		err = decodeSlice(body, &r.PluginPrivileges, &r.UnknownFields)
 	case "plugin.set":
-		err = decodeSlice(body, &r.PluginSettings)
+		err = decodeSlice(body, &r.PluginSettings, &r.UnknownFields)
 	default:
 		// A JSON body on a route whose body the daemon ignores.
 		return nil
@@ -84,9 +84,9 @@ func decodeBody(r *Request, body []byte) error {
 // daemon's encoding/json semantics (case-insensitive keys, the last
 // duplicate wins, repeated objects merge), and rejects trailing data. A
 // JSON null leaves *dst nil, as it does for the daemon.
-func decodeInto[T any](body []byte, dst **T) error {
+func decodeInto[T any](body []byte, dst **T, unknown *[]string) error {
 	var v *T
-	if err := decodeJSON(body, &v); err != nil {
+	if err := decodeJSON(body, &v, unknown); err != nil {
 		return err
 	}
 	*dst = v
@@ -94,9 +94,9 @@ func decodeInto[T any](body []byte, dst **T) error {
 }
 
 // decodeSlice is decodeInto for bodies that are JSON arrays.
-func decodeSlice[S ~[]E, E any](body []byte, dst *S) error {
+func decodeSlice[S ~[]E, E any](body []byte, dst *S, unknown *[]string) error {
 	var v S
-	if err := decodeJSON(body, &v); err != nil {
+	if err := decodeJSON(body, &v, unknown); err != nil {
 		return err
 	}
 	*dst = v
@@ -114,15 +114,25 @@ func decodeSlice[S ~[]E, E any](body []byte, dst *S) error {
 // decoder's growing buffer (a fifth of the time and half the memory of a
 // 1 MiB body). Only when it fails is the decoder path run, so that errors
 // read as they always have.
-func decodeJSON(body []byte, v any) error {
-	if err := json.Unmarshal(body, v); err == nil {
-		return nil
+//
+// encoding/json drops keys it cannot match to a field; *unknown is set to
+// those that carried a value (see unknownFields).
+func decodeJSON(body []byte, v any, unknown *[]string) error {
+	if err := json.Unmarshal(body, v); err != nil {
+		dec := json.NewDecoder(bytes.NewReader(body))
+		if err := dec.Decode(v); err != nil {
+			return err
+		}
+		if err := noTrailing(dec); err != nil {
+			return err
+		}
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if err := dec.Decode(v); err != nil {
-		return err
+	found, err := unknownFields(body, reflect.TypeOf(v).Elem())
+	if err != nil {
+		return reject(CodeBodyInvalid, "body", "the body cannot be checked for unknown fields: %v", err)
 	}
-	return noTrailing(dec)
+	*unknown = found
+	return nil
 }
 
 // noTrailing fails unless only white space follows the decoded value.
@@ -201,9 +211,9 @@ func jsonFieldNames(t reflect.Type) []string {
 
 // decodeCreate decodes a container create body the way the daemon does and
 // refuses HostConfig keys at the top level.
-func decodeCreate(body []byte) (*ContainerCreate, error) {
+func decodeCreate(body []byte, unknown *[]string) (*ContainerCreate, error) {
 	pv := reflect.New(createBodyType)
-	if err := decodeJSON(body, pv.Interface()); err != nil {
+	if err := decodeJSON(body, pv.Interface(), unknown); err != nil {
 		return nil, err
 	}
 	v := pv.Elem()

@@ -19,6 +19,7 @@ const (
 	CodeBodyUnexpected = "request.body_unexpected" // a body where the daemon would read a legacy one
 	CodeLegacyConfig   = "request.legacy_hostconfig"
 	CodeAPIVersion     = "request.api_version"
+	CodeFormBody       = "request.form_body" // a body the daemon would read as form values
 )
 
 // Error is a request the plugin cannot judge safely. It always leads to a
@@ -64,6 +65,9 @@ func Parse(method, uri string, headers map[string]string, body []byte) (*Request
 	r.HasBody = len(body) > 0
 	if rt == nil {
 		return r, nil
+	}
+	if err := formBody(r, rt, headers); err != nil {
+		return r, err
 	}
 
 	if r.HasBody {
@@ -160,7 +164,58 @@ func classify(method, uri string) (r *Request, rt *route, err error) {
 	if rt.action == "image.pull" && q.Get("fromSrc") != "" {
 		r.Action = ActionImageImport
 	}
+	if rt.action == "service.update" && q.Get("rollback") == "previous" {
+		r.Action = ActionServiceRollback
+	}
 	return r, rt, nil
+}
+
+// formReaders are the routes whose query values decide the request and
+// which the daemon reads through its form parser (httputils.ParseForm,
+// r.FormValue): image create (pull, import), commit, tag, push, build.
+var formReaders = map[Action]bool{
+	"image.pull": true, ActionImageImport: true, "commit": true, "image.tag": true,
+	"image.push": true, "image.build": true,
+}
+
+// formBody denies a request whose body the daemon would read as form
+// values. Go's Request.ParseForm, which every handler runs, merges an
+// application/x-www-form-urlencoded body of a POST, PUT or PATCH into the
+// query's values, the body's first (net/http parsePostForm), and
+// FormValue parses multipart/form-data bodies too; the daemon forwards
+// neither to plugins (pkg/authorization/authz.go sendBody: JSON only), so
+// the query the plugin judges would not be the one the daemon uses.
+//
+// The plugin sees the last value of each header, the daemon's form parser
+// the first. On the routes in formReaders whose body is not a stream the
+// daemon reads (everything but build and import from stdin), any body
+// the plugin was not shown is therefore denied too, whatever its declared
+// type; so is a body of unknown length (no Content-Length: chunked).
+func formBody(r *Request, rt *route, headers map[string]string) *Error {
+	switch r.Method {
+	case "POST", "PUT", "PATCH":
+	default:
+		return nil
+	}
+	cl := header(headers, "Content-Length")
+	if cl == "0" {
+		return nil // nothing to parse
+	}
+	ct, _, _ := mime.ParseMediaType(header(headers, "Content-Type"))
+	if ct == "application/x-www-form-urlencoded" || ct == "multipart/form-data" {
+		return reject(CodeFormBody, "Content-Type", "the daemon reads a %s body as form values that override the query, and does not show it to the plugin; send parameters in the query only", ct)
+	}
+	if !formReaders[r.Action] || r.HasBody {
+		return nil
+	}
+	stream := r.Action == "image.build" || r.Action == ActionImageImport && r.Query.Get("fromSrc") == "-"
+	if stream {
+		return nil
+	}
+	if cl == "" {
+		return reject(CodeFormBody, "Content-Length", "%s reads form values, and this request may carry a body (no Content-Length) the plugin cannot see; send parameters in the query and Content-Length: 0", r.Action)
+	}
+	return reject(CodeFormBody, "body", "%s reads form values, and this request carries a body the plugin was not shown, which the daemon may read as a form; send parameters in the query only", r.Action)
 }
 
 func missingBody(r *Request, headers map[string]string) *Error {

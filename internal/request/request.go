@@ -83,6 +83,12 @@ type Request struct {
 	// Checkpoint is the checkpoint name of DELETE /containers/{name}/checkpoints/{checkpoint}.
 	Checkpoint string
 
+	// UnknownFields lists the body's keys, as paths, that the daemon
+	// types Portcullis was built with do not have and that carry a
+	// non-zero value (see CodeUnknownField). encoding/json drops them; a
+	// daemon of another version may apply them.
+	UnknownFields []string
+
 	// HasBody reports whether the daemon forwarded a body.
 	HasBody bool
 	// ContentType is the media type of the body ("application/json"),

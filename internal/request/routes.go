@@ -218,6 +218,7 @@ func Actions() []Action {
 	}
 	add(ActionImageImport)
 	add(ActionCheckpointDelete)
+	add(ActionServiceRollback)
 	add(ActionUnknown)
 	return out
 }
@@ -229,6 +230,11 @@ const (
 	ActionImageImport Action = "image.import"
 	// ActionCheckpointDelete is DELETE /containers/{name}/checkpoints/{checkpoint}.
 	ActionCheckpointDelete Action = "checkpoint.delete"
+	// ActionServiceRollback is POST /services/{id}/update?rollback=previous:
+	// the daemon applies the service's previous spec, not the one in the
+	// body (api/server/router/swarm/cluster_routes.go reads the URL
+	// query; swarmkit manager/controlapi/service.go UpdateService).
+	ActionServiceRollback Action = "service.rollback"
 )
 
 // routeIndex groups the table by method and first path segment so that a

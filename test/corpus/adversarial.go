@@ -46,6 +46,9 @@ type Case struct {
 	Allow bool   `json:"allow"`
 	// Why explains a case whose outcome is not obvious.
 	Why string `json:"why"`
+	// Daemon names the daemon behaviour the case relies on: the source
+	// file (module and path) where the daemon does what the rule assumes.
+	Daemon string `json:"daemon"`
 
 	// File is the file's name without .json: the control (not stored).
 	File string `json:"-"`

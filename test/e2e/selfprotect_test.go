@@ -20,8 +20,9 @@ import (
 // TestSelfProtectManagedPlugin runs the shipped policies in a managed
 // plugin and tries to disable, remove, reconfigure and upgrade that very
 // plugin, with the CLI and on the raw API. Every attempt is denied by rule
-// actions.denied ("plugin.*" is denied by default), and the plugin still
-// enforces afterwards.
+// actions.denied (every plugin action that changes anything is denied by
+// default) with the plugin_protect rule saying why, listing and inspecting
+// it stay allowed, and the plugin still enforces afterwards.
 func TestSelfProtectManagedPlugin(t *testing.T) {
 	t.Parallel()
 	m := StartManagedPlugin(t, shippedPolicyFiles(t))
@@ -36,12 +37,26 @@ func TestSelfProtectManagedPlugin(t *testing.T) {
 		{"disable -f", []string{"plugin", "disable", "--force", m.Ref}},
 		{"rm -f", []string{"plugin", "rm", "--force", m.Ref}},
 		{"set", []string{"plugin", "set", m.Ref, "policies.source=/tmp"}},
-		{"upgrade", []string{"plugin", "upgrade", "--grant-all-permissions", "--skip-remote-check", m.Ref, "127.0.0.1:1/evil/allow-all:latest"}},
+		// No "plugin upgrade": with inspect allowed, the CLI itself refuses
+		// to upgrade an enabled plugin before sending the upgrade; the API
+		// case below sends it.
 		{"install", []string{"plugin", "install", "--grant-all-permissions", "127.0.0.1:1/evil/allow-all:latest"}},
-		{"ls", []string{"plugin", "ls"}},
 	} {
 		t.Run("cli "+tt.name, func(t *testing.T) {
 			m.RequireDenied(t, d.Docker(tt.args...), rule)
+		})
+	}
+	t.Run("cli disable says why", func(t *testing.T) {
+		m.RequireDenied(t, d.Docker("plugin", "disable", m.Ref), "[rule.plugin_protect]", "Portcullis itself is a plugin")
+	})
+	// Read-only actions are allowed.
+	for _, args := range [][]string{{"plugin", "ls"}, {"plugin", "inspect", m.Ref}} {
+		t.Run("cli "+strings.Join(args, " "), func(t *testing.T) {
+			r := d.Docker(args...)
+			RequireOK(t, r)
+			if !strings.Contains(r.Stdout, strings.TrimSuffix(m.Ref, ":latest")) {
+				t.Fatalf("%v does not show the plugin: %s", args, r)
+			}
 		})
 	}
 

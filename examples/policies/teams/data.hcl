@@ -21,5 +21,7 @@ policy "data" {
 
   volumes {
     host_paths = true
+    # Network file systems only from the team's file server.
+    network_servers = ["nfs.internal"]
   }
 }

@@ -12,7 +12,7 @@ policy "ops" {
   extends = "default"
 
   actions {
-    allow = ["swarm.*", "node.*", "checkpoint.*"]
+    allow = ["swarm.*", "node.*", "checkpoint.*", "service.rollback"]
   }
 
   container {
@@ -31,6 +31,10 @@ policy "ops" {
   build {
     allow         = true # the one line that gives a team builds
     network_modes = ["", "default", "bridge", "none", "host"]
+    # Remote contexts the daemon may fetch: the team's known sources only.
+    # Internal addresses (loopback, link-local, private) are denied by
+    # fetch.address whatever this list says.
+    remote_contexts = ["github.com/**", "https://files.example.com/**"]
   }
 
   networks {
