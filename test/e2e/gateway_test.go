@@ -329,12 +329,14 @@ func TestGatewayIdentity(t *testing.T) {
 			t.Fatal(err)
 		}
 		os.Chown(sub, alice.UID, alice.GID)
-		run := []string{"sh", "-c", `exec "$0" run --rm --label team=web -v "$PWD":/app "$1" true`, dockerBin, img}
+		// As the default asks of a writable bind: the caller's own uid,
+		// unable to become root (mounts.root_writable).
+		run := []string{"sh", "-c", `exec "$0" run --rm --label team=web --user "$(id -u):$(id -g)" --security-opt no-new-privileges -v "$PWD":/app "$1" true`, dockerBin, img}
 		RequireOK(t, e.asCmd(alice, sub, nil, nil, run...))
 		r := e.asCmd(alice, carol.Home, nil, nil, run...)
 		e.RequireDenied(t, r, "mounts.bind", carol.Home)
 		// Carol's own home is hers.
-		RequireOK(t, e.asCmd(carol, "", nil, nil, "sh", "-c", `exec "$0" run --rm -v "$PWD":/app "$1" true`, dockerBin, img))
+		RequireOK(t, e.asCmd(carol, "", nil, nil, "sh", "-c", `exec "$0" run --rm --user "$(id -u):$(id -g)" --security-opt no-new-privileges -v "$PWD":/app "$1" true`, dockerBin, img))
 	})
 
 	t.Run("no header passes as another", func(t *testing.T) {
