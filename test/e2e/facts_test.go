@@ -305,7 +305,15 @@ func TestFactCLIRequests(t *testing.T) {
 
 	check := func(t *testing.T, mark int, what string, want []wantReq) {
 		t.Helper()
-		got := e.Observer.Since(mark)
+		// Only the CLI's requests: the plugin's own ownership follower
+		// (the Docker Go client, at its own API version) talks to the
+		// same daemon and is observed too.
+		var got []Observed
+		for _, o := range e.Observer.Since(mark) {
+			if strings.HasPrefix(headerValue(o.Headers, "User-Agent"), "Docker-Client/") {
+				got = append(got, o)
+			}
+		}
 		var lines []string
 		for _, o := range got {
 			lines = append(lines, o.String())
@@ -448,11 +456,15 @@ func stepMinor(v string, d int) string {
 // is new in API 1.56: Engine 29 applies it to a create at /v1.56 and drops it
 // at /v1.50 (the version CLI 28.2 negotiates); 20.10 (API 1.41) does not know
 // it. The plugin decodes bodies with the Docker 28.5 API types, which lack
-// Umask: it judges such a create without seeing the field, which is why
-// confinement is judged by allow-lists.
+// Umask: by default it denies a body field it has no type for
+// (request.unknown_field), at every version; with allow_unknown_fields the
+// daemon's own behaviour shows.
 func TestFactNewerFields(t *testing.T) {
 	t.Parallel()
 	e := NewEnv(t, Options{Observe: true})
+	files := BaselinePolicy(t)
+	files["default.hcl"] = strings.Replace(files["default.hcl"], `policy "default" {`, "policy \"default\" {\n  allow_unknown_fields = true\n", 1)
+	relaxed := NewEnv(t, Options{Observe: true, PolicyFiles: files})
 	const umask = 0o077
 	versions := []string{e.Daemon.APIVersion}
 	if e.Daemon.APIAtLeast("1.56") {
@@ -462,13 +474,21 @@ func TestFactNewerFields(t *testing.T) {
 		name := fmt.Sprintf("pe-newer-%d", i)
 		body := fmt.Sprintf(`{"Image":%q,"Cmd":["true"],"HostConfig":{"Umask":%d}}`, e.Image, umask)
 		path := e.Daemon.APIAt(v, "/containers/create?name="+name)
+		// Portcullis denies the field it has no type for
+		// (request.unknown_field); the policy below relaxes that, so the
+		// daemon's own behaviour shows.
 		resp, out, err := e.Daemon.Do("POST", path, nil, strings.NewReader(body))
-		if err != nil || resp.StatusCode != http.StatusCreated {
-			t.Fatalf("POST %s: %v %v %.300s", path, err, resp, out)
+		if err != nil || resp.StatusCode != http.StatusForbidden || !strings.Contains(string(out), "request.unknown_field") || !strings.Contains(string(out), "HostConfig.Umask") {
+			t.Fatalf("POST %s under the default allow_unknown_fields = false: %v %v %.300s, want a request.unknown_field denial naming HostConfig.Umask", path, err, resp, out)
 		}
-		if seen := findObserved(e.Observer.Requests(), "POST", name); seen == nil || !seen.BodyForwarded {
+		resp, out, err = relaxed.Daemon.Do("POST", path, nil, strings.NewReader(body))
+		if err != nil || resp.StatusCode != http.StatusCreated {
+			t.Fatalf("POST %s with allow_unknown_fields: %v %v %.300s", path, err, resp, out)
+		}
+		if seen := findObserved(relaxed.Observer.Requests(), "POST", name); seen == nil || !seen.BodyForwarded {
 			t.Errorf("POST %s: the plugins did not get the body: %v", path, seen)
 		}
+		e := relaxed
 		resp, out, err = e.Daemon.Do("GET", e.Daemon.API("/containers/"+name+"/json"), nil, nil)
 		if err != nil || resp.StatusCode != http.StatusOK {
 			t.Fatalf("inspect %s: %v %v %.300s", name, err, resp, out)
@@ -487,4 +507,15 @@ func TestFactNewerFields(t *testing.T) {
 		t.Logf("Docker Engine %s, create at API %s: Umask applied: %v", e.Daemon.Version, v, applied)
 		RequireOK(t, e.Docker("rm", name))
 	}
+}
+
+// headerValue reads a header from a forwarded header map, whatever the
+// case of its name.
+func headerValue(h map[string]string, name string) string {
+	for k, v := range h {
+		if strings.EqualFold(k, name) {
+			return v
+		}
+	}
+	return ""
 }
