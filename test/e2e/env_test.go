@@ -29,6 +29,10 @@ type Options struct {
 	// Observe puts an Observer (an allow-all plugin that keeps what the
 	// daemon forwards) before the plugin in the daemon's chain.
 	Observe bool
+	// NoFollow starts the plugin without following the daemon for
+	// ownership (--docker-host none), so that only the test's own requests
+	// reach the plugin.
+	NoFollow bool
 }
 
 // Env is one plugin and one private daemon that consults it.
@@ -52,13 +56,17 @@ func NewEnv(t testing.TB, opts Options) *Env {
 	if opts.PolicyFiles == nil {
 		opts.PolicyFiles = BaselinePolicy(t)
 	}
+	dockerHost := "unix://" + filepath.Join(dir, "d", "docker.sock")
+	if opts.NoFollow {
+		dockerHost = "none"
+	}
 	e.Plugin = StartPlugin(t, PluginConfig{
 		Dir:         filepath.Join(dir, "p"),
 		PolicyFiles: opts.PolicyFiles,
 		Args:        opts.PluginArgs,
 		// The daemon started below, which the plugin follows for
 		// ownership (it retries until the daemon answers).
-		DockerHost: "unix://" + filepath.Join(dir, "d", "docker.sock"),
+		DockerHost: dockerHost,
 	})
 	var pki *PKI
 	if opts.TLS {

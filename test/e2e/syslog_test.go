@@ -220,7 +220,10 @@ func TestSyslogRsyslogOutage(t *testing.T) {
 				spool = filepath.Join(ShortTempDir(t), "spool")
 				args = append(args, "--syslog-spool-dir", spool)
 			}
-			e := NewEnv(t, Options{PluginArgs: args, NoImage: true})
+			// NoFollow: only this test's requests, not the ownership
+			// follower's reconnecting around the restart (a known open
+			// interaction, see the audit trail issue's notes).
+			e := NewEnv(t, Options{PluginArgs: args, NoImage: true, NoFollow: true})
 			RequireOK(t, e.Docker("ps"))
 			waitSyslog(t, rs, auditLines(t, e.Plugin), 30*time.Second)
 
