@@ -222,9 +222,9 @@ func TestEvalDockerCommand(t *testing.T) {
 		code int
 		want []string
 	}{
-		{[]string{"docker", "run", "--rm", "-v", "/srv/x:/x", "busybox"}, exitFailed, []string{"decision: deny", "mounts.root_writable", "to fix: mount it read-only"}},
-		{[]string{"docker", "run", "--rm", "-v", "/srv/x:/x:ro", "busybox"}, exitOK, []string{"decision: allow"}},
-		{[]string{"docker", "container", "create", "-u", "1000:1000", "--security-opt", "no-new-privileges", "--mount", "type=bind,src=/srv/x,dst=/x", "busybox"}, exitOK, []string{"decision: allow"}},
+		{[]string{"docker", "run", "--rm", "-v", "/srv/scratch/x:/x", "busybox"}, exitFailed, []string{"decision: deny", "mounts.root_writable", "to fix: mount it read-only"}},
+		{[]string{"docker", "run", "--rm", "-v", "/srv/scratch/x:/x:ro", "busybox"}, exitOK, []string{"decision: allow"}},
+		{[]string{"docker", "container", "create", "-u", "1000:1000", "--security-opt", "no-new-privileges", "--mount", "type=bind,src=/srv/scratch/x,dst=/x", "busybox"}, exitOK, []string{"decision: allow"}},
 		{[]string{"run", "--privileged", "busybox"}, exitFailed, []string{"container.privileged", "to fix: remove --privileged"}},
 		{[]string{"docker", "ps"}, exitUsage, nil},
 		{[]string{"docker", "run", "--no-such-flag", "busybox"}, exitUsage, nil},

@@ -88,15 +88,23 @@ policy "default" {
     container_namespaces = []
     cgroup_parents       = []
 
-    # Host paths: only below /srv and /tmp, never the sensitive ones nor
-    # the Docker socket (in any spelling; /var/run is read as /run), nor
-    # any socket the daemons on the host listen on or any other Unix
-    # socket (bind_sockets names the ones a team may have). A container
-    # that may run as root gets them read-only only (root_writable_binds).
-    # /home/$user: the caller's own home ($user is the TLS certificate's
-    # CN or the gateway's Unix user; a request with no identity has no
-    # home), so that -v "$PWD":/app works in a project there.
-    bind_allow = ["/home/$user", "/srv", "/tmp"]
+    # Host paths: only the caller's own roots, never a directory every
+    # user shares (/tmp, all of /srv), never the sensitive ones nor the
+    # Docker socket (in any spelling; /var/run is read as /run), nor any
+    # socket the daemons on the host listen on or any other Unix socket
+    # (bind_sockets names the ones a team may have). A container that may
+    # run as root gets them read-only only (root_writable_binds).
+    #   /home/$user   the caller's own home ($user is the TLS certificate's
+    #                 CN or the gateway's Unix user), so that
+    #                 -v "$PWD":/app works in a project there;
+    #   /srv/$team    the caller's team's directory (teams extending this
+    #                 policy inherit it; in no team there is none);
+    #   /srv/scratch  the scratch root: the only host path for a caller
+    #                 with no identity (the Unix socket without the
+    #                 gateway: $user and $team fill in nothing). Every
+    #                 caller of this policy shares it; keep nothing
+    #                 private there (docs/security.md, "Bind roots").
+    bind_allow = ["/home/$user", "/srv/$team", "/srv/scratch"]
     bind_deny  = ["/", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/proc", "/root", "/run",
                   "/sbin", "/bin", "/sys", "/usr", "/var/lib/docker", "/var/lib/containerd", "/var/run"]
     shared_propagation = false

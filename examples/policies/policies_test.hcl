@@ -115,3 +115,60 @@ test "ops: build allowed" {
   uri    = "/v1.41/build?t=registry.example.com%2Fops%2Ftool%3A1"
   expect = "allow"
 }
+
+# Bind roots of the default policy: the caller's home, the caller's team's
+# directory, and the scratch root; never the directories every user shares.
+test "default: a user binds in their own home" {
+  user   = "nobody1"
+  method = "POST"
+  uri    = "/v1.41/containers/create"
+  body   = { Image = "busybox", HostConfig = { Binds = ["/home/nobody1/proj:/app:ro"] } }
+  expect = "allow"
+  policy = "default"
+}
+
+test "default: not in another user's home, /tmp or another team's directory" {
+  user   = "nobody1"
+  method = "POST"
+  uri    = "/v1.41/containers/create"
+  body   = { Image = "busybox", HostConfig = { Binds = ["/home/nobody2/proj:/a:ro", "/tmp/x:/b:ro", "/srv/web:/c:ro"] } }
+  expect = "deny"
+  rules  = ["mounts.bind"]
+}
+
+test "default: a team extending default binds in its own directory" {
+  user   = "admin1"
+  ous    = ["admins"]
+  method = "POST"
+  uri    = "/v1.41/containers/create"
+  body   = { Image = "busybox", HostConfig = { Binds = ["/srv/admins/x:/x:ro"] } }
+  expect = "allow"
+  policy = "admins"
+  team   = "admins"
+}
+
+test "default: a team extending default is confined to its own directory" {
+  user   = "admin1"
+  ous    = ["admins"]
+  method = "POST"
+  uri    = "/v1.41/containers/create"
+  body   = { Image = "busybox", HostConfig = { Binds = ["/srv/web/x:/x:ro"] } }
+  expect = "deny"
+  rules  = ["mounts.bind"]
+}
+
+test "default: a caller with no identity gets the scratch root only" {
+  method = "POST"
+  uri    = "/v1.41/containers/create"
+  body   = { Image = "busybox", HostConfig = { Binds = ["/srv/scratch/x:/x:ro"] } }
+  expect = "allow"
+  policy = "default"
+}
+
+test "default: a caller with no identity has no home and no /tmp" {
+  method = "POST"
+  uri    = "/v1.41/containers/create"
+  body   = { Image = "busybox", HostConfig = { Binds = ["/home/x:/a:ro", "/tmp:/b:ro", "/srv:/c:ro"] } }
+  expect = "deny"
+  rules  = ["mounts.bind"]
+}

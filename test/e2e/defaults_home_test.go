@@ -10,7 +10,8 @@ import (
 
 // TestDefaultsHomeBind: the shipped default gives each caller their own
 // home (/home/$user, $user from the TLS certificate's CN) and nobody
-// else's; a request with no identity (the Unix socket) gets none.
+// else's; a request with no identity (the Unix socket) gets none, only
+// the scratch root /srv/scratch. /tmp is nobody's.
 // -v "$PWD":/app from a project in the caller's home is allowed, as a
 // uid:gid with no-new-privileges (or read-only), and denied elsewhere.
 func TestDefaultsHomeBind(t *testing.T) {
@@ -39,6 +40,13 @@ func TestDefaultsHomeBind(t *testing.T) {
 	e.RequireDenied(t, a.Docker(run(proj[0][:len(proj[0])-len("/proj")]+"/../"+bob+"/proj")...), "mounts.bind")
 	e.RequireDenied(t, a.Docker(run(proj[1])...), "mounts.bind", "/home/"+alice)
 	e.RequireDenied(t, a.Docker(run("/opt/defaults-elsewhere")...), "mounts.bind")
-	// No identity (the Unix socket without the gateway): no home.
+	// /tmp, shared by every user, is no bind root; the denial lists the
+	// caller's own roots.
+	e.RequireDenied(t, a.Docker(run("/tmp")...), "mounts.bind", "(/home/"+alice+", /srv/scratch)")
+	// No identity (the Unix socket without the gateway): no home, only
+	// the scratch root. The source does not exist here: the daemon
+	// refuses that --mount (it creates nothing) after the plugin allowed it.
 	e.RequireDenied(t, e.Docker(run(proj[0])...), "mounts.bind")
+	e.RequireDenied(t, e.Docker(run("/tmp")...), "mounts.bind", "(/srv/scratch)")
+	RequireAllowed(t, e.Docker("run", "--rm", "--mount", "type=bind,source=/srv/scratch/defaults-home-absent,target=/s,readonly", e.Image, "true"))
 }

@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"fmt"
 	"net"
 	"net/http"
 	"os"
@@ -29,6 +30,20 @@ func shippedDefault(t testing.TB, edits ...string) string {
 	return s
 }
 
+// shippedBindAllow is the bind_allow line of the shipped default; tests
+// that bind a temporary directory add it with allowBind.
+const shippedBindAllow = `bind_allow = ["/home/$user", "/srv/$team", "/srv/scratch"]`
+
+// allowBind is the edit (for shippedDefault) that adds paths to the
+// shipped default's bind roots.
+func allowBind(paths ...string) []string {
+	line := strings.TrimSuffix(shippedBindAllow, "]")
+	for _, p := range paths {
+		line += fmt.Sprintf(", %q", p)
+	}
+	return []string{shippedBindAllow, line + "]"}
+}
+
 // TestDefaultsSetuidThroughBind: under the shipped default policy, a
 // container that may run as root gets no writable host path, in every
 // form (-v, --mount, a service mount, a local volume with bind options);
@@ -44,10 +59,12 @@ func TestDefaultsSetuidThroughBind(t *testing.T) {
 	if err := os.Chmod(dir, 0o777); err != nil { // for uid 1000 in the container
 		t.Fatal(err)
 	}
-	// Volumes that bind host paths allowed too, to judge that form.
-	def := shippedDefault(t,
+	// Volumes that bind host paths allowed too, to judge that form, and
+	// the test's directory a bind root (the shipped roots are the
+	// caller's home and team directory, and the scratch root).
+	def := shippedDefault(t, append(allowBind(dir),
 		"volume_host_paths  = false", "volume_host_paths  = true",
-		"host_paths = false", "host_paths = true")
+		"host_paths = false", "host_paths = true")...)
 	e := NewEnv(t, Options{PolicyFiles: map[string]string{"default.hcl": def}, PluginArgs: []string{"--host-root", "/"}})
 
 	const escalate = "cp /bin/busybox /w/sh && chmod 4755 /w/sh"
@@ -133,9 +150,11 @@ func TestDefaultsSocketBinds(t *testing.T) {
 	if err := os.WriteFile(plain, []byte("x"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	e := NewEnv(t, Options{PolicyFiles: map[string]string{"default.hcl": shippedDefault(t)}, PluginArgs: []string{"--host-root", "/"}})
+	// /tmp allowed, as the shipped default did before it had per-user
+	// roots and as a team may: the daemon's socket lies below it.
+	e := NewEnv(t, Options{PolicyFiles: map[string]string{"default.hcl": shippedDefault(t, allowBind("/tmp")...)}, PluginArgs: []string{"--host-root", "/"}})
 	if !strings.HasPrefix(e.Daemon.Socket, "/tmp/") {
-		t.Fatalf("the daemon's socket %s is not below /tmp, which the default allows", e.Daemon.Socket)
+		t.Fatalf("the daemon's socket %s is not below /tmp, which this policy allows", e.Daemon.Socket)
 	}
 	e.RequireDenied(t, e.Docker("run", "--rm", "-v", e.Daemon.Socket+":/s:ro", e.Image, "true"), "mounts.docker_socket", e.Daemon.Socket)
 	e.RequireDenied(t, e.Docker("run", "--rm", "-v", filepath.Dir(e.Daemon.Socket)+":/d:ro", e.Image, "true"), "mounts.docker_socket", "contains the socket")
