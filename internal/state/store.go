@@ -62,6 +62,19 @@ type Store struct {
 	// execs lists each container's recorded exec instances, oldest
 	// first, to keep at most MaxExecsPerContainer of them.
 	execs map[string][]string
+
+	// Group commit (see commit): writes waiting for the next
+	// transaction, and whether a goroutine is committing.
+	commitMu   sync.Mutex
+	pending    []pendingWrite
+	committing bool
+}
+
+// pendingWrite is one write waiting for its transaction; done receives
+// the result once the transaction is on disk (or failed).
+type pendingWrite struct {
+	fn   func(*bolt.Bucket) error
+	done chan error
 }
 
 // MaxExecsPerContainer bounds the exec instances remembered per
@@ -294,11 +307,56 @@ func (s *Store) save(o *request.Object) error {
 	if err != nil {
 		return err
 	}
-	// Batch joins concurrent creates into one transaction and one
-	// fsync; Record still returns only once its owner is on disk.
-	return s.db.Batch(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketOwners).Put(key(o.Kind, o.ID), v)
-	})
+	return s.commit(func(b *bolt.Bucket) error { return b.Put(key(o.Kind, o.ID), v) })
+}
+
+// commit applies fn to the owners bucket in a transaction and returns
+// once that transaction is on disk. Writes that arrive while a
+// transaction commits join the next one (group commit): one fsync for
+// all of them, and no timer. (bbolt's own Batch waits MaxBatchDelay,
+// 10 ms, for a batch to fill, and every create's response waited that
+// long.) When a shared transaction fails, each of its writes is retried
+// alone, so one bad write fails only its own caller.
+func (s *Store) commit(fn func(*bolt.Bucket) error) error {
+	done := make(chan error, 1)
+	s.commitMu.Lock()
+	s.pending = append(s.pending, pendingWrite{fn, done})
+	if !s.committing {
+		s.committing = true
+		go s.commitLoop()
+	}
+	s.commitMu.Unlock()
+	return <-done
+}
+
+func (s *Store) commitLoop() {
+	for {
+		s.commitMu.Lock()
+		q := s.pending
+		s.pending = nil
+		if len(q) == 0 {
+			s.committing = false
+			s.commitMu.Unlock()
+			return
+		}
+		s.commitMu.Unlock()
+		err := s.db.Update(func(tx *bolt.Tx) error {
+			b := tx.Bucket(bucketOwners)
+			for _, w := range q {
+				if err := w.fn(b); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		for _, w := range q {
+			if err != nil && len(q) > 1 {
+				w.done <- s.db.Update(func(tx *bolt.Tx) error { return w.fn(tx.Bucket(bucketOwners)) })
+				continue
+			}
+			w.done <- err
+		}
+	}
 }
 
 // Seen adds an object the daemon reports (a list or a create event). A
@@ -390,8 +448,7 @@ func (s *Store) Remove(kind request.Kind, id string) {
 	if len(gone) == 0 {
 		return
 	}
-	_ = s.db.Batch(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketOwners)
+	_ = s.commit(func(b *bolt.Bucket) error {
 		for _, o := range gone {
 			if err := b.Delete(key(o.Kind, o.ID)); err != nil {
 				return err

@@ -4,12 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
+	"sync"
 	"testing"
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/events"
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/api/types/volume"
+	bolt "go.etcd.io/bbolt"
 
 	"github.com/portcullis/portcullis/internal/request"
 )
@@ -304,5 +307,51 @@ func TestReconcileKeepsWhatItCouldNotList(t *testing.T) {
 	}
 	if o, ok := s.Get(request.KindContainer, idC); !ok || o.Owner.Team != "web" {
 		t.Errorf("a container recorded while the list was read was removed: %+v %v", o, ok)
+	}
+}
+
+// TestConcurrentRecords: Records made at once share transactions (group
+// commit), yet each returns only with its owner on disk, and a write
+// that fails (a key bbolt refuses) fails only its own Record.
+func TestConcurrentRecords(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 64
+	bad := strings.Repeat("x", bolt.MaxKeySize)
+	errs := make([]error, n+1)
+	var wg sync.WaitGroup
+	for i := 0; i <= n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			id := fmt.Sprintf("%064x", i)
+			if i == n {
+				id = bad
+			}
+			errs[i] = s.Record(request.Object{Kind: request.KindContainer, ID: id, Owner: request.Owner{Team: "web"}})
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs[:n] {
+		if err != nil {
+			t.Errorf("record %d: %v", i, err)
+		}
+	}
+	if errs[n] == nil {
+		t.Error("a record bbolt cannot store succeeded")
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err = Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if got := s.Len(request.KindContainer); got != n {
+		t.Errorf("after reopen %d containers, want %d", got, n)
 	}
 }
