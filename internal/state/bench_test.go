@@ -1,0 +1,36 @@
+package state
+
+import (
+	"fmt"
+	"sync/atomic"
+	"testing"
+
+	"github.com/portcullis/portcullis/internal/request"
+)
+
+// BenchmarkRecord: recording one owner, on disk when Record returns
+// (what the response phase of every create waits for); "8clients" runs
+// eight at once, as the load generator's clients do, which group commit
+// lets share transactions.
+func BenchmarkRecord(b *testing.B) {
+	for _, par := range []int{1, 8} {
+		b.Run(fmt.Sprintf("%dclients", par), func(b *testing.B) {
+			s, err := Open(b.TempDir())
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			var n atomic.Uint64
+			b.SetParallelism(par)
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					id := fmt.Sprintf("%064x", n.Add(1)%512)
+					if err := s.Record(request.Object{Kind: request.KindContainer, ID: id, Owner: request.Owner{Team: "web"}}); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		})
+	}
+}
