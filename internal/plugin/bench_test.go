@@ -2,6 +2,8 @@ package plugin_test
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -249,13 +251,18 @@ func BenchmarkHandlerResponse(b *testing.B) {
 }
 
 // Every recorded request once per iteration (104 AuthZReq calls), without
-// and with the audit file sink; ns/call is the mean per call.
+// and with the audit file sink, and with the ownership store; the -both
+// variants follow each allowed request with its AuthZRes, as the daemon
+// does (creates answered with an id, so the store records an owner, on
+// disk, for each). ns/call is the mean per call, either phase.
 func BenchmarkHandlerCorpus(b *testing.B) {
 	for _, bc := range []struct {
 		name    string
 		audited bool
 		owners  bool
-	}{{"plain", false, false}, {"audited", true, false}, {"owners", false, true}} {
+		both    bool // also the AuthZRes of every allowed request
+	}{{"plain", false, false, false}, {"audited", true, false, false}, {"owners", false, true, false},
+		{"plain-both", false, false, true}, {"owners-both", false, true, true}} {
 		b.Run(bc.name, func(b *testing.B) {
 			dir := ""
 			if bc.audited {
@@ -273,15 +280,52 @@ func BenchmarkHandlerCorpus(b *testing.B) {
 			}
 			h := benchPlugin(b, dir, extra...)
 			calls := benchCalls(b)
+			var res [][]byte
+			if bc.both {
+				res = responses(b, calls)
+			}
 			b.ReportAllocs()
 			done := benchcpu.Report(b)
+			n := 0
 			for b.Loop() {
-				for _, c := range calls {
-					roundTrip(b, h, reqPath, c.msg)
+				for i, c := range calls {
+					n++
+					if roundTrip(b, h, reqPath, c.msg) && res != nil {
+						roundTrip(b, h, resPath, res[i])
+						n++
+					}
 				}
 			}
 			done()
-			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(calls)), "ns/call")
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n), "ns/call")
 		})
 	}
+}
+
+// responses are the daemon's answers to calls for AuthZRes: a create
+// answered with an id derived from its URI (as test/loadgen does), a
+// DELETE with 204, anything else with 200 and no body.
+func responses(b *testing.B, calls []benchCall) [][]byte {
+	out := make([][]byte, len(calls))
+	for i, c := range calls {
+		e := c.env
+		path, _, _ := strings.Cut(e.RequestURI, "?")
+		sum := sha256.Sum256([]byte(e.RequestURI))
+		id := hex.EncodeToString(sum[:])
+		e.ResponseStatusCode = http.StatusOK
+		e.ResponseHeaders = map[string]string{"Api-Version": "1.41"}
+		switch {
+		case e.RequestMethod == "POST" && strings.HasSuffix(path, "/volumes/create"):
+			e.ResponseStatusCode, e.ResponseBody = http.StatusCreated, []byte(`{"Name":"bench-volume","Driver":"local"}`+"\n")
+		case e.RequestMethod == "POST" && (strings.HasSuffix(path, "/create") || strings.HasSuffix(path, "/exec")):
+			e.ResponseStatusCode, e.ResponseBody = http.StatusCreated, []byte(`{"Id":"`+id+`"}`+"\n")
+		case e.RequestMethod == "DELETE":
+			e.ResponseStatusCode = http.StatusNoContent
+		}
+		if e.ResponseBody != nil {
+			e.ResponseHeaders["Content-Type"] = "application/json"
+		}
+		out[i] = mustJSON(b, e)
+	}
+	return out
 }
