@@ -62,6 +62,12 @@ type Store struct {
 	// execs lists each container's recorded exec instances, oldest
 	// first, to keep at most MaxExecsPerContainer of them.
 	execs map[string][]string
+
+	// lifecycle, if set, is handed container lifecycle events (see
+	// OnLifecycle); cursor is the time of the last event seen. Both
+	// are used by Follow's goroutine only.
+	lifecycle func(LifecycleEvent)
+	cursor    time.Time
 }
 
 // MaxExecsPerContainer bounds the exec instances remembered per
