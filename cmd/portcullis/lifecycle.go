@@ -50,7 +50,7 @@ func lifecycleRecord(ev state.LifecycleEvent) *audit.Record {
 		r.Message = fmt.Sprintf("container %s (%s): a process was killed for memory", name, owner)
 	case state.LifecycleRestarted:
 		r.Type = audit.TypeContainerRestarted
-		r.Message = fmt.Sprintf("container %s (%s) was restarted", name, owner)
+		r.Message = fmt.Sprintf("container %s (%s) started again after it died", name, owner)
 	case state.LifecycleUnhealthy:
 		r.Type = audit.TypeContainerUnhealthy
 		r.Message = fmt.Sprintf("container %s (%s) turned unhealthy", name, owner)

@@ -28,7 +28,7 @@ func TestLifecycleRecord(t *testing.T) {
 		{state.LifecycleEvent{Kind: state.LifecycleOOM, Time: at, Container: job}, audit.TypeContainerOOM, nil,
 			"container job (owned by team web): a process was killed for memory"},
 		{state.LifecycleEvent{Kind: state.LifecycleRestarted, Time: at, Container: job}, audit.TypeContainerRestarted, nil,
-			"container job (owned by team web) was restarted"},
+			"container job (owned by team web) started again after it died"},
 		{state.LifecycleEvent{Kind: state.LifecycleUnhealthy, Time: at, Container: job}, audit.TypeContainerUnhealthy, nil,
 			"container job (owned by team web) turned unhealthy"},
 		{state.LifecycleEvent{Kind: state.LifecycleRemoved, Time: at, Container: job}, audit.TypeContainerRemoved, nil,

@@ -56,8 +56,9 @@ const (
 	TypeContainerDied Type = "container.died"
 	// TypeContainerOOM: the kernel killed a process of it for memory.
 	TypeContainerOOM Type = "container.oom"
-	// TypeContainerRestarted: restarted by its restart policy (or a
-	// restart request, which has its own decision record).
+	// TypeContainerRestarted: started again after it died: by its
+	// restart policy (or a start or restart request, which has its own
+	// decision record).
 	TypeContainerRestarted Type = "container.restarted"
 	// TypeContainerUnhealthy: its health check turned unhealthy.
 	TypeContainerUnhealthy Type = "container.unhealthy"

@@ -22,8 +22,9 @@ const (
 	// LifecycleOOM: the kernel killed a process of the container for
 	// memory.
 	LifecycleOOM
-	// LifecycleRestarted: the container was restarted (its restart
-	// policy, or a restart request).
+	// LifecycleRestarted: the container started again after it died:
+	// its restart policy restarted it (the daemon reports this as a
+	// start, not as a restart), or a start or restart request did.
 	LifecycleRestarted
 	// LifecycleUnhealthy: the container's health check turned unhealthy.
 	LifecycleUnhealthy
@@ -78,18 +79,28 @@ func (s *Store) lifecycleOf(m events.Message) (LifecycleEvent, bool) {
 	if m.Type != events.ContainerEventType {
 		return LifecycleEvent{}, false
 	}
+	if s.died == nil {
+		s.died = map[string]bool{}
+	}
+	id := m.Actor.ID
 	var k LifecycleKind
 	switch {
 	case m.Action == events.ActionDie:
 		k = LifecycleDied
+		s.died[id] = true
 	case m.Action == events.ActionOOM:
 		k = LifecycleOOM
-	case m.Action == events.ActionRestart:
+	case m.Action == events.ActionStart && s.died[id]:
+		// A restart policy's restart is a die then a start, with no
+		// "restart" event (moby daemon/monitor.go); a restart request's
+		// is a die, a start and a "restart", recorded once here.
 		k = LifecycleRestarted
+		delete(s.died, id)
 	case m.Action == events.ActionHealthStatusUnhealthy:
 		k = LifecycleUnhealthy
 	case m.Action == events.ActionDestroy:
 		k = LifecycleRemoved
+		delete(s.died, id)
 	default:
 		return LifecycleEvent{}, false
 	}

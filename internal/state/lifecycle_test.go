@@ -83,7 +83,9 @@ func TestLifecycle(t *testing.T) {
 	send(events.ActionStart, idA, map[string]string{"name": "job"}, nil)
 	send(events.ActionOOM, idA, map[string]string{"name": "job"}, &LifecycleEvent{Kind: LifecycleOOM, Container: job})
 	send(events.ActionDie, idA, map[string]string{"name": "job", "exitCode": "137"}, &LifecycleEvent{Kind: LifecycleDied, Container: job, ExitCode: "137"})
-	send(events.ActionRestart, idA, map[string]string{"name": "job"}, &LifecycleEvent{Kind: LifecycleRestarted, Container: job})
+	send(events.ActionStart, idA, map[string]string{"name": "job"}, &LifecycleEvent{Kind: LifecycleRestarted, Container: job})
+	send(events.ActionRestart, idA, map[string]string{"name": "job"}, nil) // a restart request's, after its start
+	send(events.ActionStart, idA, map[string]string{"name": "job"}, nil)   // no die before it
 	send(events.ActionHealthStatusHealthy, idA, nil, nil)
 	send(events.ActionHealthStatusUnhealthy, idA, map[string]string{"name": "job"}, &LifecycleEvent{Kind: LifecycleUnhealthy, Container: job})
 	send(events.ActionDestroy, idA, map[string]string{"name": "job"}, &LifecycleEvent{Kind: LifecycleRemoved, Container: job})

@@ -68,6 +68,9 @@ type Store struct {
 	// are used by Follow's goroutine only.
 	lifecycle func(LifecycleEvent)
 	cursor    time.Time
+	// died holds the containers whose last lifecycle event was a die:
+	// their next start is a restart.
+	died map[string]bool
 }
 
 // MaxExecsPerContainer bounds the exec instances remembered per
