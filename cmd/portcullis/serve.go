@@ -208,7 +208,7 @@ func serve(ctx context.Context, cfg serveConfig, log *logrus.Logger, stderr io.W
 			}
 		}
 	}()
-	if err := followDaemon(rctx, cfg.dockerHost, owners, log); err != nil {
+	if err := followDaemon(rctx, cfg.dockerHost, owners, auditor, log); err != nil {
 		return err
 	}
 
@@ -239,7 +239,7 @@ func sinkStats(a *audit.Auditor) []metrics.SinkStats {
 // followDaemon keeps the ownership store current with the daemon, on its
 // own goroutine: its requests pass through the daemon's authorization,
 // which calls this very process, so nothing here may hold up serving.
-func followDaemon(ctx context.Context, host string, owners *state.Store, log *logrus.Logger) error {
+func followDaemon(ctx context.Context, host string, owners *state.Store, auditor *audit.Auditor, log *logrus.Logger) error {
 	if host == "none" {
 		owners.Standalone()
 		log.Warn("--docker-host none: following no daemon; objects Portcullis did not see created are unknown and judged as unowned")
@@ -249,6 +249,14 @@ func followDaemon(ctx context.Context, host string, owners *state.Store, log *lo
 	if err != nil {
 		return fmt.Errorf("--docker-host: %w", err)
 	}
+	// Container lifecycle events no request caused go to the trail too.
+	owners.OnLifecycle(func(ev state.LifecycleEvent) {
+		if rec := lifecycleRecord(ev); rec != nil {
+			if err := auditor.Record(rec); err != nil {
+				log.WithError(err).Warn("cannot record a container lifecycle event")
+			}
+		}
+	})
 	go func() {
 		defer cli.Close()
 		failing := false

@@ -125,6 +125,22 @@ func appendRecord(b []byte, r *Record) []byte {
 		b = append(b, `,"count":`...)
 		b = strconv.AppendUint(b, r.Count, 10)
 	}
+	if r.EventTime != nil {
+		b = append(b, `,"event_time":`...)
+		b = appendTimestamp(b, *r.EventTime)
+	}
+	if r.ExitCode != nil {
+		b = append(b, `,"exit_code":`...)
+		b = strconv.AppendInt(b, int64(*r.ExitCode), 10)
+	}
+	if r.GapFrom != nil {
+		b = append(b, `,"gap_from":`...)
+		b = appendTimestamp(b, *r.GapFrom)
+	}
+	if r.GapTo != nil {
+		b = append(b, `,"gap_to":`...)
+		b = appendTimestamp(b, *r.GapTo)
+	}
 	b = append(b, `,"instance":`...)
 	b = appendString(b, r.Instance)
 	b = append(b, `,"plugin_version":`...)

@@ -57,6 +57,13 @@ const createBody = `{
 
 func yes() *bool { b := true; return &b }
 
+func intp(i int) *int { return &i }
+
+var (
+	eventTime = audit.Timestamp(time.Date(2025, 3, 14, 15, 9, 20, 0, time.UTC))
+	gapFrom   = audit.Timestamp(time.Date(2025, 3, 14, 15, 0, 0, 0, time.UTC))
+)
+
 func goldenCases(t testing.TB) []struct {
 	name string
 	rec  *audit.Record
@@ -139,6 +146,20 @@ func goldenCases(t testing.TB) []struct {
 		{"audit_retention", rec(&audit.Record{
 			Type: audit.TypeAuditRetention, Files: []string{"audit-20250101T000000.000000000Z.log"},
 			Message: "retention deleted 1 rotated audit files, rotated more than 720h0m0s ago",
+		}, nil)},
+		{"container_died", rec(&audit.Record{
+			Type: audit.TypeContainerDied, EventTime: &eventTime, ExitCode: intp(137),
+			Target:  &audit.Target{Container: "job", ID: "4f1c2b7d9e", OwnerTeam: "web", OwnerUser: "alice"},
+			Message: "container job (owned by team web) exited with code 137",
+		}, nil)},
+		{"container_oom", rec(&audit.Record{
+			Type: audit.TypeContainerOOM, EventTime: &eventTime,
+			Target:  &audit.Target{Container: "job", ID: "4f1c2b7d9e", OwnerTeam: "web", OwnerUser: "alice"},
+			Message: "container job (owned by team web): a process was killed for memory",
+		}, nil)},
+		{"events_gap", rec(&audit.Record{
+			Type: audit.TypeEventsGap, GapFrom: &gapFrom, GapTo: &eventTime,
+			Message: "the daemon no longer held all events between 2025-03-14T15:00:00.000000000Z and 2025-03-14T15:09:20.000000000Z: container lifecycle events in that interval may be missing from the trail",
 		}, nil)},
 		{"decision_summary", rec(&audit.Record{
 			Type: audit.TypeDecisionSummary, Phase: audit.PhaseRequest, Decision: audit.Allow, Policy: "web",

@@ -49,6 +49,24 @@ const (
 	// TypeDecisionSummary counts the decisions a policy's audit volume
 	// setting did not record one by one (Count, Action).
 	TypeDecisionSummary Type = "decision.summary"
+
+	// Container lifecycle events no request caused, from the daemon's
+	// event stream (Target: the container and its owner; EventTime).
+	// TypeContainerDied: its process exited (ExitCode).
+	TypeContainerDied Type = "container.died"
+	// TypeContainerOOM: the kernel killed a process of it for memory.
+	TypeContainerOOM Type = "container.oom"
+	// TypeContainerRestarted: started again after it died: by its
+	// restart policy (or a start or restart request, which has its own
+	// decision record).
+	TypeContainerRestarted Type = "container.restarted"
+	// TypeContainerUnhealthy: its health check turned unhealthy.
+	TypeContainerUnhealthy Type = "container.unhealthy"
+	// TypeContainerRemoved: removed by --rm (or a remove request).
+	TypeContainerRemoved Type = "container.removed"
+	// TypeEventsGap: daemon events between GapFrom and GapTo may be
+	// missing from the trail (GapFrom absent: from the beginning).
+	TypeEventsGap Type = "events.gap"
 )
 
 // RuleUnavailable is the rule of a request denied because a required
@@ -159,6 +177,14 @@ type Record struct {
 	Files []string `json:"files,omitempty"`
 	// Count is how many decisions a decision.summary record stands for.
 	Count uint64 `json:"count,omitempty"`
+	// EventTime is when the daemon reported a container lifecycle event
+	// (replayed events are recorded later than they happened).
+	EventTime *Timestamp `json:"event_time,omitempty"`
+	// ExitCode is a container.died record's exit code.
+	ExitCode *int `json:"exit_code,omitempty"`
+	// GapFrom and GapTo bound an events.gap record's interval.
+	GapFrom *Timestamp `json:"gap_from,omitempty"`
+	GapTo   *Timestamp `json:"gap_to,omitempty"`
 
 	Instance      string `json:"instance"`
 	PluginVersion string `json:"plugin_version"`

@@ -71,12 +71,51 @@ func (s *Store) followOnce(ctx context.Context, d Daemon, report func(error)) er
 	defer cancel()
 	// Subscribe first, from a little before now: an object created or
 	// removed while the lists are read shows in the events that follow,
-	// and events apply idempotently in order.
-	msgs, errs := d.Events(ectx, events.ListOptions{Since: fmt.Sprint(time.Now().Add(-2 * time.Second).Unix())})
+	// and events apply idempotently in order. With a lifecycle handler,
+	// from the last event seen, so that the daemon replays what happened
+	// while Portcullis was not following.
+	since := time.Now().Add(-2 * time.Second)
+	if s.lifecycle != nil && s.cursor.IsZero() {
+		t, err := s.lastEvent()
+		if err != nil {
+			return err
+		}
+		s.cursor = t
+	}
+	cursor := s.cursor
+	if !cursor.IsZero() && cursor.Before(since) {
+		since = cursor
+	}
+	subscribed := time.Now().UTC()
+	msgs, errs := d.Events(ectx, events.ListOptions{Since: sinceArg(since)})
 	if err := s.Reconcile(ectx, d); err != nil {
 		return err
 	}
 	report(nil)
+	if s.lifecycle == nil {
+		for {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case err := <-errs:
+				return fmt.Errorf("daemon event stream: %w", err)
+			case m := <-msgs:
+				s.Apply(m)
+			}
+		}
+	}
+	if cursor.IsZero() {
+		// Nothing was ever followed with this state directory: what
+		// happened before now is not in the trail.
+		s.lifecycle(LifecycleEvent{Kind: LifecycleGap, To: subscribed})
+		s.cursor = subscribed
+		if err := s.saveLastEvent(subscribed); err != nil {
+			return err
+		}
+	}
+	defer func() { _ = s.saveLastEvent(s.cursor) }()
+	var replayed int
+	var firstReplayed, saved time.Time
 	for {
 		select {
 		case <-ctx.Done():
@@ -84,7 +123,34 @@ func (s *Store) followOnce(ctx context.Context, d Daemon, report func(error)) er
 		case err := <-errs:
 			return fmt.Errorf("daemon event stream: %w", err)
 		case m := <-msgs:
+			t := eventTime(m)
+			if !cursor.IsZero() && t.Before(subscribed) {
+				// Replayed from the daemon's buffer, which holds its
+				// last daemonEventBuffer events: a replay that fills it
+				// may have lost the oldest of those missed.
+				if replayed++; replayed == 1 {
+					firstReplayed = t
+				} else if replayed == daemonEventBuffer {
+					s.lifecycle(LifecycleEvent{Kind: LifecycleGap, From: cursor, To: firstReplayed})
+				}
+			}
+			ev, isLifecycle := s.lifecycleOf(m)
+			if isLifecycle && t.After(s.cursor) {
+				s.lifecycle(ev)
+			}
 			s.Apply(m)
+			if t.After(s.cursor) {
+				s.cursor = t
+			}
+			// Saved at once after a lifecycle event, at most once a
+			// second otherwise: an event replayed after a crash is
+			// recorded twice at worst, never lost.
+			if isLifecycle || time.Since(saved) >= time.Second {
+				if err := s.saveLastEvent(s.cursor); err != nil {
+					return err
+				}
+				saved = time.Now()
+			}
 		}
 	}
 }

@@ -68,6 +68,15 @@ type Store struct {
 	commitMu   sync.Mutex
 	pending    []pendingWrite
 	committing bool
+
+	// lifecycle, if set, is handed container lifecycle events (see
+	// OnLifecycle); cursor is the time of the last event seen. Both
+	// are used by Follow's goroutine only.
+	lifecycle func(LifecycleEvent)
+	cursor    time.Time
+	// died holds the containers whose last lifecycle event was a die:
+	// their next start is a restart.
+	died map[string]bool
 }
 
 // pendingWrite is one write waiting for its transaction; done receives

@@ -73,9 +73,14 @@ type fakeDaemon struct {
 	events chan events.Message
 	errs   chan error
 	fail   error
+	// since receives the since option of each subscription, if not nil.
+	since chan string
 }
 
-func (f *fakeDaemon) Events(ctx context.Context, _ events.ListOptions) (<-chan events.Message, <-chan error) {
+func (f *fakeDaemon) Events(ctx context.Context, o events.ListOptions) (<-chan events.Message, <-chan error) {
+	if f.since != nil {
+		f.since <- o.Since
+	}
 	return f.events, f.errs
 }
 
