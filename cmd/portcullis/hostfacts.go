@@ -76,11 +76,12 @@ func newHostFacts(h hostFactsFlags, hostRoot, ownSocket string, resolve func(str
 func (s *hostFactsSource) learn() (hostfacts.Facts, error) {
 	f, err := s.learner.Learn()
 	if err != nil {
-		// Keep every socket known before: a failed read must not
-		// forget one.
-		f = hostfacts.Facts{Sockets: hostfacts.Defaults}
+		// Keep every socket known before and every one learnt now: a
+		// failed read must not forget one. Remapping counts as off.
+		f.UsernsRemap = false
+		f.Sockets = append(append([]string(nil), f.Sockets...), hostfacts.Defaults...)
 		if prev := s.cur.Load(); prev != nil {
-			f.Sockets = append(append([]string(nil), f.Sockets...), prev.Sockets...)
+			f.Sockets = append(f.Sockets, prev.Sockets...)
 		}
 	}
 	pf := &policy.HostFacts{UsernsRemap: f.UsernsRemap}

@@ -97,6 +97,7 @@ func (l Learner) Learn() (Facts, error) {
 		f.Daemons = len(daemons)
 		f.Sources = append(f.Sources, proc)
 	}
+	var errs []error
 	socks := map[string]bool{}
 	for _, s := range Defaults {
 		socks[s] = true
@@ -113,16 +114,24 @@ func (l Learner) Learn() (Facts, error) {
 			Containerd string   `json:"containerd"`
 			ExecRoot   string   `json:"exec-root"`
 		}
+		// A file that cannot be read or parsed (another daemon's, being
+		// written or removed right now) costs only what it would have
+		// added: that daemon's command line still counts, its remapping
+		// counts as off, and the error is returned with what was learnt.
+		fileOK := true
 		data, err := os.ReadFile(filepath.Join(root, cf))
 		switch {
 		case err == nil:
 			f.Sources = append(f.Sources, cf)
 			if err := json.Unmarshal(data, &fileCfg); err != nil {
-				return f, errors.New(cf + ": " + err.Error())
+				errs = append(errs, errors.New(cf+": "+err.Error()))
+				fileCfg.Hosts, fileCfg.Remap, fileCfg.Containerd, fileCfg.ExecRoot = nil, "", "", ""
+				fileOK = false
 			}
 		case errors.Is(err, fs.ErrNotExist):
 		default:
-			return f, err
+			errs = append(errs, err)
+			fileOK = false
 		}
 		// Flags and the file may not both set one option (the daemon
 		// refuses to start), so either source is the daemon's.
@@ -130,7 +139,7 @@ func (l Learner) Learn() (Facts, error) {
 		remap := first(d.remap, fileCfg.Remap)
 		ctrd := first(d.containerd, fileCfg.Containerd)
 		execRoot := first(d.execRoot, fileCfg.ExecRoot, "/var/run/docker")
-		if remap == "" {
+		if remap == "" || !fileOK {
 			remapAll = false
 		}
 		unixHosts := 0
@@ -153,7 +162,7 @@ func (l Learner) Learn() (Facts, error) {
 		f.Sockets = append(f.Sockets, s)
 	}
 	sort.Strings(f.Sockets)
-	return f, nil
+	return f, errors.Join(errs...)
 }
 
 func first(vals ...string) string {

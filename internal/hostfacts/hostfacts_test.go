@@ -1,8 +1,10 @@
 package hostfacts
 
 import (
+	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -82,4 +84,42 @@ func splitNUL(s string) []string {
 		}
 	}
 	return append(out, s[start:])
+}
+
+// TestLearnHalfWrittenConfig: a daemon whose configuration file does not
+// parse (being written or removed by its owner right now) still gives the
+// sockets on its command line; the error is returned with what was learnt,
+// and remapping counts as off.
+func TestLearnHalfWrittenConfig(t *testing.T) {
+	root := t.TempDir()
+	proc := filepath.Join(root, "proc")
+	for pid, args := range map[string][]string{
+		"10": {"/usr/bin/dockerd", "-H", "unix:///tmp/a/docker.sock", "--config-file", "/cfg/a.json"},
+		"11": {"/usr/bin/dockerd", "-H", "unix:///tmp/b/docker.sock", "--config-file", "/cfg/b.json", "--userns-remap", "default"},
+	} {
+		if err := os.MkdirAll(filepath.Join(proc, pid), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(proc, pid, "cmdline"), []byte(strings.Join(args, "\x00")+"\x00"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.MkdirAll(filepath.Join(root, "cfg"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "cfg", "a.json"), []byte(`{"hosts": [`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := Learner{Proc: proc, Root: root}.Learn()
+	if err == nil {
+		t.Error("a configuration file that does not parse is not reported")
+	}
+	for _, want := range []string{"/tmp/a/docker.sock", "/tmp/b/docker.sock"} {
+		if !slices.Contains(f.Sockets, want) {
+			t.Errorf("sockets %q lack %s", f.Sockets, want)
+		}
+	}
+	if f.UsernsRemap {
+		t.Error("remapping counted as on although one daemon's configuration could not be read")
+	}
 }
