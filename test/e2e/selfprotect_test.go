@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Self-protection: with the shipped default policy, nobody can switch
@@ -114,7 +115,16 @@ func TestSelfProtectContainer(t *testing.T) {
 
 	RequireOK(t, e.Docker("run", "-d", "--name", "portcullis", e.Image, "sleep", "600"))
 	RequireOK(t, e.Docker("run", "-d", "--name", "pe-other", e.Image, "sleep", "600"))
-	r := e.Docker("inspect", "--format", "{{.Id}}", "portcullis")
+	// A name resolves once the plugin has first read the daemon's
+	// objects (it started before the daemon): until then a reference
+	// by name is judged as unowned. Wait for that, bounded.
+	var r Result
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(500 * time.Millisecond) {
+		r = e.Docker("inspect", "--format", "{{.Id}}", "portcullis")
+		if r.ExitCode == 0 || !strings.Contains(r.Stderr, "cannot be resolved yet") || time.Now().After(deadline) {
+			break
+		}
+	}
 	RequireOK(t, r)
 	id := strings.TrimSpace(r.Stdout)
 
