@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"net"
@@ -143,12 +145,18 @@ func serve(ctx context.Context, cfg serveConfig, log *logrus.Logger, stderr io.W
 	debug.FreeOSMemory()
 	trail := plugin.NewTrail(auditor)
 	popt := []plugin.Option{plugin.WithLogger(log), plugin.WithAuditor(trail), plugin.WithInstance(instance)}
+	owners, err := state.Open(cfg.stateDir)
+	if err != nil {
+		return fmt.Errorf("--state-dir: %w", err)
+	}
+	defer owners.Close()
 	if cfg.metricsListen != "" {
 		var open atomic.Int64
 		cfg.limits.Open = &open
 		cfg.metrics = metrics.New(metrics.Options{
 			AuditStats:      func() []metrics.SinkStats { return sinkStats(auditor) },
 			OpenConnections: func() float64 { return float64(open.Load()) },
+			Ownership:       func() []metrics.ObjectCount { return objectCounts(owners) },
 		})
 		cfg.metrics.SetRevision(set.Revision())
 		ml, err := net.Listen("tcp", cfg.metricsListen)
@@ -165,12 +173,13 @@ func serve(ctx context.Context, cfg serveConfig, log *logrus.Logger, stderr io.W
 		log.WithField("address", ml.Addr().String()).Info("serving metrics")
 		popt = append(popt, plugin.WithMetrics(cfg.metrics))
 	}
-	owners, err := state.Open(cfg.stateDir)
+	// The follower's own requests are recognised by a secret drawn now
+	// (internal/plugin/self.go).
+	selfToken, err := newSelfToken()
 	if err != nil {
-		return fmt.Errorf("--state-dir: %w", err)
+		return err
 	}
-	defer owners.Close()
-	popt = append(popt, plugin.WithOwners(owners))
+	popt = append(popt, plugin.WithOwners(owners), plugin.WithSelfToken(selfToken))
 	p := plugin.New(set, popt...)
 
 	l, err := plugin.ActivationListener()
@@ -208,7 +217,7 @@ func serve(ctx context.Context, cfg serveConfig, log *logrus.Logger, stderr io.W
 			}
 		}
 	}()
-	if err := followDaemon(rctx, cfg.dockerHost, owners, auditor, log); err != nil {
+	if err := followDaemon(rctx, cfg.dockerHost, selfToken, owners, auditor, log); err != nil {
 		return err
 	}
 
@@ -227,6 +236,15 @@ func serve(ctx context.Context, cfg serveConfig, log *logrus.Logger, stderr io.W
 	return err
 }
 
+// objectCounts converts the ownership store's size for the metrics.
+func objectCounts(s *state.Store) []metrics.ObjectCount {
+	var out []metrics.ObjectCount
+	for _, c := range s.Counts() {
+		out = append(out, metrics.ObjectCount{Kind: c.Kind, Owned: c.Owned, Unowned: c.Unowned})
+	}
+	return out
+}
+
 // sinkStats converts the audit trail's counts for the metrics.
 func sinkStats(a *audit.Auditor) []metrics.SinkStats {
 	var out []metrics.SinkStats
@@ -239,13 +257,13 @@ func sinkStats(a *audit.Auditor) []metrics.SinkStats {
 // followDaemon keeps the ownership store current with the daemon, on its
 // own goroutine: its requests pass through the daemon's authorization,
 // which calls this very process, so nothing here may hold up serving.
-func followDaemon(ctx context.Context, host string, owners *state.Store, auditor *audit.Auditor, log *logrus.Logger) error {
+func followDaemon(ctx context.Context, host, selfToken string, owners *state.Store, auditor *audit.Auditor, log *logrus.Logger) error {
 	if host == "none" {
 		owners.Standalone()
 		log.Warn("--docker-host none: following no daemon; objects Portcullis did not see created are unknown and judged as unowned")
 		return nil
 	}
-	cli, err := state.NewClient(host)
+	cli, err := state.NewClient(host, map[string]string{plugin.SelfHeader: selfToken})
 	if err != nil {
 		return fmt.Errorf("--docker-host: %w", err)
 	}
@@ -474,4 +492,13 @@ func resolveFetchHost(host string) ([]netip.Addr, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	return net.DefaultResolver.LookupNetIP(ctx, "ip", host)
+}
+
+// newSelfToken is a secret of 256 random bits, hex-encoded.
+func newSelfToken() (string, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("draw a secret for the plugin's own requests: %w", err)
+	}
+	return hex.EncodeToString(b), nil
 }

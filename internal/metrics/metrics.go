@@ -39,6 +39,14 @@ type Options struct {
 	AuditStats func() []SinkStats
 	// OpenConnections returns the plugin socket's open connections.
 	OpenConnections func() float64
+	// Ownership returns the ownership store's objects by kind.
+	Ownership func() []ObjectCount
+}
+
+// ObjectCount is how many objects of one kind the ownership store knows.
+type ObjectCount struct {
+	Kind           string
+	Owned, Unowned int
 }
 
 // Metrics holds the registry and every metric family.
@@ -58,14 +66,15 @@ type Metrics struct {
 
 // Names of the metric families, as the examples use them.
 const (
-	Decisions       = "portcullis_decisions_total"
-	Denials         = "portcullis_denials_total"
-	JudgeSeconds    = "portcullis_judge_duration_seconds"
-	CallSeconds     = "portcullis_call_duration_seconds"
-	AuditRecords    = "portcullis_audit_records_total"
-	Reloads         = "portcullis_policy_reloads_total"
-	PolicyRevision  = "portcullis_policy_revision_info"
-	OpenConnections = "portcullis_open_connections"
+	Decisions        = "portcullis_decisions_total"
+	Denials          = "portcullis_denials_total"
+	JudgeSeconds     = "portcullis_judge_duration_seconds"
+	CallSeconds      = "portcullis_call_duration_seconds"
+	AuditRecords     = "portcullis_audit_records_total"
+	Reloads          = "portcullis_policy_reloads_total"
+	PolicyRevision   = "portcullis_policy_revision_info"
+	OpenConnections  = "portcullis_open_connections"
+	OwnershipObjects = "portcullis_ownership_objects"
 )
 
 // latencyBuckets span a decision's usual 10 µs to a slow call's second.
@@ -106,6 +115,9 @@ func New(o Options) *Metrics {
 		m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: OpenConnections, Help: "Open connections to the plugin socket.",
 		}, o.OpenConnections))
+	}
+	if o.Ownership != nil {
+		m.reg.MustRegister(&ownershipCollector{counts: o.Ownership})
 	}
 	return m
 }
@@ -206,5 +218,23 @@ func (c *auditCollector) Collect(ch chan<- prometheus.Metric) {
 		}{{"written", s.Written}, {"queued", s.Queued}, {"spooled", s.Spooled}, {"lost", s.Lost}} {
 			ch <- prometheus.MustNewConstMetric(auditDesc, prometheus.CounterValue, float64(v.n), s.Sink, v.outcome)
 		}
+	}
+}
+
+// ownershipCollector reads the ownership store's size at scrape time.
+type ownershipCollector struct {
+	counts func() []ObjectCount
+}
+
+var ownershipDesc = prometheus.NewDesc(OwnershipObjects,
+	"Objects the ownership store knows, by kind and whether Portcullis saw them created (owned) or only listed them (unowned).",
+	[]string{"kind", "owned"}, nil)
+
+func (c *ownershipCollector) Describe(ch chan<- *prometheus.Desc) { ch <- ownershipDesc }
+
+func (c *ownershipCollector) Collect(ch chan<- prometheus.Metric) {
+	for _, n := range c.counts() {
+		ch <- prometheus.MustNewConstMetric(ownershipDesc, prometheus.GaugeValue, float64(n.Owned), n.Kind, "true")
+		ch <- prometheus.MustNewConstMetric(ownershipDesc, prometheus.GaugeValue, float64(n.Unowned), n.Kind, "false")
 	}
 }

@@ -42,6 +42,9 @@ func exercised(t *testing.T) *metrics.Metrics {
 			return []metrics.SinkStats{{Sink: "file", Written: 7, Lost: 2}, {Sink: "syslog", Written: 5, Queued: 1, Spooled: 3}}
 		},
 		OpenConnections: func() float64 { return 3 },
+		Ownership: func() []metrics.ObjectCount {
+			return []metrics.ObjectCount{{Kind: "container", Owned: 4, Unowned: 1}, {Kind: "volume", Owned: 2}}
+		},
 	})
 	m.Decision("container.create", "default", "", false, []string{"container.privileged"}, 20*time.Microsecond)
 	m.Decision("system.ping", "web", "web", true, nil, 5*time.Microsecond)
@@ -100,6 +103,10 @@ func TestFamilies(t *testing.T) {
 		{metrics.Reloads, map[string]string{"outcome": "loaded"}, 0},
 		{metrics.PolicyRevision, map[string]string{"revision": "bbb"}, 1},
 		{metrics.OpenConnections, nil, 3},
+		{metrics.OwnershipObjects, map[string]string{"kind": "container", "owned": "true"}, 4},
+		{metrics.OwnershipObjects, map[string]string{"kind": "container", "owned": "false"}, 1},
+		{metrics.OwnershipObjects, map[string]string{"kind": "volume", "owned": "true"}, 2},
+		{metrics.OwnershipObjects, map[string]string{"kind": "volume", "owned": "false"}, 0},
 	} {
 		f := fams[tc.family]
 		if f == nil {

@@ -32,6 +32,8 @@ type Plugin struct {
 	// auditErrs rate-limits the log line of a failed audit record.
 	auditErrs rateLog
 	metrics   *metrics.Metrics // nil: none
+	// selfToken recognises Portcullis's own requests (self.go); nil: none.
+	selfToken []byte
 }
 
 // Option configures a Plugin.
@@ -189,6 +191,10 @@ func (p *Plugin) Evaluate(e *Envelope) *Outcome {
 		o.Request = r
 		if err != nil {
 			o.Rejected = asRequestError(err)
+			break
+		}
+		if p.isSelf(e, r) {
+			o.Decision = policy.Decision{Allow: true, Mode: "enforce", Policy: SelfPolicy}
 			break
 		}
 		if p.owners == nil {

@@ -27,9 +27,10 @@ type Daemon interface {
 var _ Daemon = (*client.Client)(nil)
 
 // NewClient is the official Docker client for host (for example
-// "unix:///var/run/docker.sock"), negotiating the API version.
-func NewClient(host string) (*client.Client, error) {
-	return client.NewClientWithOpts(client.WithHost(host), client.WithAPIVersionNegotiation())
+// "unix:///var/run/docker.sock"), negotiating the API version, sending
+// headers with every request (the plugin's own-request secret).
+func NewClient(host string, headers map[string]string) (*client.Client, error) {
+	return client.NewClientWithOpts(client.WithHost(host), client.WithAPIVersionNegotiation(), client.WithHTTPHeaders(headers))
 }
 
 // Follow keeps the store current with the daemon until ctx ends: it
