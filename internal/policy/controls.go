@@ -3,6 +3,9 @@ package policy
 import (
 	"math"
 	"reflect"
+	"runtime"
+	"slices"
+	"sort"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
@@ -49,8 +52,11 @@ type control struct {
 	enum  []string // list items are from this set (namespaces)
 	check func(l *loader, body hcl.Body, v any)
 
-	// Set by declare from the kind.
+	// Set by declare: the place in controls, where it is declared, and
+	// what the kind says.
 	index   int
+	file    string
+	line    int
 	hclType string
 	goType  reflect.Type
 	zero    string
@@ -72,10 +78,10 @@ type fieldPair struct{ create, service string }
 var controls []*control
 
 // ctl is a declared control whose compiled value has type T.
-type ctl[T any] struct{ i int }
+type ctl[T any] struct{ c *control }
 
 // of is the control's compiled value in c.
-func (k ctl[T]) of(c *containerPolicy) T { return c.vals[k.i].(T) }
+func (k ctl[T]) of(c *containerPolicy) T { return c.vals[k.c.index].(T) }
 
 // kind is how a control's attribute is typed, decoded and compiled.
 type kind[T any] struct {
@@ -85,13 +91,24 @@ type kind[T any] struct {
 	build func(cc *compiler, v any) T // v: a pointer to the decoded value; nil only for noDefault
 }
 
+// declare adds a control to controls, which it keeps in source order:
+// Go initialises package variables in dependency order, not always in the
+// order they are written, and the order of the declarations is that of
+// the documentation and the diagnostics.
 func declare[T any](k kind[T], c control) ctl[T] {
-	c.index = len(controls)
+	_, c.file, c.line, _ = runtime.Caller(1)
 	c.hclType, c.goType, c.zero = k.hcl, k.goT, k.zero
 	c.list = k.goT == reflect.TypeFor[[]string]()
 	c.build = func(cc *compiler, v any) any { return k.build(cc, v) }
-	controls = append(controls, &c)
-	return ctl[T]{c.index}
+	i := sort.Search(len(controls), func(i int) bool {
+		o := controls[i]
+		return o.file > c.file || o.file == c.file && o.line > c.line
+	})
+	controls = slices.Insert(controls, i, &c)
+	for i, c := range controls {
+		c.index = i
+	}
+	return ctl[T]{&c}
 }
 
 // The kinds.

@@ -8,3 +8,6 @@ import "github.com/hashicorp/hcl/v2"
 func LoadSource(name string, src []byte, opts ...Option) (*Set, map[string]*hcl.File, hcl.Diagnostics) {
 	return load([]source{{name: name, src: src}}, opts...)
 }
+
+// ControlsDoc is the container block's attribute reference (TestDocs).
+var ControlsDoc = controlsDoc
