@@ -11,3 +11,14 @@ func LoadSource(name string, src []byte, opts ...Option) (*Set, map[string]*hcl.
 
 // ControlsDoc is the container block's attribute reference (TestDocs).
 var ControlsDoc = controlsDoc
+
+// ControlRules maps each declared container control to its rule id, in
+// declaration order (TestEveryControlDecides).
+func ControlRules() (names []string, rules map[string]string) {
+	rules = map[string]string{}
+	for _, c := range controls {
+		names = append(names, c.name)
+		rules[c.name] = c.rule
+	}
+	return names, rules
+}
