@@ -22,3 +22,15 @@ func ControlRules() (names []string, rules map[string]string) {
 	}
 	return names, rules
 }
+
+// ControlFields maps each declared container control to the create body
+// fields it reads (TestAuditSummaryCoversControls).
+func ControlFields() map[string][]string {
+	out := map[string][]string{}
+	for _, c := range controls {
+		for _, f := range c.reads {
+			out[c.name] = append(out[c.name], f.create)
+		}
+	}
+	return out
+}
