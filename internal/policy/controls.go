@@ -15,13 +15,20 @@ import (
 // This file declares every attribute of the container block, once: its
 // name, HCL type, built-in default, the request fields it reads for
 // container create and for services, the rule id it governs and its
-// documentation line. From the declarations come the block's HCL schema
-// and decoding (decode.go), the built-in defaults (defaults.go), the
-// compiled form (containerPolicy.vals), the one table of request field
-// names a check reports (fieldSet), and the attribute reference in
-// docs/policy.md (TestDocs; go test ./internal/policy -run TestDocs
-// -update rewrites it). Adding a control is one declaration here, one
-// check that reads it (ctl.of) and one case in TestEveryControlDecides.
+// documentation line (and the remedy of a rule id of its own). From the
+// declarations come the block's HCL schema and decoding (decode.go), the
+// built-in defaults (defaults.go), the compiled form
+// (containerPolicy.vals), the one table of request field names a check
+// reports (fieldSet), the load-time checks of list items, and the
+// attribute reference in docs/policy.md (TestDocs; go test
+// ./internal/policy -run TestDocs -update rewrites it). Tests hold the
+// rest to them: TestEveryControlDecides (a check reads each control),
+// TestControlDeclarations (fields.go, remedies, defaults) and
+// TestAuditSummaryCoversControls (the audit summary).
+//
+// Adding a control is one declaration here, one check that reads it
+// (ctl.of) and one case in TestEveryControlDecides; then regenerate
+// docs/policy.md.
 //
 // The order of the declarations is the order of the documentation table
 // and of load diagnostics.
@@ -38,6 +45,9 @@ type control struct {
 	noDefault bool
 	docDef    string // the default as the documentation shows it; def when ""
 	rule      string // the rule id it governs
+	// remedy is what the caller changes, for a rule id of its own that
+	// remedies.go does not list (remedyFor finds it there).
+	remedy string
 	// reads are the request fields the check reads, as container create
 	// names them and as a service's violation names them.
 	reads []fieldPair
@@ -574,6 +584,11 @@ func init() {
 		}
 	}
 	serviceField[fImage.create] = fImage.service
+	for _, c := range controls {
+		if _, ok := remedies[c.rule]; c.remedy != "" && !ok {
+			remedies[c.rule] = c.remedy
+		}
+	}
 }
 
 // at is the name of the request field create names.

@@ -62,6 +62,9 @@ func TestControlDeclarations(t *testing.T) {
 		if !strings.Contains(string(docs), "`"+c.rule+"`") {
 			t.Errorf("%s: rule %q is not documented in docs/policy.md", c.name, c.rule)
 		}
+		if c.remedy != "" && remedies[c.rule] != c.remedy {
+			t.Errorf("%s: rule %q has a remedy in remedies.go and another in its declaration", c.name, c.rule)
+		}
 		if remedyFor(c.rule, "container.create") == "" {
 			t.Errorf("%s: rule %q has no remedy in remedies.go", c.name, c.rule)
 		}
