@@ -53,9 +53,9 @@ type imagePolicy struct {
 }
 
 // containerPolicy is the container block compiled: per control, its
-// compiled value (ctl.of reads it).
+// compiled value (the control's of method reads it).
 type containerPolicy struct {
-	vals []any
+	containerVals
 }
 
 type execPolicy struct {
@@ -181,7 +181,7 @@ func encInt(v int64) string     { return strconv.FormatInt(v, 10) }
 
 // container returns the one container section per content.
 func (cc *compiler) container(c *containerPolicy) *containerPolicy {
-	key, ok := identityKey(c.vals)
+	key, ok := identityKey(c)
 	if !ok {
 		return c
 	}
@@ -193,34 +193,40 @@ func (cc *compiler) container(c *containerPolicy) *containerPolicy {
 }
 
 // identityKey encodes compiled values, scalars and references, by value
-// and identity: two lists with the same key are equal, value for value
+// and identity: two sections with the same key are equal, value for value
 // and reference for reference. A value of another kind makes ok false, so
 // that one added later cannot make different sections share.
-func identityKey(vals []any) (key string, ok bool) {
-	b := make([]byte, 0, 16*len(vals))
-	for _, v := range vals {
-		switch x := v.(type) {
-		case bool:
-			if x {
-				b = append(b, 1)
-			} else {
-				b = append(b, 0)
-			}
-		case int64:
-			b = binary.LittleEndian.AppendUint64(b, uint64(x))
-		case nil:
-			b = append(b, 2)
+func identityKey(c *containerPolicy) (key string, ok bool) {
+	b := make([]byte, 0, len(c.flags)+8*(len(c.nums)+len(c.globs)+len(c.paths)+len(c.sets))+16*len(c.refs))
+	for _, f := range c.flags {
+		if f {
+			b = append(b, 1)
+		} else {
+			b = append(b, 0)
+		}
+	}
+	for _, n := range c.nums {
+		b = binary.LittleEndian.AppendUint64(b, uint64(n))
+	}
+	for _, g := range c.globs {
+		b = binary.LittleEndian.AppendUint64(b, uint64(uintptr(reflect.ValueOf(g).UnsafePointer())))
+	}
+	for _, p := range c.paths {
+		b = binary.LittleEndian.AppendUint64(b, uint64(uintptr(reflect.ValueOf(p).UnsafePointer())))
+	}
+	for _, m := range c.sets {
+		b = binary.LittleEndian.AppendUint64(b, uint64(uintptr(reflect.ValueOf(m).UnsafePointer())))
+	}
+	for _, v := range c.refs {
+		f := reflect.ValueOf(v)
+		switch f.Kind() {
+		case reflect.Pointer, reflect.Map:
+			b = binary.LittleEndian.AppendUint64(b, uint64(uintptr(f.UnsafePointer())))
+		case reflect.Slice:
+			b = binary.LittleEndian.AppendUint64(b, uint64(uintptr(f.UnsafePointer())))
+			b = binary.LittleEndian.AppendUint64(b, uint64(f.Len()))
 		default:
-			f := reflect.ValueOf(v)
-			switch f.Kind() {
-			case reflect.Pointer, reflect.Map:
-				b = binary.LittleEndian.AppendUint64(b, uint64(uintptr(f.UnsafePointer())))
-			case reflect.Slice:
-				b = binary.LittleEndian.AppendUint64(b, uint64(uintptr(f.UnsafePointer())))
-				b = binary.LittleEndian.AppendUint64(b, uint64(f.Len()))
-			default:
-				return "", false
-			}
+			return "", false
 		}
 	}
 	return string(b), true

@@ -62,9 +62,10 @@ type control struct {
 	enum  []string // list items are from this set (namespaces)
 	check func(l *loader, body hcl.Body, v any)
 
-	// Set by declare: the place in controls, where it is declared, and
-	// what the kind says.
+	// Set by declare: the place in controls, where it is declared, its
+	// slot among the compiled values of its type, and what the kind says.
 	index   int
+	slot    int
 	file    string
 	line    int
 	hclType string
@@ -72,6 +73,7 @@ type control struct {
 	zero    string
 	list    bool
 	build   func(cc *compiler, v any) any
+	compile func(cc *compiler, v any, cp *containerPolicy) // build, into the control's slot
 }
 
 // ruleRow documents a rule id that no single attribute governs.
@@ -87,29 +89,74 @@ type fieldPair struct{ create, service string }
 // controls are the declarations, in order.
 var controls []*control
 
-// ctl is a declared control whose compiled value has type T.
-type ctl[T any] struct{ c *control }
+// The compiled values are kept by type (containerPolicy), each control's
+// in its slot: a control of a bool kind is a flag, of an int64 kind a num,
+// of a glob list a globs, of host paths a paths, of a set a set, any other
+// a ctl of its compiled type. Their of methods read the value.
+type (
+	flag          struct{ c *control }
+	num           struct{ c *control }
+	globs         struct{ c *control }
+	paths         struct{ c *control }
+	set           struct{ c *control }
+	ctl[T any]    struct{ c *control }
+	containerVals struct {
+		flags []bool
+		nums  []int64
+		globs []*globList
+		paths []*pathList
+		sets  []map[string]bool
+		refs  []any
+	}
+)
 
-// of is the control's compiled value in c.
-func (k ctl[T]) of(c *containerPolicy) T { return c.vals[k.c.index].(T) }
+// How many slots of each type the controls declare.
+var nFlags, nNums, nGlobs, nPaths, nSets, nRefs int
 
-// kind is how a control's attribute is typed, decoded and compiled.
-type kind[T any] struct {
-	hcl   string // the HCL type docs/policy.md shows
-	zero  string // the default when the declaration gives none
-	goT   reflect.Type
-	build func(cc *compiler, v any) T // v: a pointer to the decoded value; nil only for noDefault
+func (k flag) of(c *containerPolicy) bool           { return c.flags[k.c.slot] }
+func (k num) of(c *containerPolicy) int64           { return c.nums[k.c.slot] }
+func (k globs) of(c *containerPolicy) *globList     { return c.globs[k.c.slot] }
+func (k paths) of(c *containerPolicy) *pathList     { return c.paths[k.c.slot] }
+func (k set) of(c *containerPolicy) map[string]bool { return c.sets[k.c.slot] }
+func (k ctl[T]) of(c *containerPolicy) T            { return c.refs[k.c.slot].(T) }
+
+func declareFlag(c control) flag {
+	return flag{add(boolKind, c, &nFlags, func(cp *containerPolicy, i int, v bool) { cp.flags[i] = v })}
 }
 
-// declare adds a control to controls, which it keeps in source order:
-// Go initialises package variables in dependency order, not always in the
+func declareNum(k kind[int64], c control) num {
+	return num{add(k, c, &nNums, func(cp *containerPolicy, i int, v int64) { cp.nums[i] = v })}
+}
+
+func declareGlobs(k kind[*globList], c control) globs {
+	return globs{add(k, c, &nGlobs, func(cp *containerPolicy, i int, v *globList) { cp.globs[i] = v })}
+}
+
+func declarePaths(c control) paths {
+	return paths{add(pathsKind, c, &nPaths, func(cp *containerPolicy, i int, v *pathList) { cp.paths[i] = v })}
+}
+
+func declareSet(k kind[map[string]bool], c control) set {
+	return set{add(k, c, &nSets, func(cp *containerPolicy, i int, v map[string]bool) { cp.sets[i] = v })}
+}
+
+func declare[T any](k kind[T], c control) ctl[T] {
+	return ctl[T]{add(k, c, &nRefs, func(cp *containerPolicy, i int, v T) { cp.refs[i] = v })}
+}
+
+// add adds a control to controls, which it keeps in source order: Go
+// initialises package variables in dependency order, not always in the
 // order they are written, and the order of the declarations is that of
 // the documentation and the diagnostics.
-func declare[T any](k kind[T], c control) ctl[T] {
-	_, c.file, c.line, _ = runtime.Caller(1)
+func add[T any](k kind[T], c control, n *int, put func(cp *containerPolicy, slot int, v T)) *control {
+	_, c.file, c.line, _ = runtime.Caller(2)
 	c.hclType, c.goType, c.zero = k.hcl, k.goT, k.zero
 	c.list = k.goT == reflect.TypeFor[[]string]()
+	slot := *n
+	*n++
+	c.compile = func(cc *compiler, v any, cp *containerPolicy) { put(cp, slot, k.build(cc, v)) }
 	c.build = func(cc *compiler, v any) any { return k.build(cc, v) }
+	c.slot = slot
 	i := sort.Search(len(controls), func(i int) bool {
 		o := controls[i]
 		return o.file > c.file || o.file == c.file && o.line > c.line
@@ -118,7 +165,15 @@ func declare[T any](k kind[T], c control) ctl[T] {
 	for i, c := range controls {
 		c.index = i
 	}
-	return ctl[T]{&c}
+	return &c
+}
+
+// kind is how a control's attribute is typed, decoded and compiled.
+type kind[T any] struct {
+	hcl   string // the HCL type docs/policy.md shows
+	zero  string // the default when the declaration gives none
+	goT   reflect.Type
+	build func(cc *compiler, v any) T // v: a pointer to the decoded value; nil only for noDefault
 }
 
 // The kinds.
@@ -229,11 +284,11 @@ func reads(f ...fieldPair) []fieldPair { return f }
 
 // The container block.
 var (
-	ctlPrivileged = declare(boolKind, control{name: "privileged", def: "false", rule: "container.privileged",
+	ctlPrivileged = declareFlag(control{name: "privileged", def: "false", rule: "container.privileged",
 		reads: reads(fieldPair{"HostConfig.Privileged", "TaskTemplate.ContainerSpec.Privileges"}),
 		doc:   "allow `--privileged`"})
 
-	ctlCapAdd = declare(capsKind, control{name: "cap_add", rule: "capabilities.add",
+	ctlCapAdd = declareSet(capsKind, control{name: "cap_add", rule: "capabilities.add",
 		def: `["AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "MKNOD",
                          "NET_BIND_SERVICE", "NET_RAW", "SETFCAP", "SETGID", "SETPCAP", "SETUID", "SYS_CHROOT"]`,
 		docDef: "Docker's default set",
@@ -243,11 +298,11 @@ var (
 		reads: reads(fieldPair{"HostConfig.CapDrop", "TaskTemplate.ContainerSpec.CapabilityDrop"}),
 		doc:   "capabilities that must be dropped (`ALL` satisfies any)"})
 
-	ctlSeccompUnconfined = declare(boolKind, control{name: "seccomp_unconfined", def: "false", rule: "security.seccomp", reads: reads(fSecOpt),
+	ctlSeccompUnconfined = declareFlag(control{name: "seccomp_unconfined", def: "false", rule: "security.seccomp", reads: reads(fSecOpt),
 		doc: "allow `seccomp=unconfined`"})
-	ctlSeccompCustom = declare(boolKind, control{name: "seccomp_custom", def: "true", rule: "security.seccomp", reads: reads(fSecOpt),
+	ctlSeccompCustom = declareFlag(control{name: "seccomp_custom", def: "true", rule: "security.seccomp", reads: reads(fSecOpt),
 		doc: "allow inline profiles, judged by what the daemon would install from them (above)"})
-	ctlSeccompDangerous = declare(setKind, control{name: "seccomp_dangerous_syscalls", rule: "security.seccomp", reads: reads(fSecOpt),
+	ctlSeccompDangerous = declareSet(setKind, control{name: "seccomp_dangerous_syscalls", rule: "security.seccomp", reads: reads(fSecOpt),
 		def: `["add_key", "bpf", "delete_module", "finit_module", "fsconfig", "fsmount",
                                   "fsopen", "init_module", "kexec_file_load", "kexec_load", "keyctl", "mount",
                                   "move_mount", "open_by_handle_at", "open_tree", "perf_event_open", "pivot_root",
@@ -255,142 +310,142 @@ var (
                                   "userfaultfd"]`,
 		docDef: "mount, umount2, setns, unshare, bpf, kexec_*, *_module, keyctl, …",
 		doc:    "never let through by an inline profile, even where the default profile would allow them for the container's capabilities"})
-	ctlSeccompAllowed = declare(setKind, control{name: "seccomp_allowed_syscalls", def: "[]", rule: "security.seccomp", reads: reads(fSecOpt),
+	ctlSeccompAllowed = declareSet(setKind, control{name: "seccomp_allowed_syscalls", def: "[]", rule: "security.seccomp", reads: reads(fSecOpt),
 		doc: "syscalls an inline profile may let through although Docker's default profile blocks them for the container's capabilities"})
-	ctlAppArmorUnconfined = declare(boolKind, control{name: "apparmor_unconfined", def: "false", rule: "security.apparmor", reads: reads(fSecOpt),
+	ctlAppArmorUnconfined = declareFlag(control{name: "apparmor_unconfined", def: "false", rule: "security.apparmor", reads: reads(fSecOpt),
 		doc: "allow `apparmor=unconfined`"})
-	ctlAppArmorProfiles = declare(globsKind, control{name: "apparmor_profiles", def: `["docker-default"]`, rule: "security.apparmor", reads: reads(fSecOpt),
+	ctlAppArmorProfiles = declareGlobs(globsKind, control{name: "apparmor_profiles", def: `["docker-default"]`, rule: "security.apparmor", reads: reads(fSecOpt),
 		doc: "allowed profile names, an allow-list: hosts ship profiles that confine nothing under other names (AppArmor 4 marks several `flags=(unconfined)`)"})
-	ctlSELinuxDisable = declare(boolKind, control{name: "selinux_disable", def: "false", rule: "security.selinux", reads: reads(fSecOpt),
+	ctlSELinuxDisable = declareFlag(control{name: "selinux_disable", def: "false", rule: "security.selinux", reads: reads(fSecOpt),
 		doc: "allow `label=disable`, `label:disable`, `disable`"})
-	ctlSELinuxTypes = declare(globsKind, control{name: "selinux_types", def: `["container_t"]`, rule: "security.selinux", reads: reads(fSecOpt),
+	ctlSELinuxTypes = declareGlobs(globsKind, control{name: "selinux_types", def: `["container_t"]`, rule: "security.selinux", reads: reads(fSecOpt),
 		doc: "allowed `label=type:X`, an allow-list: `spc_t`, `unconfined_t`, `container_runtime_t` and other domains are unconfined"})
-	ctlSELinuxLabels = declare(boolKind, control{name: "selinux_labels", def: "false", rule: "security.selinux", reads: reads(fSecOpt),
+	ctlSELinuxLabels = declareFlag(control{name: "selinux_labels", def: "false", rule: "security.selinux", reads: reads(fSecOpt),
 		doc: "allow `label=user:`, `role:`, `level:`, `filetype:` (services: `SELinuxContext.User`, `Role`, `Level`); the MCS level the daemon picks is what keeps containers of one type apart"})
-	ctlRequireNNP = declare(boolKind, control{name: "require_no_new_privileges", def: "false", rule: "security.no_new_privileges", reads: reads(fSecOpt),
+	ctlRequireNNP = declareFlag(control{name: "require_no_new_privileges", def: "false", rule: "security.no_new_privileges", reads: reads(fSecOpt),
 		doc: "require `no-new-privileges` (bare = true). An explicit `no-new-privileges=false` is **always** denied: it overrides a daemon started with `--no-new-privileges`"})
-	ctlWritableCgroups = declare(boolKind, control{name: "writable_cgroups", def: "false", rule: "security.writable_cgroups", reads: reads(fSecOpt),
+	ctlWritableCgroups = declareFlag(control{name: "writable_cgroups", def: "false", rule: "security.writable_cgroups", reads: reads(fSecOpt),
 		doc: "allow `writable-cgroups[=true]`"})
-	ctlUnmaskedPaths = declare(boolKind, control{name: "unmasked_paths", def: "false", rule: "security.unmasked_paths",
+	ctlUnmaskedPaths = declareFlag(control{name: "unmasked_paths", def: "false", rule: "security.unmasked_paths",
 		reads: reads(fieldPair{"HostConfig.MaskedPaths", spec}, fieldPair{"HostConfig.ReadonlyPaths", spec}),
 		doc:   "allow a non-null `MaskedPaths`/`ReadonlyPaths` (`systempaths=unconfined` sends `[]`; `null` is the safe default)",
 		after: []ruleRow{{rule: "security.invalid", doc: "a security option the daemon would reject"}}})
 
-	ctlHostNamespaces = declare(setKind, control{name: "host_namespaces", def: "[]", rule: "namespaces.host",
+	ctlHostNamespaces = declareSet(setKind, control{name: "host_namespaces", def: "[]", rule: "namespaces.host",
 		reads: reads(fPidMode, fIpcMode, fUTSMode, fUsernsMode, fCgroupns), enum: []string{"pid", "ipc", "uts", "userns", "cgroupns"},
 		doc: "which of `pid`, `ipc`, `uts`, `userns`, `cgroupns` may be `host` (network: see `networks`)"})
-	ctlContainerNamespaces = declare(setKind, control{name: "container_namespaces", def: "[]", rule: "namespaces.container",
+	ctlContainerNamespaces = declareSet(setKind, control{name: "container_namespaces", def: "[]", rule: "namespaces.container",
 		reads: reads(fPidMode, fIpcMode, fUTSMode, fUsernsMode, fCgroupns, fCgroup), enum: []string{"pid", "ipc", "network"},
 		doc: "which of `pid`, `ipc`, `network` may join `container:<x>`"})
-	ctlCgroupParents = declare(globsKind, control{name: "cgroup_parents", def: "[]", rule: "container.cgroup_parent",
+	ctlCgroupParents = declareGlobs(globsKind, control{name: "cgroup_parents", def: "[]", rule: "container.cgroup_parent",
 		reads: reads(fieldPair{"HostConfig.CgroupParent", spec}),
 		doc:   "allowed `CgroupParent` values"})
 
-	ctlAllowRootUser = declare(boolKind, control{name: "allow_root_user", def: "true", rule: "container.user", reads: reads(fUser),
+	ctlAllowRootUser = declareFlag(control{name: "allow_root_user", def: "true", rule: "container.user", reads: reads(fUser),
 		doc: "allow `root`, `0`, `0:0`, `root:root`, `0:x`"})
-	ctlEmptyUserIsRoot = declare(boolKind, control{name: "empty_user_is_root", def: "false", rule: "container.user", reads: reads(fUser),
+	ctlEmptyUserIsRoot = declareFlag(control{name: "empty_user_is_root", def: "false", rule: "container.user", reads: reads(fUser),
 		doc: "whether an empty user (the image's default) counts as root. Default: it does not — most images run as root, but denying them all would break ordinary work; restricted teams set it to `true`"})
-	ctlRequireReadOnlyRootfs = declare(boolKind, control{name: "require_read_only_rootfs", def: "false", rule: "container.read_only_rootfs",
+	ctlRequireReadOnlyRootfs = declareFlag(control{name: "require_read_only_rootfs", def: "false", rule: "container.read_only_rootfs",
 		reads: reads(fieldPair{"HostConfig.ReadonlyRootfs", "TaskTemplate.ContainerSpec.ReadOnly"}),
 		doc:   "require `--read-only`"})
 
-	ctlBindAllow = declare(pathsKind, control{name: "bind_allow", def: "[]", rule: "mounts.bind", reads: reads(fBinds, fMounts), paths: true, vars: true,
+	ctlBindAllow = declarePaths(control{name: "bind_allow", def: "[]", rule: "mounts.bind", reads: reads(fBinds, fMounts), paths: true, vars: true,
 		doc: "host paths that may be bound (Binds `src:dst:opts` with an absolute `src`, Mounts of type bind)"})
-	ctlBindDeny = declare(pathsKind, control{name: "bind_deny", rule: "mounts.bind", reads: reads(fBinds, fMounts), paths: true, vars: true,
+	ctlBindDeny = declarePaths(control{name: "bind_deny", rule: "mounts.bind", reads: reads(fBinds, fMounts), paths: true, vars: true,
 		def: `["/", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/proc", "/root", "/run",
                           "/sbin", "/bin", "/sys", "/usr", "/var/lib/docker", "/var/lib/containerd", "/var/run"]`,
 		docDef: "`/`, `/boot`, `/dev`, `/etc`, `/lib*`, `/proc`, `/root`, `/run`, `/sbin`, `/bin`, `/sys`, `/usr`, `/var/lib/docker`, `/var/lib/containerd`, `/var/run`",
 		doc:    "never bindable, nor their ancestors"})
-	ctlDockerSockets = declare(pathsKind, control{name: "docker_sockets", def: `["/run/docker.sock", "/run/containerd/containerd.sock"]`, rule: "mounts.docker_socket",
+	ctlDockerSockets = declarePaths(control{name: "docker_sockets", def: `["/run/docker.sock", "/run/containerd/containerd.sock"]`, rule: "mounts.docker_socket",
 		reads: reads(fBinds, fMounts), paths: true,
 		docDef: "`/run/docker.sock`, `/run/containerd/containerd.sock`",
 		doc:    "the socket, in any spelling, and any directory containing it (`/run`, `/var/run`, `/`), read-only too. The sockets `serve` learns from the host (every dockerd's `-H unix://…`, `--containerd`, its exec-root's containerd socket, Portcullis's own socket, `--protect-sockets`; see docs/operations.md) are denied the same way, whatever `bind_allow` says"})
-	ctlBindSockets = declare(globsKind, control{name: "bind_sockets", def: "[]", rule: "mounts.socket", reads: reads(fBinds, fMounts),
+	ctlBindSockets = declareGlobs(globsKind, control{name: "bind_sockets", def: "[]", rule: "mounts.socket", reads: reads(fBinds, fMounts),
 		doc: "with a host root (`serve --host-root`), each resolved bind source is inspected: a **Unix socket** is denied unless listed here (globs, e.g. `[\"/srv/pulse/*\"]`). The learnt sockets above are never allowed. A path that cannot be inspected is `mounts.unresolvable`"})
-	ctlRootWritableBinds = declare(boolKind, control{name: "root_writable_binds", def: "false", rule: "mounts.root_writable", reads: reads(fBinds, fMounts),
+	ctlRootWritableBinds = declareFlag(control{name: "root_writable_binds", def: "false", rule: "mounts.root_writable", reads: reads(fBinds, fMounts),
 		doc: "allow a **writable** host path (bind, `--mount type=bind`, service mount, local volume with bind options) for a container that may run as root. Root in the container owns the files it writes on the host: a setuid-root copy of a shell left in `/srv/x` makes any host user who can reach it root (moby/moby#36020). A container \"may run as root\" unless its user is a numeric non-zero `UID:GID` (a name or a missing group is mapped by the image's `/etc/passwd`, which Portcullis cannot see), every `--group-add` is a numeric non-zero gid (a process may give its files any of its groups and set the setgid bit), **and** it sets `no-new-privileges` (else a setuid program in the image makes it root again). A daemon that remaps users (`userns-remap`, learnt by `serve`) makes root in the container an unprivileged host user, so the rule does not apply, unless the container asks for `--userns=host`. Read-only mounts are always fine; `--mount …,readonly,bind-recursive=writable` (read-only, not recursively) counts as writable. A local volume that binds a host path (`volume create -o o=bind`) must be `o=bind,ro`: the containers that will mount it are not known when it is created"})
-	ctlBindReadOnly = declare(boolKind, control{name: "bind_read_only", def: "false", rule: "mounts.read_only", reads: reads(fBinds, fMounts),
+	ctlBindReadOnly = declareFlag(control{name: "bind_read_only", def: "false", rule: "mounts.read_only", reads: reads(fBinds, fMounts),
 		doc: "binds must be `ro`, and read-only all the way down: `BindOptions.ReadOnlyNonRecursive`, and any read-only bind sent with an API version before 1.44 (the daemon makes those non-recursive), leave the mounts below the source writable and are denied"})
-	ctlSharedPropagation = declare(boolKind, control{name: "shared_propagation", def: "false", rule: "mounts.propagation", reads: reads(fBinds, fMounts),
+	ctlSharedPropagation = declareFlag(control{name: "shared_propagation", def: "false", rule: "mounts.propagation", reads: reads(fBinds, fMounts),
 		doc: "allow `shared`/`rshared` (Binds options or `BindOptions.Propagation`)"})
-	ctlVolumeDrivers = declare(globsKind, control{name: "volume_drivers", def: `["local"]`, rule: "mounts.volume_driver", reads: reads(fVolDriver, fBinds, fMounts),
+	ctlVolumeDrivers = declareGlobs(globsKind, control{name: "volume_drivers", def: `["local"]`, rule: "mounts.volume_driver", reads: reads(fVolDriver, fBinds, fMounts),
 		doc: "`HostConfig.VolumeDriver` (whenever it is set: the daemon uses it for every volume the container gets, anonymous ones and those the image declares included) and Mount `DriverConfig.Name`"})
-	ctlVolumeHostPaths = declare(boolKind, control{name: "volume_host_paths", def: "false", rule: "mounts.volume_host_path", reads: reads(fMounts),
+	ctlVolumeHostPaths = declareFlag(control{name: "volume_host_paths", def: "false", rule: "mounts.volume_host_path", reads: reads(fMounts),
 		doc:   "local-driver volume options that bind a host path (`type=none`, `o=bind`), mount a device (`device=/dev/…`) or any file system but tmpfs and network ones (nfs, cifs, …: `type=proc`, `sysfs`, `devtmpfs`, `overlay` reach the host); when allowed the path is judged like a bind, a device path with `..` is refused, and other file system types stay denied (`mounts.invalid`)",
 		after: []ruleRow{{attr: "(`volumes.network_servers`)", def: "`[]`", rule: "mounts.network_fs", doc: "a Mount of a local volume of a network file system (`nfs`, `nfs4`, `cifs`, `smb3`, `ceph`, `glusterfs`): every server it names (`addr=`/`ip=` in `o`, the host of `device`) must be listed in `volumes.network_servers`"}}})
-	ctlVolumesFrom = declare(boolKind, control{name: "volumes_from", def: "false", rule: "mounts.volumes_from",
+	ctlVolumesFrom = declareFlag(control{name: "volumes_from", def: "false", rule: "mounts.volumes_from",
 		reads: reads(fieldPair{"HostConfig.VolumesFrom", spec}),
 		doc:   "allow `--volumes-from`"})
-	ctlLinks = declare(boolKind, control{name: "links", def: "false", rule: "container.links", reads: reads(fLinks, fEndpoints),
+	ctlLinks = declareFlag(control{name: "links", def: "false", rule: "container.links", reads: reads(fLinks, fEndpoints),
 		doc: "legacy `HostConfig.Links` and endpoint `Links`: they copy the linked container's environment into this one"})
-	ctlAnnotations = declare(globsKind, control{name: "annotations", def: "[]", rule: "container.annotations",
+	ctlAnnotations = declareGlobs(globsKind, control{name: "annotations", def: "[]", rule: "container.annotations",
 		reads: reads(fieldPair{"HostConfig.Annotations", spec}),
 		doc:   "allowed `HostConfig.Annotations` keys (globs); the daemon passes annotations to the OCI runtime, which may act on them"})
-	ctlTmpfs = declare(boolKind, control{name: "tmpfs", def: "true", rule: "mounts.tmpfs", reads: reads(fTmpfs, fMounts),
+	ctlTmpfs = declareFlag(control{name: "tmpfs", def: "true", rule: "mounts.tmpfs", reads: reads(fTmpfs, fMounts),
 		doc:   "allow `--tmpfs` and `--mount type=tmpfs`",
 		after: []ruleRow{{rule: "mounts.invalid", doc: "a Binds spec or mount type the daemon would reject"}}})
 
-	ctlDevices = declare(pathsKind, control{name: "devices", def: "[]", rule: "devices.device", paths: true,
+	ctlDevices = declarePaths(control{name: "devices", def: "[]", rule: "devices.device", paths: true,
 		reads: reads(fieldPair{"HostConfig.Devices", spec}),
 		doc:   "allowed host device paths"})
-	ctlDeviceCgroupRules = declare(boolKind, control{name: "device_cgroup_rules", def: "false", rule: "devices.cgroup_rules",
+	ctlDeviceCgroupRules = declareFlag(control{name: "device_cgroup_rules", def: "false", rule: "devices.cgroup_rules",
 		reads: reads(fieldPair{"HostConfig.DeviceCgroupRules", spec}),
 		doc:   "allow `--device-cgroup-rule`"})
-	ctlDeviceRequests = declare(boolKind, control{name: "device_requests", def: "false", rule: "devices.requests",
+	ctlDeviceRequests = declareFlag(control{name: "device_requests", def: "false", rule: "devices.requests",
 		reads: reads(fieldPair{"HostConfig.DeviceRequests", "TaskTemplate.Resources"}),
 		doc:   "allow device requests: GPUs (`--gpus`)"})
 
-	ctlNetworks = declare(globsKind, control{name: "networks", def: `["*", "!host", "!container:*"]`, rule: "network.mode", reads: reads(fNetMode, fEndpoints),
+	ctlNetworks = declareGlobs(globsKind, control{name: "networks", def: `["*", "!host", "!container:*"]`, rule: "network.mode", reads: reads(fNetMode, fEndpoints),
 		doc: "`NetworkMode` (`\"\"` = `default`) and every `EndpointsConfig` name; also `network.connect`"})
-	ctlPrivilegedPorts = declare(boolKind, control{name: "privileged_host_ports", def: "true", rule: "ports.privileged", reads: reads(fPorts),
+	ctlPrivilegedPorts = declareFlag(control{name: "privileged_host_ports", def: "true", rule: "ports.privileged", reads: reads(fPorts),
 		doc: "allow host ports below 1024"})
-	ctlRequireHostIP = declare(boolKind, control{name: "require_host_ip", def: "false", rule: "ports.host_ip", reads: reads(fPorts),
+	ctlRequireHostIP = declareFlag(control{name: "require_host_ip", def: "false", rule: "ports.host_ip", reads: reads(fPorts),
 		doc: "published ports must name a host IP"})
-	ctlHostIPs = declare(globsKind, control{name: "host_ips", def: `["*"]`, rule: "ports.host_ip", reads: reads(fPorts),
+	ctlHostIPs = declareGlobs(globsKind, control{name: "host_ips", def: `["*"]`, rule: "ports.host_ip", reads: reads(fPorts),
 		doc: "allowed host IPs of published ports"})
-	ctlPublishAll = declare(boolKind, control{name: "publish_all_ports", def: "true", rule: "ports.publish_all",
+	ctlPublishAll = declareFlag(control{name: "publish_all_ports", def: "true", rule: "ports.publish_all",
 		reads: reads(fieldPair{"HostConfig.PublishAllPorts", "EndpointSpec"}),
 		doc:   "allow `-P`"})
-	ctlEndpointOptions = declare(globsKind, control{name: "endpoint_options", def: `["com.docker.network.endpoint.ifname"]`, rule: "network.endpoint_options", reads: reads(fEndpoints),
+	ctlEndpointOptions = declareGlobs(globsKind, control{name: "endpoint_options", def: `["com.docker.network.endpoint.ifname"]`, rule: "network.endpoint_options", reads: reads(fEndpoints),
 		doc: "allowed keys (globs) of an endpoint's `DriverOpts` (`EndpointsConfig[…].DriverOpts`, services' `Networks[].DriverOpts`); they reach the network driver, per-interface sysctls (`com.docker.network.endpoint.sysctls`) among them"})
 
-	ctlLogDrivers = declare(globsKind, control{name: "log_drivers", def: `["json-file", "local", "syslog", "journald"]`, rule: "logging.driver", reads: reads(fLog),
+	ctlLogDrivers = declareGlobs(globsKind, control{name: "log_drivers", def: `["json-file", "local", "syslog", "journald"]`, rule: "logging.driver", reads: reads(fLog),
 		docDef: "json-file, local, syslog, journald",
 		doc:    "an empty type (the daemon's configured default) is allowed"})
 	ctlLogOptionsRequired = declare(logOptsKind, control{name: "log_options_required", def: "{}", rule: "logging.options", reads: reads(fLog),
 		doc: "per driver, e.g. `{ \"json-file\" = [\"max-size\"] }`"})
 	ctlLogOptionsDenied = declare(logOptsKind, control{name: "log_options_denied", def: "{}", rule: "logging.options", reads: reads(fLog),
 		doc: "per driver"})
-	ctlSyslogAddresses = declare(globsKind, control{name: "syslog_addresses", def: "[]", rule: "logging.syslog_address", reads: reads(fLog),
+	ctlSyslogAddresses = declareGlobs(globsKind, control{name: "syslog_addresses", def: "[]", rule: "logging.syslog_address", reads: reads(fLog),
 		doc: "allowed `syslog-address` values (none by default)"})
 
-	ctlRequireMemoryLimit = declare(boolKind, control{name: "require_memory_limit", def: "false", rule: "resources.memory", reads: reads(fMemory),
+	ctlRequireMemoryLimit = declareFlag(control{name: "require_memory_limit", def: "false", rule: "resources.memory", reads: reads(fMemory),
 		doc: "require a memory limit"})
-	ctlMemoryMax = declare(bytesKind, control{name: "memory_max", def: `""`, rule: "resources.memory", reads: reads(fMemory),
+	ctlMemoryMax = declareNum(bytesKind, control{name: "memory_max", def: `""`, rule: "resources.memory", reads: reads(fMemory),
 		doc: "maximum memory, like `\"2g\"`; a maximum implies a limit is required", check: checkMemoryMax})
-	ctlRequireCPULimit = declare(boolKind, control{name: "require_cpu_limit", def: "false", rule: "resources.cpu",
+	ctlRequireCPULimit = declareFlag(control{name: "require_cpu_limit", def: "false", rule: "resources.cpu",
 		reads: reads(fCPUs, fieldPair{"HostConfig.CpuQuota", spec}, fieldPair{"HostConfig.CpuPeriod", spec}),
 		doc:   "require a CPU limit: `NanoCpus` or `CpuQuota/CpuPeriod`"})
-	ctlCPUsMax = declare(cpusKind, control{name: "cpus_max", def: "0", rule: "resources.cpu",
+	ctlCPUsMax = declareNum(cpusKind, control{name: "cpus_max", def: "0", rule: "resources.cpu",
 		reads: reads(fCPUs, fieldPair{"HostConfig.CpuQuota", spec}, fieldPair{"HostConfig.CpuPeriod", spec}),
 		doc:   "maximum CPUs (`1.5`); a maximum implies a limit is required", check: checkCPUsMax})
-	ctlRequirePidsLimit = declare(boolKind, control{name: "require_pids_limit", def: "false", rule: "resources.pids", reads: reads(fPids),
+	ctlRequirePidsLimit = declareFlag(control{name: "require_pids_limit", def: "false", rule: "resources.pids", reads: reads(fPids),
 		doc: "require a pids limit; `PidsLimit` 0 is what the CLI always sends (\"not set\")"})
-	ctlPidsMax = declare(intKind, control{name: "pids_max", def: "0", rule: "resources.pids", reads: reads(fPids),
+	ctlPidsMax = declareNum(intKind, control{name: "pids_max", def: "0", rule: "resources.pids", reads: reads(fPids),
 		doc: "maximum `PidsLimit`; a maximum implies a limit is required", check: checkPidsMax})
-	ctlOomKillDisable = declare(boolKind, control{name: "oom_kill_disable", def: "false", rule: "resources.oom_kill_disable",
+	ctlOomKillDisable = declareFlag(control{name: "oom_kill_disable", def: "false", rule: "resources.oom_kill_disable",
 		reads: reads(fieldPair{"HostConfig.OomKillDisable", spec}),
 		doc:   "allow `--oom-kill-disable`"})
-	ctlOomScoreAdjMin = declare(intKind, control{name: "oom_score_adj_min", def: "0", rule: "resources.oom_score_adj",
+	ctlOomScoreAdjMin = declareNum(intKind, control{name: "oom_score_adj_min", def: "0", rule: "resources.oom_score_adj",
 		reads: reads(fieldPair{"HostConfig.OomScoreAdj", "TaskTemplate.ContainerSpec.OomScoreAdj"}),
 		doc:   "lowest `OomScoreAdj` (services: `ContainerSpec.OomScoreAdj`); a negative score makes the kernel kill host processes first, -1000 exempts the container like `oom_kill_disable`"})
-	ctlUnlimitedPids = declare(boolKind, control{name: "unlimited_pids", def: "false", rule: "resources.pids", reads: reads(fPids),
+	ctlUnlimitedPids = declareFlag(control{name: "unlimited_pids", def: "false", rule: "resources.pids", reads: reads(fPids),
 		doc: "allow a negative `PidsLimit` (-1 = unlimited)"})
 	ctlUlimitsMax = declare(limitsKind, control{name: "ulimits_max", noDefault: true, docDef: "unset", rule: "resources.ulimits",
 		reads: reads(fieldPair{"HostConfig.Ulimits", "TaskTemplate.ContainerSpec.Ulimits"}),
 		doc:   "when set, `{ nofile = 65536 }`: unlisted ulimits are denied"})
 
-	ctlSysctls = declare(sysctlsKind, control{name: "sysctls", rule: "sysctls.sysctl",
+	ctlSysctls = declareGlobs(sysctlsKind, control{name: "sysctls", rule: "sysctls.sysctl",
 		def: `["kernel.shm_rmid_forced", "net.ipv4.ip_local_port_range", "net.ipv4.tcp_syncookies",
                "net.ipv4.ping_group_range", "net.ipv4.ip_unprivileged_port_start",
                "net.ipv4.ip_local_reserved_ports", "net.ipv4.tcp_keepalive_time", "net.ipv4.tcp_fin_timeout",
@@ -398,7 +453,7 @@ var (
 		docDef: "Kubernetes' safe set",
 		reads:  reads(fieldPair{"HostConfig.Sysctls", "TaskTemplate.ContainerSpec.Sysctls"}),
 		doc:    "allowed sysctls (globs); `/` spellings are read as `.`"})
-	ctlRuntimes = declare(globsKind, control{name: "runtimes", def: `["runc", "io.containerd.runc.v2"]`, rule: "container.runtime",
+	ctlRuntimes = declareGlobs(globsKind, control{name: "runtimes", def: `["runc", "io.containerd.runc.v2"]`, rule: "container.runtime",
 		docDef: "runc, io.containerd.runc.v2",
 		reads:  reads(fieldPair{"HostConfig.Runtime", "TaskTemplate.Runtime"}),
 		doc:    "empty = daemon default, allowed"})
@@ -406,10 +461,10 @@ var (
 	ctlRequiredLabels = declare(labelsKind, control{name: "required_labels", def: "{}", rule: "labels.required",
 		reads: reads(fieldPair{"Config.Labels", "TaskTemplate.ContainerSpec.Labels"}),
 		doc:   "`{ team = \"$team\" }` (the caller's team), `\"$user\"`, `\"*\"`, or a glob", check: checkRequiredLabels})
-	ctlRestartPolicies = declare(globsKind, control{name: "restart_policies", def: `["", "no", "always", "unless-stopped", "on-failure"]`, rule: "restart.policy",
+	ctlRestartPolicies = declareGlobs(globsKind, control{name: "restart_policies", def: `["", "no", "always", "unless-stopped", "on-failure"]`, rule: "restart.policy",
 		docDef: "all", reads: reads(fRestart),
 		doc: "allowed restart policy names; `\"\"` is the daemon's default (no restart)"})
-	ctlRestartMaxRetries = declare(intKind, control{name: "restart_max_retries", def: "-1", rule: "restart.max_retries",
+	ctlRestartMaxRetries = declareNum(intKind, control{name: "restart_max_retries", def: "-1", rule: "restart.max_retries",
 		docDef: "`-1` (none)", reads: reads(fRestart),
 		doc: "most retries of `on-failure` (services: `RestartPolicy.MaxAttempts`)"})
 )
@@ -525,7 +580,10 @@ func (cb *containerBlock) validate(l *loader) {
 // without a value (only one declared noDefault can lack one: the defaults
 // are derived from the declarations) is a load error, never a panic.
 func (cc *compiler) compileControls(cb *containerBlock) (*containerPolicy, hcl.Diagnostics) {
-	cp := &containerPolicy{vals: make([]any, len(controls))}
+	cp := &containerPolicy{containerVals{
+		flags: make([]bool, nFlags), nums: make([]int64, nNums), globs: make([]*globList, nGlobs),
+		paths: make([]*pathList, nPaths), sets: make([]map[string]bool, nSets), refs: make([]any, nRefs),
+	}}
 	var diags hcl.Diagnostics
 	for i, c := range controls {
 		var v any
@@ -537,7 +595,7 @@ func (cc *compiler) compileControls(cb *containerBlock) (*containerPolicy, hcl.D
 				Detail: "container." + c.name + " has no value and no built-in default; this is a bug in Portcullis."})
 			continue
 		}
-		cp.vals[i] = c.build(cc, v)
+		c.compile(cc, v, cp)
 	}
 	return cp, diags
 }
