@@ -17,8 +17,8 @@ import (
 // container create and for services, the rule id it governs and its
 // documentation line (and the remedy of a rule id of its own). From the
 // declarations come the block's HCL schema and decoding (decode.go), the
-// built-in defaults (defaults.go), the compiled form
-// (containerPolicy.vals), the one table of request field names a check
+// built-in defaults (defaults.go), the compiled form (containerPolicy: a
+// slot per control), the one table of request field names a check
 // reports (fieldSet), the load-time checks of list items, and the
 // attribute reference in docs/policy.md (TestDocs; go test
 // ./internal/policy -run TestDocs -update rewrites it). Tests hold the
@@ -27,7 +27,7 @@ import (
 // TestAuditSummaryCoversControls (the audit summary).
 //
 // Adding a control is one declaration here, one check that reads it
-// (ctl.of) and one case in TestEveryControlDecides; then regenerate
+// (through its handle's of method) and one case in TestEveryControlDecides; then regenerate
 // docs/policy.md.
 //
 // The order of the declarations is the order of the documentation table
@@ -57,10 +57,10 @@ type control struct {
 	after []ruleRow
 
 	// Attribute validation beyond its type.
-	paths bool     // list items are absolute host paths
-	vars  bool     // list items may use $user and $team
-	enum  []string // list items are from this set (namespaces)
-	check func(l *loader, body hcl.Body, v any)
+	hostPaths bool     // list items are absolute host paths
+	vars      bool     // list items may use $user and $team
+	enum      []string // list items are from this set (namespaces)
+	check     func(l *loader, body hcl.Body, v any)
 
 	// Set by declare: the place in controls, where it is declared, its
 	// slot among the compiled values of its type, and what the kind says.
@@ -349,15 +349,15 @@ var (
 		reads: reads(fieldPair{"HostConfig.ReadonlyRootfs", "TaskTemplate.ContainerSpec.ReadOnly"}),
 		doc:   "require `--read-only`"})
 
-	ctlBindAllow = declarePaths(control{name: "bind_allow", def: "[]", rule: "mounts.bind", reads: reads(fBinds, fMounts), paths: true, vars: true,
+	ctlBindAllow = declarePaths(control{name: "bind_allow", def: "[]", rule: "mounts.bind", reads: reads(fBinds, fMounts), hostPaths: true, vars: true,
 		doc: "host paths that may be bound (Binds `src:dst:opts` with an absolute `src`, Mounts of type bind)"})
-	ctlBindDeny = declarePaths(control{name: "bind_deny", rule: "mounts.bind", reads: reads(fBinds, fMounts), paths: true, vars: true,
+	ctlBindDeny = declarePaths(control{name: "bind_deny", rule: "mounts.bind", reads: reads(fBinds, fMounts), hostPaths: true, vars: true,
 		def: `["/", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/proc", "/root", "/run",
                           "/sbin", "/bin", "/sys", "/usr", "/var/lib/docker", "/var/lib/containerd", "/var/run"]`,
 		docDef: "`/`, `/boot`, `/dev`, `/etc`, `/lib*`, `/proc`, `/root`, `/run`, `/sbin`, `/bin`, `/sys`, `/usr`, `/var/lib/docker`, `/var/lib/containerd`, `/var/run`",
 		doc:    "never bindable, nor their ancestors"})
 	ctlDockerSockets = declarePaths(control{name: "docker_sockets", def: `["/run/docker.sock", "/run/containerd/containerd.sock"]`, rule: "mounts.docker_socket",
-		reads: reads(fBinds, fMounts), paths: true,
+		reads: reads(fBinds, fMounts), hostPaths: true,
 		docDef: "`/run/docker.sock`, `/run/containerd/containerd.sock`",
 		doc:    "the socket, in any spelling, and any directory containing it (`/run`, `/var/run`, `/`), read-only too. The sockets `serve` learns from the host (every dockerd's `-H unix://…`, `--containerd`, its exec-root's containerd socket, Portcullis's own socket, `--protect-sockets`; see docs/operations.md) are denied the same way, whatever `bind_allow` says"})
 	ctlBindSockets = declareGlobs(globsKind, control{name: "bind_sockets", def: "[]", rule: "mounts.socket", reads: reads(fBinds, fMounts),
@@ -385,7 +385,7 @@ var (
 		doc:   "allow `--tmpfs` and `--mount type=tmpfs`",
 		after: []ruleRow{{rule: "mounts.invalid", doc: "a Binds spec or mount type the daemon would reject"}}})
 
-	ctlDevices = declarePaths(control{name: "devices", def: "[]", rule: "devices.device", paths: true,
+	ctlDevices = declarePaths(control{name: "devices", def: "[]", rule: "devices.device", hostPaths: true,
 		reads: reads(fieldPair{"HostConfig.Devices", spec}),
 		doc:   "allowed host device paths"})
 	ctlDeviceCgroupRules = declareFlag(control{name: "device_cgroup_rules", def: "false", rule: "devices.cgroup_rules",

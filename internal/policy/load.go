@@ -416,7 +416,7 @@ var (
 
 func init() {
 	for _, c := range controls {
-		if c.paths {
+		if c.hostPaths {
 			pathAttrs[c.name] = true
 		}
 		if c.vars {
