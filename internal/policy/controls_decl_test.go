@@ -27,6 +27,9 @@ func TestControlDeclarations(t *testing.T) {
 	for _, r := range fieldRoots {
 		walkFields(r.Path, r.Type, map[reflect.Type]bool{}, func(p string, _ bool) { paths[p] = true })
 	}
+	if len(builtinDiags) > 0 {
+		t.Errorf("the built-in defaults do not decode: %s", builtinDiags.Error())
+	}
 	nameRE := regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
 	seen := map[string]bool{}
 	service := map[string]string{}

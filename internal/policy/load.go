@@ -239,6 +239,7 @@ func load(srcs []source, opts ...Option) (*Set, map[string]*hcl.File, hcl.Diagno
 		l.validatePolicy(l.policies[name])
 	}
 	l.checkExtends()
+	l.diags = append(l.diags, builtinDiags...)
 	if l.diags.HasErrors() {
 		return nil, files, l.diags
 	}
@@ -674,21 +675,27 @@ func (l *loader) checkExtends() {
 }
 
 // builtinPolicy is the built-in defaults, parsed once. It is built in
-// init, after every control is declared.
-var builtinPolicy *policyBlock
+// init, after every control is declared. A default that does not decode
+// (a declaration's def of the wrong type) is in builtinDiags, which every
+// load reports: no load succeeds and none panics.
+var (
+	builtinPolicy *policyBlock
+	builtinDiags  hcl.Diagnostics
+)
 
-func init() { builtinPolicy = parseBuiltin() }
+func init() { builtinPolicy, builtinDiags = parseBuiltin() }
 
-func parseBuiltin() *policyBlock {
+func parseBuiltin() (*policyBlock, hcl.Diagnostics) {
 	f, diags := hclsyntax.ParseConfig([]byte(builtinSource()), "builtin.hcl", hcl.InitialPos)
 	if diags.HasErrors() {
-		panic(diags.Error())
+		return &policyBlock{Name: "builtin"}, diags
 	}
 	var fs fileSchema
-	if diags := decodeBody(f.Body, &fs); diags.HasErrors() {
-		panic(diags.Error())
+	diags = append(diags, decodeBody(f.Body, &fs)...)
+	if len(fs.Policies) != 1 {
+		return &policyBlock{Name: "builtin"}, append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Built-in defaults", Detail: "the built-in defaults are not one policy"})
 	}
-	return fs.Policies[0]
+	return fs.Policies[0], diags
 }
 
 // effective merges a policy with its bases and the built-in defaults.
