@@ -2,7 +2,6 @@ package policy
 
 import (
 	"encoding/binary"
-	"math"
 	"reflect"
 	"sort"
 	"strconv"
@@ -53,80 +52,10 @@ type imagePolicy struct {
 	fetchHosts    *globList
 }
 
+// containerPolicy is the container block compiled: per control, its
+// compiled value (the control's of method reads it).
 type containerPolicy struct {
-	privileged     bool
-	capAdd         map[string]bool // normalised, "ALL" possible
-	capDropRequire []string        // normalised
-
-	seccompUnconfined  bool
-	seccompCustom      bool
-	seccompDangerous   map[string]bool
-	seccompAllowed     map[string]bool
-	apparmorUnconfined bool
-	apparmorProfiles   *globList
-	selinuxDisable     bool
-	selinuxTypes       *globList
-	selinuxLabels      bool
-	requireNNP         bool
-	writableCgroups    bool
-	unmaskedPaths      bool
-
-	hostNS        map[string]bool
-	containerNS   map[string]bool
-	cgroupParents *globList
-
-	allowRoot       bool
-	emptyUserIsRoot bool
-	requireROFS     bool
-
-	bindAllow         *pathList
-	bindDeny          *pathList
-	sockets           *pathList
-	bindSockets       *globList
-	rootWritable      bool
-	bindReadOnly      bool
-	sharedPropagation bool
-	volumeDrivers     *globList
-	volumeHostPaths   bool
-	volumesFrom       bool
-	links             bool
-	annotations       *globList
-	tmpfs             bool
-
-	devices           *pathList
-	deviceCgroupRules bool
-	deviceRequests    bool
-
-	networks        *globList
-	privilegedPorts bool
-	requireHostIP   bool
-	hostIPs         *globList
-	publishAll      bool
-	endpointOptions *globList
-
-	logDrivers      *globList
-	logRequired     map[string][]string
-	logDenied       map[string][]string
-	syslogAddresses *globList
-
-	requireMemory  bool
-	memoryMax      int64 // 0: none
-	requireCPU     bool
-	nanoCPUsMax    int64 // 0: none
-	requirePids    bool
-	pidsMax        int64 // 0: none
-	oomKillDisable bool
-	oomScoreAdjMin int64
-	unlimitedPids  bool
-	ulimits        map[string]int64 // nil: no check
-
-	sysctls  *globList
-	runtimes *globList
-
-	labels          map[string]string
-	labelKeys       []string
-	restartPolicies *globList
-	restartMax      int64 // -1: none
+	containerVals
 }
 
 type execPolicy struct {
@@ -146,14 +75,14 @@ type execPolicy struct {
 type compiler struct {
 	// By the attribute as decoded (mergeInto copies the pointer of an
 	// inherited attribute), then by content.
-	globs     map[*[]string]*globList
-	sysctls   map[*[]string]*globList
-	paths     map[*[]string]*pathList
-	sets      map[*[]string]map[string]bool
-	caps      map[*[]string]map[string]bool
-	capDrops  map[*[]string][]string
-	content   map[string]any
-	labelKeys map[uintptr][]string // by the shared labels map
+	globs    map[*[]string]*globList
+	sysctls  map[*[]string]*globList
+	paths    map[*[]string]*pathList
+	sets     map[*[]string]map[string]bool
+	caps     map[*[]string]map[string]bool
+	capDrops map[*[]string][]string
+	content  map[string]any
+	labels   map[uintptr]*requiredLabels // by the shared labels map
 
 	containers map[string]*containerPolicy
 	actionSets map[string]actionSet
@@ -170,7 +99,7 @@ func newCompiler() *compiler {
 		caps:       map[*[]string]map[string]bool{},
 		capDrops:   map[*[]string][]string{},
 		content:    map[string]any{},
-		labelKeys:  map[uintptr][]string{},
+		labels:     map[uintptr]*requiredLabels{},
 		containers: map[string]*containerPolicy{},
 		actionSets: map[string]actionSet{},
 		ruleSets:   map[*policyBlock]*ruleSet{},
@@ -252,7 +181,10 @@ func encInt(v int64) string     { return strconv.FormatInt(v, 10) }
 
 // container returns the one container section per content.
 func (cc *compiler) container(c *containerPolicy) *containerPolicy {
-	key := identityKey(reflect.ValueOf(c).Elem())
+	key, ok := identityKey(c)
+	if !ok {
+		return c
+	}
 	if prev, ok := cc.containers[key]; ok {
 		return prev
 	}
@@ -260,33 +192,44 @@ func (cc *compiler) container(c *containerPolicy) *containerPolicy {
 	return c
 }
 
-// identityKey encodes a struct of scalars and references by value and
-// identity: two structs with the same key are equal, field for field and
-// reference for reference. A field of another kind panics, so that one
-// added later cannot make different sections share.
-func identityKey(v reflect.Value) string {
-	b := make([]byte, 0, 16*v.NumField())
-	for i := 0; i < v.NumField(); i++ {
-		f := v.Field(i)
+// identityKey encodes compiled values, scalars and references, by value
+// and identity: two sections with the same key are equal, value for value
+// and reference for reference. A value of another kind makes ok false, so
+// that one added later cannot make different sections share.
+func identityKey(c *containerPolicy) (key string, ok bool) {
+	b := make([]byte, 0, len(c.flags)+8*(len(c.nums)+len(c.globs)+len(c.paths)+len(c.sets))+16*len(c.refs))
+	for _, f := range c.flags {
+		if f {
+			b = append(b, 1)
+		} else {
+			b = append(b, 0)
+		}
+	}
+	for _, n := range c.nums {
+		b = binary.LittleEndian.AppendUint64(b, uint64(n))
+	}
+	for _, g := range c.globs {
+		b = binary.LittleEndian.AppendUint64(b, uint64(uintptr(reflect.ValueOf(g).UnsafePointer())))
+	}
+	for _, p := range c.paths {
+		b = binary.LittleEndian.AppendUint64(b, uint64(uintptr(reflect.ValueOf(p).UnsafePointer())))
+	}
+	for _, m := range c.sets {
+		b = binary.LittleEndian.AppendUint64(b, uint64(uintptr(reflect.ValueOf(m).UnsafePointer())))
+	}
+	for _, v := range c.refs {
+		f := reflect.ValueOf(v)
 		switch f.Kind() {
-		case reflect.Bool:
-			if f.Bool() {
-				b = append(b, 1)
-			} else {
-				b = append(b, 0)
-			}
-		case reflect.Int, reflect.Int64:
-			b = binary.LittleEndian.AppendUint64(b, uint64(f.Int()))
 		case reflect.Pointer, reflect.Map:
 			b = binary.LittleEndian.AppendUint64(b, uint64(uintptr(f.UnsafePointer())))
 		case reflect.Slice:
 			b = binary.LittleEndian.AppendUint64(b, uint64(uintptr(f.UnsafePointer())))
 			b = binary.LittleEndian.AppendUint64(b, uint64(f.Len()))
 		default:
-			panic("policy: identityKey: field " + v.Type().Field(i).Name + " of kind " + f.Kind().String())
+			return "", false
 		}
 	}
-	return string(b)
+	return string(b), true
 }
 
 // compile turns an effective (merged) policy into its evaluation form.
@@ -315,96 +258,8 @@ func (cc *compiler) compile(name string, e *policyBlock, own *policyBlock) (*com
 	p.readOnly = *e.Actions.ReadOnly
 	p.allowUnknownFields = *e.AllowUnknownFields
 
-	c := e.Container
-	cp := &containerPolicy{}
-	cp.privileged = *c.Privileged
-	cp.capAdd = byList(cc, cc.caps, "caps\x00", c.CapAdd, func(items []string) map[string]bool {
-		m := map[string]bool{}
-		for _, v := range items {
-			m[normCap(v)] = true
-		}
-		return m
-	})
-	cp.capDropRequire = byList(cc, cc.capDrops, "capdrop\x00", c.CapDropRequire, func(items []string) []string {
-		var out []string
-		for _, v := range items {
-			out = append(out, normCap(v))
-		}
-		return out
-	})
-	cp.seccompUnconfined = *c.SeccompUnconfined
-	cp.seccompCustom = *c.SeccompCustom
-	cp.seccompDangerous = cc.set(c.SeccompDangerous)
-	cp.seccompAllowed = cc.set(c.SeccompAllowed)
-	cp.apparmorUnconfined = *c.AppArmorUnconfined
-	cp.apparmorProfiles = cc.glob(c.AppArmorProfiles)
-	cp.selinuxDisable = *c.SELinuxDisable
-	cp.selinuxTypes = cc.glob(c.SELinuxTypes)
-	cp.selinuxLabels = *c.SELinuxLabels
-	cp.requireNNP = *c.RequireNoNewPrivs
-	cp.writableCgroups = *c.WritableCgroups
-	cp.unmaskedPaths = *c.UnmaskedPaths
-	cp.hostNS = cc.set(c.HostNamespaces)
-	cp.containerNS = cc.set(c.ContainerNamespaces)
-	cp.cgroupParents = cc.glob(c.CgroupParents)
-	cp.allowRoot = *c.AllowRootUser
-	cp.emptyUserIsRoot = *c.EmptyUserIsRoot
-	cp.requireROFS = *c.RequireReadOnly
-	cp.bindAllow = cc.path(c.BindAllow)
-	cp.bindDeny = cc.path(c.BindDeny)
-	cp.sockets = cc.path(c.DockerSockets)
-	cp.bindSockets = cc.glob(c.BindSockets)
-	cp.rootWritable = *c.RootWritableBinds
-	cp.bindReadOnly = *c.BindRequireReadOnly
-	cp.sharedPropagation = *c.SharedPropagation
-	cp.volumeDrivers = cc.glob(c.VolumeDrivers)
-	cp.volumeHostPaths = *c.VolumeHostPaths
-	cp.volumesFrom = *c.VolumesFrom
-	cp.links = *c.Links
-	cp.annotations = cc.glob(c.Annotations)
-	cp.tmpfs = *c.Tmpfs
-	cp.devices = cc.path(c.Devices)
-	cp.deviceCgroupRules = *c.DeviceCgroupRules
-	cp.deviceRequests = *c.DeviceRequests
-	cp.networks = cc.glob(c.Networks)
-	cp.privilegedPorts = *c.PrivilegedPorts
-	cp.requireHostIP = *c.RequireHostIP
-	cp.hostIPs = cc.glob(c.HostIPs)
-	cp.publishAll = *c.PublishAll
-	cp.endpointOptions = cc.glob(c.EndpointOptions)
-	cp.logDrivers = cc.glob(c.LogDrivers)
-	cp.logRequired = sharedMap(cc, "logopts\x00", c.LogOptionsRequired, encList)
-	cp.logDenied = sharedMap(cc, "logopts\x00", c.LogOptionsDenied, encList)
-	cp.syslogAddresses = cc.glob(c.SyslogAddresses)
-	cp.requireMemory = *c.RequireMemoryLimit
-	if *c.MemoryMax != "" {
-		cp.memoryMax, _ = parseBytes(*c.MemoryMax) // validated
-	}
-	cp.requireCPU = *c.RequireCPULimit
-	cp.nanoCPUsMax = int64(math.Round(*c.CPUsMax * 1e9))
-	cp.requirePids = *c.RequirePidsLimit
-	cp.pidsMax = *c.PidsMax
-	cp.oomKillDisable = *c.OomKillDisable
-	cp.oomScoreAdjMin = *c.OomScoreAdjMin
-	cp.unlimitedPids = *c.UnlimitedPids
-	cp.ulimits = sharedMap(cc, "ulimits\x00", c.Ulimits, encInt)
-	cp.sysctls = byList(cc, cc.sysctls, "sysctls\x00", c.Sysctls, func(items []string) *globList {
-		dotted := make([]string, 0, len(items))
-		for _, s := range items {
-			dotted = append(dotted, strings.ReplaceAll(s, "/", "."))
-		}
-		l := newGlobList(dotted)
-		return &l
-	})
-	cp.runtimes = cc.glob(c.Runtimes)
-	cp.labels = sharedMap(cc, "labels\x00", c.RequiredLabels, encString)
-	lk := uintptr(reflect.ValueOf(cp.labels).UnsafePointer())
-	if _, ok := cc.labelKeys[lk]; !ok {
-		cc.labelKeys[lk] = sortedKeys(cp.labels)
-	}
-	cp.labelKeys = cc.labelKeys[lk]
-	cp.restartPolicies = cc.glob(c.RestartPolicies)
-	cp.restartMax = *c.RestartMaxRetry
+	cp, d := cc.compileControls(e.Container)
+	diags = append(diags, d...)
 	p.c = cc.container(cp)
 
 	p.exec = execPolicy{

@@ -11,105 +11,74 @@ import (
 	"github.com/portcullis/portcullis/internal/request"
 )
 
-// fieldNames names the request fields a container check reports, so that
-// the same checks serve container create and the container spec of a
-// service.
-type fieldNames struct {
-	privileged, capAdd, capDrop, securityOpt, maskedPaths, readonlyPaths  string
-	pidMode, ipcMode, utsMode, usernsMode, cgroupnsMode, cgroupParent     string
-	user, readonlyRootfs, binds, mounts, volumeDriver, volumesFrom, tmpfs string
-	devices, deviceCgroupRules, deviceRequests                            string
-	networkMode, endpoints, portBindings, publishAll, logConfig           string
-	memory, nanoCPUs, pidsLimit, oomKillDisable, ulimits                  string
-	sysctls, runtime, image, labels, restart                              string
-	oomScoreAdj, links, annotations                                       string
-}
-
-var createFields = fieldNames{
-	privileged: "HostConfig.Privileged", capAdd: "HostConfig.CapAdd", capDrop: "HostConfig.CapDrop",
-	securityOpt: "HostConfig.SecurityOpt", maskedPaths: "HostConfig.MaskedPaths", readonlyPaths: "HostConfig.ReadonlyPaths",
-	pidMode: "HostConfig.PidMode", ipcMode: "HostConfig.IpcMode", utsMode: "HostConfig.UTSMode",
-	usernsMode: "HostConfig.UsernsMode", cgroupnsMode: "HostConfig.CgroupnsMode", cgroupParent: "HostConfig.CgroupParent",
-	user: "Config.User", readonlyRootfs: "HostConfig.ReadonlyRootfs", binds: "HostConfig.Binds",
-	mounts: "HostConfig.Mounts", volumeDriver: "HostConfig.VolumeDriver", volumesFrom: "HostConfig.VolumesFrom",
-	tmpfs: "HostConfig.Tmpfs", devices: "HostConfig.Devices", deviceCgroupRules: "HostConfig.DeviceCgroupRules",
-	deviceRequests: "HostConfig.DeviceRequests", networkMode: "HostConfig.NetworkMode",
-	endpoints: "NetworkingConfig.EndpointsConfig", portBindings: "HostConfig.PortBindings",
-	publishAll: "HostConfig.PublishAllPorts", logConfig: "HostConfig.LogConfig", memory: "HostConfig.Memory",
-	nanoCPUs: "HostConfig.NanoCpus", pidsLimit: "HostConfig.PidsLimit", oomKillDisable: "HostConfig.OomKillDisable",
-	ulimits: "HostConfig.Ulimits", sysctls: "HostConfig.Sysctls", runtime: "HostConfig.Runtime",
-	image: "Config.Image", labels: "Config.Labels", restart: "HostConfig.RestartPolicy",
-	oomScoreAdj: "HostConfig.OomScoreAdj", links: "HostConfig.Links", annotations: "HostConfig.Annotations",
-}
-
 func idx(field string, i int) string { return field + "[" + strconv.Itoa(i) + "]" }
 func key(field, k string) string     { return field + "[" + strconv.Quote(k) + "]" }
 
 // container judges a container's settings.
-func (e *evaluator) container(cc *request.ContainerCreate, f *fieldNames) {
+func (e *evaluator) container(cc *request.ContainerCreate, f *fieldSet) {
 	c := e.p.c
 	cfg, hc := cc.Config, cc.HostConfig
 
-	if hc.Privileged && !c.privileged {
-		e.add("container.privileged", f.privileged, "privileged containers are not allowed")
+	if hc.Privileged && !ctlPrivileged.of(c) {
+		e.add("container.privileged", f.at("HostConfig.Privileged"), "privileged containers are not allowed")
 	}
 	e.capabilities(hc.CapAdd, hc.CapDrop, f)
 	e.securityOpts(hc.SecurityOpt, f, hc)
-	if hc.MaskedPaths != nil && !c.unmaskedPaths {
-		e.add("security.unmasked_paths", f.maskedPaths, "replacing the daemon's masked paths (systempaths=unconfined) is not allowed")
+	if hc.MaskedPaths != nil && !ctlUnmaskedPaths.of(c) {
+		e.add("security.unmasked_paths", f.at("HostConfig.MaskedPaths"), "replacing the daemon's masked paths (systempaths=unconfined) is not allowed")
 	}
-	if hc.ReadonlyPaths != nil && !c.unmaskedPaths {
-		e.add("security.unmasked_paths", f.readonlyPaths, "replacing the daemon's read-only paths (systempaths=unconfined) is not allowed")
+	if hc.ReadonlyPaths != nil && !ctlUnmaskedPaths.of(c) {
+		e.add("security.unmasked_paths", f.at("HostConfig.ReadonlyPaths"), "replacing the daemon's read-only paths (systempaths=unconfined) is not allowed")
 	}
 
-	e.namespace("pid", string(hc.PidMode), f.pidMode)
-	e.namespace("ipc", string(hc.IpcMode), f.ipcMode)
-	e.namespace("uts", string(hc.UTSMode), f.utsMode)
-	e.namespace("userns", string(hc.UsernsMode), f.usernsMode)
-	e.namespace("cgroupns", string(hc.CgroupnsMode), f.cgroupnsMode)
+	e.namespace("pid", string(hc.PidMode), f.at("HostConfig.PidMode"))
+	e.namespace("ipc", string(hc.IpcMode), f.at("HostConfig.IpcMode"))
+	e.namespace("uts", string(hc.UTSMode), f.at("HostConfig.UTSMode"))
+	e.namespace("userns", string(hc.UsernsMode), f.at("HostConfig.UsernsMode"))
+	e.namespace("cgroupns", string(hc.CgroupnsMode), f.at("HostConfig.CgroupnsMode"))
 	// Cgroup "container:<id>" puts the container in another one's cgroup;
 	// it is governed like joining that container's cgroup namespace.
-	e.namespace("cgroupns", string(hc.Cgroup), "HostConfig.Cgroup")
-	if hc.CgroupParent != "" && !c.cgroupParents.match(hc.CgroupParent) {
-		e.add("container.cgroup_parent", f.cgroupParent, "cgroup parent "+strconv.Quote(hc.CgroupParent)+" is not allowed")
+	e.namespace("cgroupns", string(hc.Cgroup), f.at("HostConfig.Cgroup"))
+	if hc.CgroupParent != "" && !ctlCgroupParents.of(c).match(hc.CgroupParent) {
+		e.add("container.cgroup_parent", f.at("HostConfig.CgroupParent"), "cgroup parent "+strconv.Quote(hc.CgroupParent)+" is not allowed")
 	}
 
-	if !c.allowRoot && isRootUser(cfg.User, c.emptyUserIsRoot) {
+	if !ctlAllowRootUser.of(c) && isRootUser(cfg.User, ctlEmptyUserIsRoot.of(c)) {
 		if cfg.User == "" {
-			e.add("container.user", f.user, "no user is set, so the image's default user (often root) would run; set a non-root user")
+			e.add("container.user", f.at("Config.User"), "no user is set, so the image's default user (often root) would run; set a non-root user")
 		} else {
-			e.add("container.user", f.user, "running as root ("+cfg.User+") is not allowed")
+			e.add("container.user", f.at("Config.User"), "running as root ("+cfg.User+") is not allowed")
 		}
 	}
-	if c.requireROFS && !hc.ReadonlyRootfs {
-		e.add("container.read_only_rootfs", f.readonlyRootfs, "a read-only root filesystem is required")
+	if ctlRequireReadOnlyRootfs.of(c) && !hc.ReadonlyRootfs {
+		e.add("container.read_only_rootfs", f.at("HostConfig.ReadonlyRootfs"), "a read-only root filesystem is required")
 	}
 
 	e.mayBeRoot = rootReason(cfg.User, hc.GroupAdd, e.nnp, string(hc.UsernsMode), e.hostFacts().UsernsRemap)
 	// Before API 1.44 the daemon makes every read-only bind non-recursive
 	// (api/server/router/container/container_routes.go, daemon/volumes.go).
-	oldRO := c.bindReadOnly && f == &createFields && e.r != nil && !e.r.VersionAtLeast(1, 44)
+	oldRO := ctlBindReadOnly.of(c) && f == createFields && e.r != nil && !e.r.VersionAtLeast(1, 44)
 	e.mounts(hc, f, oldRO)
-	if len(hc.Links) > 0 && !c.links {
-		e.add("container.links", f.links, "legacy links are not allowed: they copy the linked container's environment into this one")
+	if len(hc.Links) > 0 && !ctlLinks.of(c) {
+		e.add("container.links", f.at("HostConfig.Links"), "legacy links are not allowed: they copy the linked container's environment into this one")
 	}
 	for k := range hc.Annotations {
-		if !c.annotations.match(k) {
-			e.add("container.annotations", key(f.annotations, k), "annotation "+strconv.Quote(k)+" is not allowed: the daemon passes annotations to the OCI runtime, which may act on them")
+		if !ctlAnnotations.of(c).match(k) {
+			e.add("container.annotations", key(f.at("HostConfig.Annotations"), k), "annotation "+strconv.Quote(k)+" is not allowed: the daemon passes annotations to the OCI runtime, which may act on them")
 		}
 	}
 
 	for i, d := range hc.Devices {
 		p := cleanHostPath(d.PathOnHost)
-		if _, ok := c.devices.covers(p); !ok {
-			e.add("devices.device", idx(f.devices, i), "host device "+strconv.Quote(d.PathOnHost)+" is not allowed")
+		if _, ok := ctlDevices.of(c).covers(p); !ok {
+			e.add("devices.device", idx(f.at("HostConfig.Devices"), i), "host device "+strconv.Quote(d.PathOnHost)+" is not allowed")
 		}
 	}
-	if len(hc.DeviceCgroupRules) > 0 && !c.deviceCgroupRules {
-		e.add("devices.cgroup_rules", f.deviceCgroupRules, "device cgroup rules are not allowed")
+	if len(hc.DeviceCgroupRules) > 0 && !ctlDeviceCgroupRules.of(c) {
+		e.add("devices.cgroup_rules", f.at("HostConfig.DeviceCgroupRules"), "device cgroup rules are not allowed")
 	}
-	if len(hc.DeviceRequests) > 0 && !c.deviceRequests {
-		e.add("devices.requests", f.deviceRequests, "device requests (GPUs) are not allowed")
+	if len(hc.DeviceRequests) > 0 && !ctlDeviceRequests.of(c) {
+		e.add("devices.requests", f.at("HostConfig.DeviceRequests"), "device requests (GPUs) are not allowed")
 	}
 
 	e.networks(cc, f)
@@ -118,67 +87,67 @@ func (e *evaluator) container(cc *request.ContainerCreate, f *fieldNames) {
 	e.resources(&hc.Resources, f)
 	// A score below the host's makes the kernel kill host processes
 	// first; -1000 exempts the container like OomKillDisable.
-	if int64(hc.OomScoreAdj) < c.oomScoreAdjMin {
-		e.add("resources.oom_score_adj", f.oomScoreAdj, "OOM score adjustment "+strconv.Itoa(hc.OomScoreAdj)+" is below the minimum "+strconv.FormatInt(c.oomScoreAdjMin, 10)+"; a low score makes the kernel kill other processes first")
+	if int64(hc.OomScoreAdj) < ctlOomScoreAdjMin.of(c) {
+		e.add("resources.oom_score_adj", f.at("HostConfig.OomScoreAdj"), "OOM score adjustment "+strconv.Itoa(hc.OomScoreAdj)+" is below the minimum "+strconv.FormatInt(ctlOomScoreAdjMin.of(c), 10)+"; a low score makes the kernel kill other processes first")
 	}
 
 	for k := range hc.Sysctls {
-		if !c.sysctls.match(strings.ReplaceAll(k, "/", ".")) {
-			e.add("sysctls.sysctl", key(f.sysctls, k), "sysctl "+k+" is not in the allowed set")
+		if !ctlSysctls.of(c).match(strings.ReplaceAll(k, "/", ".")) {
+			e.add("sysctls.sysctl", key(f.at("HostConfig.Sysctls"), k), "sysctl "+k+" is not in the allowed set")
 		}
 	}
-	if hc.Runtime != "" && !c.runtimes.match(hc.Runtime) {
-		e.add("container.runtime", f.runtime, "runtime "+strconv.Quote(hc.Runtime)+" is not allowed")
+	if hc.Runtime != "" && !ctlRuntimes.of(c).match(hc.Runtime) {
+		e.add("container.runtime", f.at("HostConfig.Runtime"), "runtime "+strconv.Quote(hc.Runtime)+" is not allowed")
 	}
 	if cfg.Image != "" {
-		e.imageRun(cfg.Image, f.image)
+		e.imageRun(cfg.Image, f.at("Config.Image"))
 	}
-	for _, k := range c.labelKeys {
-		want := c.labels[k]
+	for _, k := range ctlRequiredLabels.of(c).keys {
+		want := ctlRequiredLabels.of(c).m[k]
 		got, ok := cfg.Labels[k]
 		switch {
 		case !ok:
-			e.add("labels.required", f.labels, "label "+strconv.Quote(k)+" is required")
+			e.add("labels.required", f.at("Config.Labels"), "label "+strconv.Quote(k)+" is required")
 		case want == "$team":
 			if got != e.team {
-				e.add("labels.required", key(f.labels, k), "label "+k+" must be "+strconv.Quote(e.team)+", the caller's team")
+				e.add("labels.required", key(f.at("Config.Labels"), k), "label "+k+" must be "+strconv.Quote(e.team)+", the caller's team")
 			}
 		case want == "$user":
 			if got != e.id.User {
-				e.add("labels.required", key(f.labels, k), "label "+k+" must be "+strconv.Quote(e.id.User)+", the caller")
+				e.add("labels.required", key(f.at("Config.Labels"), k), "label "+k+" must be "+strconv.Quote(e.id.User)+", the caller")
 			}
 		case want == "" || want == "*":
 		case hasVars(want):
 			w, ok := callerVars{user: e.id.User, team: e.team}.expand(want)
 			if !ok {
-				e.add("labels.required", key(f.labels, k), "label "+k+" must match "+strconv.Quote(want)+", which cannot be filled in for this caller (user "+strconv.Quote(e.id.User)+", team "+strconv.Quote(e.team)+")")
+				e.add("labels.required", key(f.at("Config.Labels"), k), "label "+k+" must match "+strconv.Quote(want)+", which cannot be filled in for this caller (user "+strconv.Quote(e.id.User)+", team "+strconv.Quote(e.team)+")")
 			} else if !globMatch(w, got) {
-				e.add("labels.required", key(f.labels, k), "label "+k+" must match "+strconv.Quote(w))
+				e.add("labels.required", key(f.at("Config.Labels"), k), "label "+k+" must match "+strconv.Quote(w))
 			}
 		default:
 			if !globMatch(want, got) {
-				e.add("labels.required", key(f.labels, k), "label "+k+" must match "+strconv.Quote(want))
+				e.add("labels.required", key(f.at("Config.Labels"), k), "label "+k+" must match "+strconv.Quote(want))
 			}
 		}
 	}
-	if f == &createFields {
-		e.restart(string(hc.RestartPolicy.Name), hc.RestartPolicy.MaximumRetryCount, f.restart)
+	if f == createFields {
+		e.restart(string(hc.RestartPolicy.Name), hc.RestartPolicy.MaximumRetryCount, f.at("HostConfig.RestartPolicy"))
 	}
 }
 
-func (e *evaluator) capabilities(add, drop []string, f *fieldNames) {
+func (e *evaluator) capabilities(add, drop []string, f *fieldSet) {
 	c := e.p.c
 	for i, a := range add {
 		n := normCap(a)
-		if !c.capAdd[n] {
+		if !ctlCapAdd.of(c)[n] {
 			if n == "ALL" {
-				e.add("capabilities.add", idx(f.capAdd, i), "adding ALL capabilities is not allowed")
+				e.add("capabilities.add", idx(f.at("HostConfig.CapAdd"), i), "adding ALL capabilities is not allowed")
 			} else {
-				e.add("capabilities.add", idx(f.capAdd, i), "adding capability "+n+" is not allowed")
+				e.add("capabilities.add", idx(f.at("HostConfig.CapAdd"), i), "adding capability "+n+" is not allowed")
 			}
 		}
 	}
-	for _, req := range c.capDropRequire {
+	for _, req := range ctlCapDropRequired.of(c) {
 		found := false
 		for _, d := range drop {
 			n := normCap(d)
@@ -188,7 +157,7 @@ func (e *evaluator) capabilities(add, drop []string, f *fieldNames) {
 			}
 		}
 		if !found {
-			e.add("capabilities.drop", f.capDrop, "capability "+req+" must be dropped")
+			e.add("capabilities.drop", f.at("HostConfig.CapDrop"), "capability "+req+" must be dropped")
 		}
 	}
 }
@@ -197,7 +166,7 @@ func (e *evaluator) capabilities(add, drop []string, f *fieldNames) {
 // (daemon/daemon_unix.go parseSecurityOpt): "key=value" or the old
 // "key:value", bare "no-new-privileges", "writable-cgroups" and "disable";
 // later options override earlier ones, label options accumulate.
-func (e *evaluator) securityOpts(opts []string, f *fieldNames, hc *container.HostConfig) {
+func (e *evaluator) securityOpts(opts []string, f *fieldSet, hc *container.HostConfig) {
 	c := e.p.c
 	nnp, nnpSet, nnpIdx := false, false, -1
 	seccomp, seccompIdx := "", -1
@@ -212,7 +181,7 @@ func (e *evaluator) securityOpts(opts []string, f *fieldNames, hc *container.Hos
 			wc, wcIdx = true, i
 			continue
 		case "disable":
-			e.label("disable", idx(f.securityOpt, i))
+			e.label("disable", idx(f.at("HostConfig.SecurityOpt"), i))
 			continue
 		}
 		var k, v string
@@ -223,12 +192,12 @@ func (e *evaluator) securityOpts(opts []string, f *fieldNames, hc *container.Hos
 			k, v, ok = strings.Cut(opt, ":")
 		}
 		if !ok {
-			e.add("security.invalid", idx(f.securityOpt, i), "security option "+strconv.Quote(opt)+" is not valid")
+			e.add("security.invalid", idx(f.at("HostConfig.SecurityOpt"), i), "security option "+strconv.Quote(opt)+" is not valid")
 			continue
 		}
 		switch k {
 		case "label":
-			e.label(v, idx(f.securityOpt, i))
+			e.label(v, idx(f.at("HostConfig.SecurityOpt"), i))
 		case "apparmor":
 			apparmor, apparmorIdx = v, i
 		case "seccomp":
@@ -236,43 +205,43 @@ func (e *evaluator) securityOpts(opts []string, f *fieldNames, hc *container.Hos
 		case "no-new-privileges":
 			b, err := strconv.ParseBool(v)
 			if err != nil {
-				e.add("security.invalid", idx(f.securityOpt, i), "security option "+strconv.Quote(opt)+" is not valid")
+				e.add("security.invalid", idx(f.at("HostConfig.SecurityOpt"), i), "security option "+strconv.Quote(opt)+" is not valid")
 				continue
 			}
 			nnp, nnpSet, nnpIdx = b, true, i
 		case "writable-cgroups":
 			b, err := strconv.ParseBool(v)
 			if err != nil {
-				e.add("security.invalid", idx(f.securityOpt, i), "security option "+strconv.Quote(opt)+" is not valid")
+				e.add("security.invalid", idx(f.at("HostConfig.SecurityOpt"), i), "security option "+strconv.Quote(opt)+" is not valid")
 				continue
 			}
 			wc, wcIdx = b, i
 		default:
-			e.add("security.invalid", idx(f.securityOpt, i), "security option "+strconv.Quote(opt)+" is not valid")
+			e.add("security.invalid", idx(f.at("HostConfig.SecurityOpt"), i), "security option "+strconv.Quote(opt)+" is not valid")
 		}
 	}
 	e.nnp = nnp
 	if nnpSet && !nnp {
-		e.add("security.no_new_privileges", idx(f.securityOpt, nnpIdx), "no-new-privileges=false is not allowed")
-	} else if !nnp && c.requireNNP {
-		e.add("security.no_new_privileges", f.securityOpt, "the no-new-privileges security option is required")
+		e.add("security.no_new_privileges", idx(f.at("HostConfig.SecurityOpt"), nnpIdx), "no-new-privileges=false is not allowed")
+	} else if !nnp && ctlRequireNNP.of(c) {
+		e.add("security.no_new_privileges", f.at("HostConfig.SecurityOpt"), "the no-new-privileges security option is required")
 	}
-	if wc && !c.writableCgroups {
-		e.add("security.writable_cgroups", idx(f.securityOpt, wcIdx), "writable cgroups are not allowed")
+	if wc && !ctlWritableCgroups.of(c) {
+		e.add("security.writable_cgroups", idx(f.at("HostConfig.SecurityOpt"), wcIdx), "writable cgroups are not allowed")
 	}
 	if apparmorIdx >= 0 {
 		if apparmor == "unconfined" {
-			if !c.apparmorUnconfined {
-				e.add("security.apparmor", idx(f.securityOpt, apparmorIdx), "apparmor=unconfined is not allowed")
+			if !ctlAppArmorUnconfined.of(c) {
+				e.add("security.apparmor", idx(f.at("HostConfig.SecurityOpt"), apparmorIdx), "apparmor=unconfined is not allowed")
 			}
-		} else if !c.apparmorProfiles.match(apparmor) {
+		} else if !ctlAppArmorProfiles.of(c).match(apparmor) {
 			// By allow-list: hosts ship profiles that confine nothing
 			// under other names (flags=(unconfined)).
-			e.add("security.apparmor", idx(f.securityOpt, apparmorIdx), "AppArmor profile "+strconv.Quote(apparmor)+" is not in the policy's allowed profiles")
+			e.add("security.apparmor", idx(f.at("HostConfig.SecurityOpt"), apparmorIdx), "AppArmor profile "+strconv.Quote(apparmor)+" is not in the policy's allowed profiles")
 		}
 	}
 	if seccompIdx >= 0 {
-		e.seccomp(seccomp, idx(f.securityOpt, seccompIdx), hc)
+		e.seccomp(seccomp, idx(f.at("HostConfig.SecurityOpt"), seccompIdx), hc)
 	}
 }
 
@@ -280,7 +249,7 @@ func (e *evaluator) securityOpts(opts []string, f *fieldNames, hc *container.Hos
 func (e *evaluator) label(v, field string) {
 	c := e.p.c
 	if v == "disable" {
-		if !c.selinuxDisable {
+		if !ctlSELinuxDisable.of(c) {
 			e.add("security.selinux", field, "disabling SELinux labeling is not allowed")
 		}
 		return
@@ -298,7 +267,7 @@ func (e *evaluator) label(v, field string) {
 		// The MCS level is what keeps containers of one type apart
 		// (label=level:s0 shares every container's files); user and
 		// role choose what the type may be.
-		if !c.selinuxLabels {
+		if !ctlSELinuxLabels.of(c) {
 			e.add("security.selinux", field, "SELinux "+k+" label "+strconv.Quote(val)+" is not allowed; the daemon chooses labels that keep containers apart")
 		}
 		return
@@ -308,7 +277,7 @@ func (e *evaluator) label(v, field string) {
 		e.add("security.invalid", field, "SELinux label option "+strconv.Quote(v)+" is not valid")
 		return
 	}
-	if !c.selinuxTypes.match(val) {
+	if !ctlSELinuxTypes.of(c).match(val) {
 		// By allow-list: container_runtime_t, spc_t, unconfined_t and
 		// others are unconfined domains.
 		e.add("security.selinux", field, "SELinux type "+strconv.Quote(val)+" is not in the policy's allowed types")
@@ -318,29 +287,29 @@ func (e *evaluator) label(v, field string) {
 func (e *evaluator) namespace(kind, mode, field string) {
 	c := e.p.c
 	if mode == "host" {
-		if !c.hostNS[kind] {
+		if !ctlHostNamespaces.of(c)[kind] {
 			e.add("namespaces.host", field, "sharing the host's "+kind+" namespace is not allowed")
 		}
 		return
 	}
 	if p, _, ok := strings.Cut(mode, ":"); ok && p == "container" {
-		if !c.containerNS[kind] {
+		if !ctlContainerNamespaces.of(c)[kind] {
 			e.add("namespaces.container", field, "joining another container's "+kind+" namespace ("+mode+") is not allowed")
 		}
 	}
 }
 
 // mounts judges Binds, Mounts, VolumesFrom and Tmpfs.
-func (e *evaluator) mounts(hc *container.HostConfig, f *fieldNames, oldRO bool) {
+func (e *evaluator) mounts(hc *container.HostConfig, f *fieldSet, oldRO bool) {
 	c := e.p.c
 	// The daemon creates every volume the container needs with this
 	// driver: anonymous ones and those the image declares, which the
 	// request does not show.
-	if hc.VolumeDriver != "" && !c.volumeDrivers.match(hc.VolumeDriver) {
-		e.add("mounts.volume_driver", f.volumeDriver, "volume driver "+strconv.Quote(hc.VolumeDriver)+" is not allowed; the daemon would use it for every volume of the container, the image's declared volumes included")
+	if hc.VolumeDriver != "" && !ctlVolumeDrivers.of(c).match(hc.VolumeDriver) {
+		e.add("mounts.volume_driver", f.at("HostConfig.VolumeDriver"), "volume driver "+strconv.Quote(hc.VolumeDriver)+" is not allowed; the daemon would use it for every volume of the container, the image's declared volumes included")
 	}
 	for i, raw := range hc.Binds {
-		field := idx(f.binds, i)
+		field := idx(f.at("HostConfig.Binds"), i)
 		arr := strings.SplitN(raw, ":", 4)
 		var src, mode string
 		switch len(arr) {
@@ -367,7 +336,7 @@ func (e *evaluator) mounts(hc *container.HostConfig, f *fieldNames, oldRO bool) 
 			continue
 		}
 		if src[0] != '/' {
-			if hc.VolumeDriver == "" && !c.volumeDrivers.match("local") {
+			if hc.VolumeDriver == "" && !ctlVolumeDrivers.of(c).match("local") {
 				e.add("mounts.volume_driver", field, "volume driver \"local\" is not allowed")
 			}
 			continue
@@ -387,7 +356,7 @@ func (e *evaluator) mounts(hc *container.HostConfig, f *fieldNames, oldRO bool) 
 	}
 	for i := range hc.Mounts {
 		m := &hc.Mounts[i]
-		field := idx(f.mounts, i)
+		field := idx(f.at("HostConfig.Mounts"), i)
 		switch m.Type {
 		case mount.TypeBind:
 			prop := ""
@@ -419,7 +388,7 @@ func (e *evaluator) mounts(hc *container.HostConfig, f *fieldNames, oldRO bool) 
 				driver = "local"
 			}
 			// HostConfig.VolumeDriver is judged above.
-			if driver != hc.VolumeDriver && !c.volumeDrivers.match(driver) {
+			if driver != hc.VolumeDriver && !ctlVolumeDrivers.of(c).match(driver) {
 				e.add("mounts.volume_driver", field, "volume driver "+strconv.Quote(driver)+" is not allowed")
 			}
 			if driver == "local" && isNetworkFS(opts["type"]) {
@@ -427,7 +396,7 @@ func (e *evaluator) mounts(hc *container.HostConfig, f *fieldNames, oldRO bool) 
 			}
 			if driver == "local" {
 				if hp, kind := localVolumeHostPath(opts); kind != "" {
-					if !c.volumeHostPaths {
+					if !ctlVolumeHostPaths.of(c) {
 						e.add("mounts.volume_host_path", field+".VolumeOptions.DriverConfig.Options", "volumes that "+kind+" ("+hp+") are not allowed")
 					} else {
 						e.volumeDevice(hp, field+".VolumeOptions.DriverConfig.Options.device", m.ReadOnly || hasMountOpt(opts["o"], "ro"))
@@ -435,7 +404,7 @@ func (e *evaluator) mounts(hc *container.HostConfig, f *fieldNames, oldRO bool) 
 				}
 			}
 		case mount.TypeTmpfs:
-			if !c.tmpfs {
+			if !ctlTmpfs.of(c) {
 				e.add("mounts.tmpfs", field, "tmpfs mounts are not allowed")
 			}
 		case mount.TypeImage:
@@ -447,11 +416,11 @@ func (e *evaluator) mounts(hc *container.HostConfig, f *fieldNames, oldRO bool) 
 			e.add("mounts.invalid", field, "mount type "+strconv.Quote(string(m.Type))+" is not supported")
 		}
 	}
-	if len(hc.VolumesFrom) > 0 && !c.volumesFrom {
-		e.add("mounts.volumes_from", f.volumesFrom, "mounting the volumes of other containers (volumes-from) is not allowed")
+	if len(hc.VolumesFrom) > 0 && !ctlVolumesFrom.of(c) {
+		e.add("mounts.volumes_from", f.at("HostConfig.VolumesFrom"), "mounting the volumes of other containers (volumes-from) is not allowed")
 	}
-	if len(hc.Tmpfs) > 0 && !c.tmpfs {
-		e.add("mounts.tmpfs", f.tmpfs, "tmpfs mounts are not allowed")
+	if len(hc.Tmpfs) > 0 && !ctlTmpfs.of(c) {
+		e.add("mounts.tmpfs", f.at("HostConfig.Tmpfs"), "tmpfs mounts are not allowed")
 	}
 }
 
@@ -510,9 +479,9 @@ func (e *evaluator) hostPath(src, field string, readOnly bool, nonRecursive, pro
 		}
 	}
 	denied := len(e.v)
-	if s, ok := c.sockets.covers(p); ok {
+	if s, ok := ctlDockerSockets.of(c).covers(p); ok {
 		e.add("mounts.docker_socket", field, "host path "+shown+" is the Docker socket "+s)
-	} else if s, ok := c.sockets.exposes(p); ok {
+	} else if s, ok := ctlDockerSockets.of(c).exposes(p); ok {
 		e.add("mounts.docker_socket", field, "host path "+shown+" contains the Docker socket "+s)
 	} else if s, is := e.knownSocket(p); s != "" {
 		if is {
@@ -520,7 +489,7 @@ func (e *evaluator) hostPath(src, field string, readOnly bool, nonRecursive, pro
 		} else {
 			e.add("mounts.docker_socket", field, "host path "+shown+" contains the socket "+s+" (the daemon's, containerd's or Portcullis's)")
 		}
-	} else if e.s.isSocket != nil && !c.bindSockets.match(p) {
+	} else if e.s.isSocket != nil && !ctlBindSockets.of(c).match(p) {
 		if is, err := e.s.isSocket(p); err != nil {
 			e.add("mounts.unresolvable", field, "host path "+shown+" cannot be inspected: "+err.Error())
 			return
@@ -529,7 +498,7 @@ func (e *evaluator) hostPath(src, field string, readOnly bool, nonRecursive, pro
 		}
 	}
 	cv := callerVars{user: e.id.User, team: e.team}
-	bindAllow, bindDeny := c.bindAllow.forCaller(cv), c.bindDeny.forCaller(cv)
+	bindAllow, bindDeny := ctlBindAllow.of(c).forCaller(cv), ctlBindDeny.of(c).forCaller(cv)
 	if d, ok := bindDeny.covers(p); ok {
 		if d == p {
 			e.add("mounts.bind", field, "host path "+shown+" is not allowed")
@@ -545,36 +514,36 @@ func (e *evaluator) hostPath(src, field string, readOnly bool, nonRecursive, pro
 			e.add("mounts.bind", field, "host path "+shown+" is outside the allowed paths ("+strings.Join(bindAllow.entries, ", ")+")")
 		}
 	}
-	if c.bindReadOnly && !readOnly {
+	if ctlBindReadOnly.of(c) && !readOnly {
 		e.add("mounts.read_only", field, "host path "+shown+" must be mounted read-only")
-	} else if c.bindReadOnly && nonRecursive != "" {
+	} else if ctlBindReadOnly.of(c) && nonRecursive != "" {
 		e.add("mounts.read_only", field, "host path "+shown+" must be mounted read-only with everything below it: "+nonRecursive)
-	} else if (!readOnly || nonRecursive != "") && e.mayBeRoot != "" && !c.rootWritable && len(e.v) == denied {
+	} else if (!readOnly || nonRecursive != "") && e.mayBeRoot != "" && !ctlRootWritableBinds.of(c) && len(e.v) == denied {
 		// Only for a path that is otherwise allowed: the remedy for a
 		// denied path is another path. A non-recursive read-only bind
 		// leaves the mounts below its source writable.
 		e.add("mounts.root_writable", field, "host path "+shown+" would be writable by a container that "+e.mayBeRoot+"; root there could leave a setuid-root program for any host user to run")
 	}
-	if propagation != "" && !c.sharedPropagation {
+	if propagation != "" && !ctlSharedPropagation.of(c) {
 		e.add("mounts.propagation", field, propagation+" mount propagation is not allowed")
 	}
 }
 
-func (e *evaluator) networks(cc *request.ContainerCreate, f *fieldNames) {
+func (e *evaluator) networks(cc *request.ContainerCreate, f *fieldSet) {
 	c := e.p.c
 	mode := string(cc.HostConfig.NetworkMode)
 	if mode == "" {
 		mode = "default"
 	}
-	if !c.networks.match(mode) {
-		e.add("network.mode", f.networkMode, "network mode "+strconv.Quote(mode)+" is not allowed")
+	if !ctlNetworks.of(c).match(mode) {
+		e.add("network.mode", f.at("HostConfig.NetworkMode"), "network mode "+strconv.Quote(mode)+" is not allowed")
 	}
 	for name, es := range cc.NetworkingConfig.EndpointsConfig {
-		if name != mode && !c.networks.match(name) {
-			e.add("network.mode", key(f.endpoints, name), "network "+strconv.Quote(name)+" is not allowed")
+		if name != mode && !ctlNetworks.of(c).match(name) {
+			e.add("network.mode", key(f.at("NetworkingConfig.EndpointsConfig"), name), "network "+strconv.Quote(name)+" is not allowed")
 		}
 		if es != nil {
-			e.endpoint(es, key(f.endpoints, name))
+			e.endpoint(es, key(f.at("NetworkingConfig.EndpointsConfig"), name))
 		}
 	}
 }
@@ -587,100 +556,100 @@ func (e *evaluator) endpoint(es *network.EndpointSettings, field string) {
 	// per-interface sysctls (com.docker.network.endpoint.sysctls) among
 	// them.
 	for k := range es.DriverOpts {
-		if !c.endpointOptions.match(k) {
+		if !ctlEndpointOptions.of(c).match(k) {
 			e.add("network.endpoint_options", key(field+".DriverOpts", k), "endpoint driver option "+strconv.Quote(k)+" is not allowed")
 		}
 	}
-	if len(es.Links) > 0 && !c.links {
+	if len(es.Links) > 0 && !ctlLinks.of(c) {
 		e.add("container.links", field+".Links", "legacy links are not allowed: they copy the linked container's environment into this one")
 	}
 }
 
-func (e *evaluator) ports(hc *container.HostConfig, f *fieldNames) {
+func (e *evaluator) ports(hc *container.HostConfig, f *fieldSet) {
 	c := e.p.c
-	if hc.PublishAllPorts && !c.publishAll {
-		e.add("ports.publish_all", f.publishAll, "publishing all exposed ports is not allowed")
+	if hc.PublishAllPorts && !ctlPublishAll.of(c) {
+		e.add("ports.publish_all", f.at("HostConfig.PublishAllPorts"), "publishing all exposed ports is not allowed")
 	}
 	for port, bindings := range hc.PortBindings {
 		for i, b := range bindings {
-			field := idx(key(f.portBindings, string(port)), i)
-			if !c.privilegedPorts {
+			field := idx(key(f.at("HostConfig.PortBindings"), string(port)), i)
+			if !ctlPrivilegedPorts.of(c) {
 				start, _, _ := strings.Cut(b.HostPort, "-")
 				if n, err := strconv.Atoi(start); err == nil && n > 0 && n < 1024 {
 					e.add("ports.privileged", field, "host port "+start+" is privileged (below 1024)")
 				}
 			}
 			if b.HostIP == "" {
-				if c.requireHostIP {
+				if ctlRequireHostIP.of(c) {
 					e.add("ports.host_ip", field, "published ports must name a host IP")
 				}
-			} else if !c.hostIPs.match(b.HostIP) {
+			} else if !ctlHostIPs.of(c).match(b.HostIP) {
 				e.add("ports.host_ip", field, "host IP "+b.HostIP+" is not allowed")
 			}
 		}
 	}
 }
 
-func (e *evaluator) logging(lc container.LogConfig, f *fieldNames) {
+func (e *evaluator) logging(lc container.LogConfig, f *fieldSet) {
 	c := e.p.c
-	if lc.Type != "" && !c.logDrivers.match(lc.Type) {
-		e.add("logging.driver", f.logConfig+".Type", "log driver "+strconv.Quote(lc.Type)+" is not allowed")
+	if lc.Type != "" && !ctlLogDrivers.of(c).match(lc.Type) {
+		e.add("logging.driver", f.at("HostConfig.LogConfig")+".Type", "log driver "+strconv.Quote(lc.Type)+" is not allowed")
 	}
-	for _, k := range c.logRequired[lc.Type] {
+	for _, k := range ctlLogOptionsRequired.of(c)[lc.Type] {
 		if _, ok := lc.Config[k]; !ok {
-			e.add("logging.options", f.logConfig+".Config", "log option "+k+" is required for the "+lc.Type+" driver")
+			e.add("logging.options", f.at("HostConfig.LogConfig")+".Config", "log option "+k+" is required for the "+lc.Type+" driver")
 		}
 	}
-	for _, k := range c.logDenied[lc.Type] {
+	for _, k := range ctlLogOptionsDenied.of(c)[lc.Type] {
 		if _, ok := lc.Config[k]; ok {
-			e.add("logging.options", key(f.logConfig+".Config", k), "log option "+k+" is not allowed for the "+lc.Type+" driver")
+			e.add("logging.options", key(f.at("HostConfig.LogConfig")+".Config", k), "log option "+k+" is not allowed for the "+lc.Type+" driver")
 		}
 	}
-	if a, ok := lc.Config["syslog-address"]; ok && !c.syslogAddresses.match(a) {
-		e.add("logging.syslog_address", key(f.logConfig+".Config", "syslog-address"), "syslog address "+strconv.Quote(a)+" is not allowed")
+	if a, ok := lc.Config["syslog-address"]; ok && !ctlSyslogAddresses.of(c).match(a) {
+		e.add("logging.syslog_address", key(f.at("HostConfig.LogConfig")+".Config", "syslog-address"), "syslog address "+strconv.Quote(a)+" is not allowed")
 	}
 }
 
-func (e *evaluator) resources(r *container.Resources, f *fieldNames) {
+func (e *evaluator) resources(r *container.Resources, f *fieldSet) {
 	c := e.p.c
 	switch {
-	case r.Memory <= 0 && (c.requireMemory || c.memoryMax > 0):
-		e.add("resources.memory", f.memory, "a memory limit is required")
-	case c.memoryMax > 0 && r.Memory > c.memoryMax:
-		e.add("resources.memory", f.memory, "memory "+fmtBytes(r.Memory)+" exceeds the maximum "+fmtBytes(c.memoryMax))
+	case r.Memory <= 0 && (ctlRequireMemoryLimit.of(c) || ctlMemoryMax.of(c) > 0):
+		e.add("resources.memory", f.at("HostConfig.Memory"), "a memory limit is required")
+	case ctlMemoryMax.of(c) > 0 && r.Memory > ctlMemoryMax.of(c):
+		e.add("resources.memory", f.at("HostConfig.Memory"), "memory "+fmtBytes(r.Memory)+" exceeds the maximum "+fmtBytes(ctlMemoryMax.of(c)))
 	}
 	n := effectiveNanoCPUs(r.NanoCPUs, r.CPUQuota, r.CPUPeriod)
 	switch {
-	case n <= 0 && (c.requireCPU || c.nanoCPUsMax > 0):
-		e.add("resources.cpu", f.nanoCPUs, "a CPU limit is required")
-	case c.nanoCPUsMax > 0 && n > c.nanoCPUsMax:
-		e.add("resources.cpu", f.nanoCPUs, "CPU limit "+fmtCPUs(n)+" exceeds the maximum "+fmtCPUs(c.nanoCPUsMax))
+	case n <= 0 && (ctlRequireCPULimit.of(c) || ctlCPUsMax.of(c) > 0):
+		e.add("resources.cpu", f.at("HostConfig.NanoCpus"), "a CPU limit is required")
+	case ctlCPUsMax.of(c) > 0 && n > ctlCPUsMax.of(c):
+		e.add("resources.cpu", f.at("HostConfig.NanoCpus"), "CPU limit "+fmtCPUs(n)+" exceeds the maximum "+fmtCPUs(ctlCPUsMax.of(c)))
 	}
 	var pids int64
 	if r.PidsLimit != nil {
 		pids = *r.PidsLimit
 	}
 	switch {
-	case pids < 0 && !c.unlimitedPids:
-		e.add("resources.pids", f.pidsLimit, "an unlimited pids limit ("+strconv.FormatInt(pids, 10)+") is not allowed")
-	case pids <= 0 && (c.requirePids || c.pidsMax > 0):
-		e.add("resources.pids", f.pidsLimit, "a pids limit is required")
-	case c.pidsMax > 0 && pids > c.pidsMax:
-		e.add("resources.pids", f.pidsLimit, "pids limit "+strconv.FormatInt(pids, 10)+" exceeds the maximum "+strconv.FormatInt(c.pidsMax, 10))
+	case pids < 0 && !ctlUnlimitedPids.of(c):
+		e.add("resources.pids", f.at("HostConfig.PidsLimit"), "an unlimited pids limit ("+strconv.FormatInt(pids, 10)+") is not allowed")
+	case pids <= 0 && (ctlRequirePidsLimit.of(c) || ctlPidsMax.of(c) > 0):
+		e.add("resources.pids", f.at("HostConfig.PidsLimit"), "a pids limit is required")
+	case ctlPidsMax.of(c) > 0 && pids > ctlPidsMax.of(c):
+		e.add("resources.pids", f.at("HostConfig.PidsLimit"), "pids limit "+strconv.FormatInt(pids, 10)+" exceeds the maximum "+strconv.FormatInt(ctlPidsMax.of(c), 10))
 	}
-	if r.OomKillDisable != nil && *r.OomKillDisable && !c.oomKillDisable {
-		e.add("resources.oom_kill_disable", f.oomKillDisable, "disabling the OOM killer is not allowed")
+	if r.OomKillDisable != nil && *r.OomKillDisable && !ctlOomKillDisable.of(c) {
+		e.add("resources.oom_kill_disable", f.at("HostConfig.OomKillDisable"), "disabling the OOM killer is not allowed")
 	}
-	if c.ulimits != nil {
+	if ctlUlimitsMax.of(c) != nil {
 		for i, u := range r.Ulimits {
 			if u == nil {
 				continue
 			}
-			max, ok := c.ulimits[u.Name]
+			max, ok := ctlUlimitsMax.of(c)[u.Name]
 			if !ok {
-				e.add("resources.ulimits", idx(f.ulimits, i), "ulimit "+u.Name+" is not allowed")
+				e.add("resources.ulimits", idx(f.at("HostConfig.Ulimits"), i), "ulimit "+u.Name+" is not allowed")
 			} else if u.Hard > max || u.Soft > max || u.Hard < 0 || u.Soft < 0 {
-				e.add("resources.ulimits", idx(f.ulimits, i), "ulimit "+u.Name+" exceeds the maximum "+strconv.FormatInt(max, 10))
+				e.add("resources.ulimits", idx(f.at("HostConfig.Ulimits"), i), "ulimit "+u.Name+" exceeds the maximum "+strconv.FormatInt(max, 10))
 			}
 		}
 	}

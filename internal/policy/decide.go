@@ -138,7 +138,7 @@ func (e *evaluator) request() {
 	switch r.Action {
 	case "container.create":
 		if c := r.ContainerCreate; c != nil {
-			e.container(c, &createFields)
+			e.container(c, createFields)
 		} else {
 			e.add(request.CodeBodyMissing, "body", "container.create has no body to judge")
 		}
@@ -151,7 +151,7 @@ func (e *evaluator) request() {
 	case "network.create":
 		e.networkCreate()
 	case "network.connect":
-		if !e.p.c.networks.match(r.Target) {
+		if !ctlNetworks.of(e.p.c).match(r.Target) {
 			e.add("network.mode", "", "network "+strconv.Quote(r.Target)+" is not allowed")
 		}
 		if nc := r.NetworkConnect; nc != nil && nc.EndpointConfig != nil {
@@ -254,28 +254,28 @@ func (e *evaluator) update() {
 	}
 	c := e.p.c
 	// 0 leaves a limit unchanged; negative values remove it.
-	if u.Memory < 0 && (c.requireMemory || c.memoryMax > 0) {
+	if u.Memory < 0 && (ctlRequireMemoryLimit.of(c) || ctlMemoryMax.of(c) > 0) {
 		e.add("resources.memory", "Memory", "the memory limit cannot be removed")
 	}
-	if c.memoryMax > 0 && u.Memory > c.memoryMax {
-		e.add("resources.memory", "Memory", "memory "+fmtBytes(u.Memory)+" exceeds the maximum "+fmtBytes(c.memoryMax))
+	if ctlMemoryMax.of(c) > 0 && u.Memory > ctlMemoryMax.of(c) {
+		e.add("resources.memory", "Memory", "memory "+fmtBytes(u.Memory)+" exceeds the maximum "+fmtBytes(ctlMemoryMax.of(c)))
 	}
-	if (u.CPUQuota < 0 || u.NanoCPUs < 0) && (c.requireCPU || c.nanoCPUsMax > 0) {
+	if (u.CPUQuota < 0 || u.NanoCPUs < 0) && (ctlRequireCPULimit.of(c) || ctlCPUsMax.of(c) > 0) {
 		e.add("resources.cpu", "CpuQuota", "the CPU limit cannot be removed")
 	}
-	if n := effectiveNanoCPUs(u.NanoCPUs, u.CPUQuota, u.CPUPeriod); c.nanoCPUsMax > 0 && n > c.nanoCPUsMax {
-		e.add("resources.cpu", "NanoCpus", "CPU limit "+fmtCPUs(n)+" exceeds the maximum "+fmtCPUs(c.nanoCPUsMax))
+	if n := effectiveNanoCPUs(u.NanoCPUs, u.CPUQuota, u.CPUPeriod); ctlCPUsMax.of(c) > 0 && n > ctlCPUsMax.of(c) {
+		e.add("resources.cpu", "NanoCpus", "CPU limit "+fmtCPUs(n)+" exceeds the maximum "+fmtCPUs(ctlCPUsMax.of(c)))
 	}
 	if u.PidsLimit != nil {
 		if *u.PidsLimit <= 0 {
-			if c.requirePids || c.pidsMax > 0 || !c.unlimitedPids {
+			if ctlRequirePidsLimit.of(c) || ctlPidsMax.of(c) > 0 || !ctlUnlimitedPids.of(c) {
 				e.add("resources.pids", "PidsLimit", "the pids limit cannot be removed")
 			}
-		} else if c.pidsMax > 0 && *u.PidsLimit > c.pidsMax {
-			e.add("resources.pids", "PidsLimit", "pids limit "+strconv.FormatInt(*u.PidsLimit, 10)+" exceeds the maximum "+strconv.FormatInt(c.pidsMax, 10))
+		} else if ctlPidsMax.of(c) > 0 && *u.PidsLimit > ctlPidsMax.of(c) {
+			e.add("resources.pids", "PidsLimit", "pids limit "+strconv.FormatInt(*u.PidsLimit, 10)+" exceeds the maximum "+strconv.FormatInt(ctlPidsMax.of(c), 10))
 		}
 	}
-	if u.OomKillDisable != nil && *u.OomKillDisable && !c.oomKillDisable {
+	if u.OomKillDisable != nil && *u.OomKillDisable && !ctlOomKillDisable.of(c) {
 		e.add("resources.oom_kill_disable", "OomKillDisable", "disabling the OOM killer is not allowed")
 	}
 	e.restart(string(u.RestartPolicy.Name), u.RestartPolicy.MaximumRetryCount, "RestartPolicy")
@@ -283,11 +283,11 @@ func (e *evaluator) update() {
 
 func (e *evaluator) restart(name string, retries int, field string) {
 	c := e.p.c
-	if !c.restartPolicies.match(name) {
+	if !ctlRestartPolicies.of(c).match(name) {
 		e.add("restart.policy", field+".Name", "restart policy "+strconv.Quote(name)+" is not allowed")
 	}
-	if c.restartMax >= 0 && int64(retries) > c.restartMax {
-		e.add("restart.max_retries", field+".MaximumRetryCount", "restart retries "+strconv.Itoa(retries)+" exceed the maximum "+strconv.FormatInt(c.restartMax, 10))
+	if ctlRestartMaxRetries.of(c) >= 0 && int64(retries) > ctlRestartMaxRetries.of(c) {
+		e.add("restart.max_retries", field+".MaximumRetryCount", "restart retries "+strconv.Itoa(retries)+" exceed the maximum "+strconv.FormatInt(ctlRestartMaxRetries.of(c), 10))
 	}
 }
 

@@ -33,6 +33,7 @@ type structDecoder struct {
 	blocks   []blockField
 	labels   []int // field index per block label, in order
 	body     int   // field index of the hcl.Body, or -1
+	controls bool  // the container block: its attributes are the declared controls
 	defRange int   // field index of the hcl.Range of the block header, or -1
 }
 
@@ -71,6 +72,10 @@ func structOf(t reflect.Type) *structDecoder {
 		panic("policy: " + t.String() + ": remain fields are not supported")
 	}
 	d := &structDecoder{schema: schema, body: -1, defRange: -1}
+	if t == reflect.TypeFor[containerBlock]() {
+		d.controls = true
+		schema.Attributes = append(schema.Attributes, controlSchema()...)
+	}
 	decoders[t] = d
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
@@ -118,6 +123,9 @@ func (d *structDecoder) decode(body hcl.Body, v reflect.Value) hcl.Diagnostics {
 	}
 	if d.body >= 0 {
 		v.Field(d.body).Set(reflect.ValueOf(&body).Elem())
+	}
+	if d.controls {
+		diags = append(diags, decodeControls(content, v.Addr().Interface().(*containerBlock))...)
 	}
 	for _, a := range d.attrs {
 		attr := content.Attributes[a.name]

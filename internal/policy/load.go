@@ -239,6 +239,7 @@ func load(srcs []source, opts ...Option) (*Set, map[string]*hcl.File, hcl.Diagno
 		l.validatePolicy(l.policies[name])
 	}
 	l.checkExtends()
+	l.diags = append(l.diags, builtinDiags...)
 	if l.diags.HasErrors() {
 		return nil, files, l.diags
 	}
@@ -405,15 +406,28 @@ var knownActions = func() map[string]bool {
 	return m
 }()
 
-// Attributes whose list items are host paths, and those whose items are
-// from a closed set.
+// Attributes whose list items are host paths, those whose items may use
+// variables, and those whose items are from a closed set: the container
+// block's, from their declarations.
 var (
-	pathAttrs = map[string]bool{"bind_allow": true, "bind_deny": true, "docker_sockets": true, "devices": true}
-	enumAttrs = map[string]map[string]bool{
-		"host_namespaces":      {"pid": true, "ipc": true, "uts": true, "userns": true, "cgroupns": true},
-		"container_namespaces": {"pid": true, "ipc": true, "network": true},
-	}
+	pathAttrs = map[string]bool{}
+	varAttrs  = map[string]bool{}
+	enumAttrs = map[string]map[string]bool{}
 )
+
+func init() {
+	for _, c := range controls {
+		if c.hostPaths {
+			pathAttrs[c.name] = true
+		}
+		if c.vars {
+			varAttrs[c.name] = true
+		}
+		if c.enum != nil {
+			enumAttrs[c.name] = setOf(c.enum)
+		}
+	}
+}
 
 func (l *loader) validatePolicy(p *policyBlock) {
 	if p.Mode != nil && *p.Mode != "enforce" && *p.Mode != "audit" {
@@ -450,24 +464,7 @@ func (l *loader) validatePolicy(p *policyBlock) {
 		l.validateLists(blk.v, blk.body)
 	}
 	if c := p.Container; c != nil {
-		if c.MemoryMax != nil && *c.MemoryMax != "" {
-			if _, err := parseBytes(*c.MemoryMax); err != nil {
-				l.errorf(attrRange(c.Body, "memory_max", -1), "Invalid memory size", "%v", err)
-			}
-		}
-		if c.CPUsMax != nil && *c.CPUsMax < 0 {
-			l.errorf(attrRange(c.Body, "cpus_max", -1), "Invalid CPU count", "cpus_max must be 0 (no maximum) or positive.")
-		}
-		if c.RequiredLabels != nil {
-			for _, k := range sortedKeys(*c.RequiredLabels) {
-				if err := checkVars((*c.RequiredLabels)[k]); err != nil {
-					l.errorf(attrRange(c.Body, "required_labels", -1), "Unknown variable", "required_labels %q = %q: %v.", k, (*c.RequiredLabels)[k], err)
-				}
-			}
-		}
-		if c.PidsMax != nil && *c.PidsMax < 0 {
-			l.errorf(attrRange(c.Body, "pids_max", -1), "Invalid pids maximum", "pids_max must be 0 (no maximum) or positive.")
-		}
+		c.validate(l)
 	}
 	if o := p.Ownership; o != nil {
 		if o.Others != nil {
@@ -545,16 +542,32 @@ func editDistance(a, b string) int {
 	return prev[len(b)]
 }
 
+// namedList is a list attribute that is set.
+type namedList struct {
+	name  string
+	items *[]string
+}
+
+// listsOf lists the list attributes block v sets, in order.
+func listsOf(v any) []namedList {
+	if cb, ok := v.(*containerBlock); ok {
+		return cb.lists()
+	}
+	rv := reflect.ValueOf(v).Elem()
+	var out []namedList
+	for _, lf := range listFieldsOf(rv.Type()) {
+		if items := rv.Field(lf.index).Interface().(*[]string); items != nil {
+			out = append(out, namedList{lf.name, items})
+		}
+	}
+	return out
+}
+
 // validateLists checks every list attribute of a block: valid globs, and
 // absolute paths or known names where the attribute needs them.
 func (l *loader) validateLists(v any, body hcl.Body) {
-	rv := reflect.ValueOf(v).Elem()
-	for _, lf := range listFieldsOf(rv.Type()) {
-		items := rv.Field(lf.index).Interface().(*[]string)
-		if items == nil {
-			continue
-		}
-		name := lf.name
+	for _, nl := range listsOf(v) {
+		items, name := nl.items, nl.name
 		for j, it := range *items {
 			pat := strings.TrimPrefix(it, "!")
 			if err := checkGlob(pat); err != nil && !(pat == "" && (name == "restart_policies" || name == "network_modes")) {
@@ -661,17 +674,29 @@ func (l *loader) checkExtends() {
 	}
 }
 
-var builtinPolicy = func() *policyBlock {
-	f, diags := hclsyntax.ParseConfig([]byte(builtinDefaults), "builtin.hcl", hcl.InitialPos)
+// builtinPolicy is the built-in defaults, parsed once. It is built in
+// init, after every control is declared. A default that does not decode
+// (a declaration's def of the wrong type) is in builtinDiags, which every
+// load reports: no load succeeds and none panics.
+var (
+	builtinPolicy *policyBlock
+	builtinDiags  hcl.Diagnostics
+)
+
+func init() { builtinPolicy, builtinDiags = parseBuiltin() }
+
+func parseBuiltin() (*policyBlock, hcl.Diagnostics) {
+	f, diags := hclsyntax.ParseConfig([]byte(builtinSource()), "builtin.hcl", hcl.InitialPos)
 	if diags.HasErrors() {
-		panic(diags.Error())
+		return &policyBlock{Name: "builtin"}, diags
 	}
 	var fs fileSchema
-	if diags := decodeBody(f.Body, &fs); diags.HasErrors() {
-		panic(diags.Error())
+	diags = append(diags, decodeBody(f.Body, &fs)...)
+	if len(fs.Policies) != 1 {
+		return &policyBlock{Name: "builtin"}, append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Built-in defaults", Detail: "the built-in defaults are not one policy"})
 	}
-	return fs.Policies[0]
-}()
+	return fs.Policies[0], diags
+}
 
 // effective merges a policy with its bases and the built-in defaults.
 func (l *loader) effective(name string) *policyBlock {

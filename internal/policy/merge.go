@@ -19,6 +19,9 @@ var bodyType = reflect.TypeOf((*hcl.Body)(nil)).Elem()
 type mergeField struct {
 	index int
 	block bool // a pointer to a nested block struct
+	// container: the container block, whose attributes are per control
+	// (containerBlock.mergeFrom).
+	container bool
 }
 
 // mergePlans lists, per block struct type, the fields mergeValue fills;
@@ -42,7 +45,7 @@ func mergePlan(t reflect.Type) []mergeField {
 		if block {
 			mergePlan(f.Type.Elem())
 		}
-		plan = append(plan, mergeField{index: i, block: block})
+		plan = append(plan, mergeField{index: i, block: block, container: f.Type == reflect.TypeFor[*containerBlock]()})
 	}
 	mergePlans[t] = plan
 	return plan
@@ -53,6 +56,15 @@ func mergeValue(dst, src reflect.Value) {
 		f := dst.Field(mf.index)
 		sf := src.Field(mf.index)
 		if sf.IsNil() {
+			continue
+		}
+		if mf.container {
+			cb := sf.Interface().(*containerBlock)
+			if f.IsNil() {
+				f.Set(reflect.ValueOf(cb.clone()))
+			} else {
+				f.Interface().(*containerBlock).mergeFrom(cb)
+			}
 			continue
 		}
 		if f.IsNil() {

@@ -2,12 +2,13 @@ package policy
 
 import "github.com/hashicorp/hcl/v2"
 
-// This file is the one place that declares the policy language. Every
+// This file is the one place that declares the policy language, but for
+// the container block's attributes, which controls.go declares. Every
 // attribute is optional and a pointer: nil means "not set here", so that
 // a policy that extends another inherits it (see merge.go). The defaults
 // that apply when no policy in the chain sets an attribute are in
-// defaults.go, and every block and attribute is documented in
-// docs/policy.md.
+// defaults.go (the container block's: in its declarations), and every
+// block and attribute is documented in docs/policy.md.
 
 // fileSchema is the top level of a policy file.
 type fileSchema struct {
@@ -73,85 +74,9 @@ type actionsBlock struct {
 	verdicts []int8 // per request.Actions() entry, computed once at load
 }
 
-// containerBlock: container.create, and the container spec of service
-// create/update.
-type containerBlock struct {
-	Privileged *bool `hcl:"privileged,optional"`
-
-	CapAdd         *[]string `hcl:"cap_add,optional"`
-	CapDropRequire *[]string `hcl:"cap_drop_required,optional"`
-
-	SeccompUnconfined  *bool     `hcl:"seccomp_unconfined,optional"`
-	SeccompCustom      *bool     `hcl:"seccomp_custom,optional"`
-	SeccompDangerous   *[]string `hcl:"seccomp_dangerous_syscalls,optional"`
-	SeccompAllowed     *[]string `hcl:"seccomp_allowed_syscalls,optional"`
-	AppArmorUnconfined *bool     `hcl:"apparmor_unconfined,optional"`
-	AppArmorProfiles   *[]string `hcl:"apparmor_profiles,optional"`
-	SELinuxDisable     *bool     `hcl:"selinux_disable,optional"`
-	SELinuxTypes       *[]string `hcl:"selinux_types,optional"`
-	SELinuxLabels      *bool     `hcl:"selinux_labels,optional"`
-	RequireNoNewPrivs  *bool     `hcl:"require_no_new_privileges,optional"`
-	WritableCgroups    *bool     `hcl:"writable_cgroups,optional"`
-	UnmaskedPaths      *bool     `hcl:"unmasked_paths,optional"`
-
-	HostNamespaces      *[]string `hcl:"host_namespaces,optional"`
-	ContainerNamespaces *[]string `hcl:"container_namespaces,optional"`
-	CgroupParents       *[]string `hcl:"cgroup_parents,optional"`
-
-	AllowRootUser   *bool `hcl:"allow_root_user,optional"`
-	EmptyUserIsRoot *bool `hcl:"empty_user_is_root,optional"`
-	RequireReadOnly *bool `hcl:"require_read_only_rootfs,optional"`
-
-	BindAllow           *[]string `hcl:"bind_allow,optional"`
-	BindDeny            *[]string `hcl:"bind_deny,optional"`
-	DockerSockets       *[]string `hcl:"docker_sockets,optional"`
-	BindSockets         *[]string `hcl:"bind_sockets,optional"`
-	RootWritableBinds   *bool     `hcl:"root_writable_binds,optional"`
-	BindRequireReadOnly *bool     `hcl:"bind_read_only,optional"`
-	SharedPropagation   *bool     `hcl:"shared_propagation,optional"`
-	VolumeDrivers       *[]string `hcl:"volume_drivers,optional"`
-	VolumeHostPaths     *bool     `hcl:"volume_host_paths,optional"`
-	VolumesFrom         *bool     `hcl:"volumes_from,optional"`
-	Links               *bool     `hcl:"links,optional"`
-	Annotations         *[]string `hcl:"annotations,optional"`
-	Tmpfs               *bool     `hcl:"tmpfs,optional"`
-
-	Devices           *[]string `hcl:"devices,optional"`
-	DeviceCgroupRules *bool     `hcl:"device_cgroup_rules,optional"`
-	DeviceRequests    *bool     `hcl:"device_requests,optional"`
-
-	Networks        *[]string `hcl:"networks,optional"`
-	PrivilegedPorts *bool     `hcl:"privileged_host_ports,optional"`
-	RequireHostIP   *bool     `hcl:"require_host_ip,optional"`
-	HostIPs         *[]string `hcl:"host_ips,optional"`
-	PublishAll      *bool     `hcl:"publish_all_ports,optional"`
-	EndpointOptions *[]string `hcl:"endpoint_options,optional"`
-
-	LogDrivers         *[]string            `hcl:"log_drivers,optional"`
-	LogOptionsRequired *map[string][]string `hcl:"log_options_required,optional"`
-	LogOptionsDenied   *map[string][]string `hcl:"log_options_denied,optional"`
-	SyslogAddresses    *[]string            `hcl:"syslog_addresses,optional"`
-
-	RequireMemoryLimit *bool             `hcl:"require_memory_limit,optional"`
-	MemoryMax          *string           `hcl:"memory_max,optional"`
-	RequireCPULimit    *bool             `hcl:"require_cpu_limit,optional"`
-	CPUsMax            *float64          `hcl:"cpus_max,optional"`
-	RequirePidsLimit   *bool             `hcl:"require_pids_limit,optional"`
-	PidsMax            *int64            `hcl:"pids_max,optional"`
-	OomKillDisable     *bool             `hcl:"oom_kill_disable,optional"`
-	OomScoreAdjMin     *int64            `hcl:"oom_score_adj_min,optional"`
-	UnlimitedPids      *bool             `hcl:"unlimited_pids,optional"`
-	Ulimits            *map[string]int64 `hcl:"ulimits_max,optional"`
-
-	Sysctls  *[]string `hcl:"sysctls,optional"`
-	Runtimes *[]string `hcl:"runtimes,optional"`
-
-	RequiredLabels  *map[string]string `hcl:"required_labels,optional"`
-	RestartPolicies *[]string          `hcl:"restart_policies,optional"`
-	RestartMaxRetry *int64             `hcl:"restart_max_retries,optional"`
-
-	Body hcl.Body `hcl:",body"`
-}
+// containerBlock (container.create, and the container spec of service
+// create/update) is declared in controls.go, one declaration per
+// attribute.
 
 // execBlock: container.exec.
 type execBlock struct {

@@ -247,18 +247,18 @@ func (e *evaluator) seccomp(v, field string, hc *container.HostConfig) {
 	c := e.p.c
 	switch v {
 	case "unconfined":
-		if !c.seccompUnconfined {
+		if !ctlSeccompUnconfined.of(c) {
 			e.add("security.seccomp", field, "seccomp=unconfined is not allowed")
 		}
 		return
 	case "builtin", "":
 		return
 	}
-	if c.seccompUnconfined {
+	if ctlSeccompUnconfined.of(c) {
 		// No profile confines less than none at all.
 		return
 	}
-	if !c.seccompCustom {
+	if !ctlSeccompCustom.of(c) {
 		e.add("security.seccomp", field, "custom seccomp profiles are not allowed")
 		return
 	}
@@ -293,10 +293,10 @@ func (e *evaluator) seccomp(v, field string, hc *container.HostConfig) {
 				continue
 			}
 			switch {
-			case c.seccompDangerous[n]:
+			case ctlSeccompDangerous.of(c)[n]:
 				reported[n] = true
 				e.add("security.seccomp", field, "the seccomp profile allows the syscall "+n+", which this policy never allows")
-			case def.allows(n, call.Args) || c.seccompAllowed[n]:
+			case def.allows(n, call.Args) || ctlSeccompAllowed.of(c)[n]:
 			case len(call.Args) > 0:
 				reported[n] = true
 				e.add("security.seccomp", field, "the seccomp profile allows the syscall "+n+" under conditions Docker's default profile does not use for this container's capabilities")

@@ -11,27 +11,6 @@ import (
 	"github.com/portcullis/portcullis/internal/request"
 )
 
-var serviceFields = fieldNames{
-	privileged: "TaskTemplate.ContainerSpec.Privileges", capAdd: "TaskTemplate.ContainerSpec.CapabilityAdd",
-	capDrop: "TaskTemplate.ContainerSpec.CapabilityDrop", securityOpt: "TaskTemplate.ContainerSpec.Privileges",
-	maskedPaths: "TaskTemplate.ContainerSpec", readonlyPaths: "TaskTemplate.ContainerSpec",
-	pidMode: "TaskTemplate.ContainerSpec", ipcMode: "TaskTemplate.ContainerSpec", utsMode: "TaskTemplate.ContainerSpec",
-	usernsMode: "TaskTemplate.ContainerSpec", cgroupnsMode: "TaskTemplate.ContainerSpec", cgroupParent: "TaskTemplate.ContainerSpec",
-	user: "TaskTemplate.ContainerSpec.User", readonlyRootfs: "TaskTemplate.ContainerSpec.ReadOnly",
-	binds: "TaskTemplate.ContainerSpec.Mounts", mounts: "TaskTemplate.ContainerSpec.Mounts",
-	volumeDriver: "TaskTemplate.ContainerSpec.Mounts", volumesFrom: "TaskTemplate.ContainerSpec",
-	tmpfs: "TaskTemplate.ContainerSpec.Mounts", devices: "TaskTemplate.ContainerSpec",
-	deviceCgroupRules: "TaskTemplate.ContainerSpec", deviceRequests: "TaskTemplate.Resources",
-	networkMode: "TaskTemplate.Networks", endpoints: "TaskTemplate.Networks", portBindings: "EndpointSpec.Ports",
-	publishAll: "EndpointSpec", logConfig: "TaskTemplate.LogDriver", memory: "TaskTemplate.Resources.Limits.MemoryBytes",
-	nanoCPUs: "TaskTemplate.Resources.Limits.NanoCPUs", pidsLimit: "TaskTemplate.Resources.Limits.Pids",
-	oomKillDisable: "TaskTemplate.ContainerSpec", ulimits: "TaskTemplate.ContainerSpec.Ulimits",
-	sysctls: "TaskTemplate.ContainerSpec.Sysctls", runtime: "TaskTemplate.Runtime",
-	image: "TaskTemplate.ContainerSpec.Image", labels: "TaskTemplate.ContainerSpec.Labels",
-	restart: "TaskTemplate.RestartPolicy", oomScoreAdj: "TaskTemplate.ContainerSpec.OomScoreAdj",
-	links: "TaskTemplate.ContainerSpec", annotations: "TaskTemplate.ContainerSpec",
-}
-
 // service judges a service spec: its container spec with the same checks
 // as container create, and plugin tasks (Runtime "plugin"), which install
 // a plugin on every node and are allowed only with plugin.pull.
@@ -55,10 +34,10 @@ func (e *evaluator) service() {
 		return
 	}
 	cc := serviceAsCreate(s)
-	e.container(cc, &serviceFields)
+	e.container(cc, serviceFields)
 	if rp := tt.RestartPolicy; rp != nil && rp.MaxAttempts != nil {
 		c := e.p.c
-		if c.restartMax >= 0 && int64(*rp.MaxAttempts) > c.restartMax {
+		if ctlRestartMaxRetries.of(c) >= 0 && int64(*rp.MaxAttempts) > ctlRestartMaxRetries.of(c) {
 			e.add("restart.max_retries", "TaskTemplate.RestartPolicy.MaxAttempts", "restart attempts exceed the maximum")
 		}
 	}

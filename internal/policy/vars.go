@@ -13,9 +13,6 @@ import (
 // nothing (or everything).
 var knownVars = map[string]bool{"user": true, "team": true}
 
-// varAttrs are the list attributes that take variables.
-var varAttrs = map[string]bool{"bind_allow": true, "bind_deny": true}
-
 // checkVars reports the first unknown variable or lone $ in s.
 func checkVars(s string) error {
 	for i := 0; i < len(s); i++ {
