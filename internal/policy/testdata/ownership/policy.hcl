@@ -1,7 +1,7 @@
 # The policies of the ownership cases (ownership_test.go).
 policy "default" {
   actions {
-    allow = ["system.*", "container.*", "exec.*", "volume.*", "network.*", "commit", "image.*"]
+    allow = ["system.*", "container.*", "exec.*", "volume.*", "network.*", "commit", "image.*", "service.*", "secret.*", "config.*"]
   }
   ownership {
     enforce = true
