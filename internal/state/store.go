@@ -74,6 +74,9 @@ type Store struct {
 	// are used by Follow's goroutine only.
 	lifecycle func(LifecycleEvent)
 	cursor    time.Time
+	// swarmUnread is set when the last reconciliation could not list
+	// the swarm objects (not a manager); used by Follow's goroutine.
+	swarmUnread bool
 	// died holds the containers whose last lifecycle event was a die:
 	// their next start is a restart.
 	died map[string]bool
