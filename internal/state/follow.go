@@ -166,28 +166,23 @@ func (s *Store) Reconcile(ctx context.Context, d Daemon) error {
 	s.mu.RLock()
 	start := s.seq
 	s.mu.RUnlock()
+	// Containers and networks first, and ready at once: the volume list
+	// can take long (the daemon asks every plugin it discovers in
+	// /etc/docker/plugins whether it is a volume driver, and waits up to
+	// about 15 s for each that does not answer).
 	ctrs, err := d.ContainerList(ctx, container.ListOptions{All: true})
 	if err != nil {
 		return fmt.Errorf("list containers: %w", err)
-	}
-	vols, err := d.VolumeList(ctx, volume.ListOptions{})
-	if err != nil {
-		return fmt.Errorf("list volumes: %w", err)
 	}
 	nets, err := d.NetworkList(ctx, network.ListOptions{})
 	if err != nil {
 		return fmt.Errorf("list networks: %w", err)
 	}
 	present := map[request.Kind]map[string]swarmObject{
-		request.KindContainer: {}, request.KindVolume: {}, request.KindNetwork: {},
+		request.KindContainer: {}, request.KindNetwork: {},
 	}
 	for _, c := range ctrs {
 		present[request.KindContainer][c.ID] = swarmObject{name: containerName(c.Names)}
-	}
-	for _, v := range vols.Volumes {
-		if v != nil {
-			present[request.KindVolume][v.Name] = swarmObject{name: v.Name}
-		}
 	}
 	for _, n := range nets {
 		o := swarmObject{name: n.Name}
@@ -222,6 +217,20 @@ func (s *Store) Reconcile(ctx context.Context, d Daemon) error {
 	for _, id := range orphans {
 		s.Remove(request.KindExec, id)
 	}
+	s.markRead(request.KindContainer, request.KindNetwork, request.KindExec,
+		request.KindService, request.KindSecret, request.KindConfig)
+
+	vols, err := d.VolumeList(ctx, volume.ListOptions{})
+	if err != nil {
+		return fmt.Errorf("list volumes: %w", err)
+	}
+	vl := map[string]swarmObject{}
+	for _, v := range vols.Volumes {
+		if v != nil {
+			vl[v.Name] = swarmObject{name: v.Name}
+		}
+	}
+	s.replace(start, map[request.Kind]map[string]swarmObject{request.KindVolume: vl})
 	s.markSynced()
 	return nil
 }

@@ -104,6 +104,10 @@ type index struct {
 	seq map[string]uint64
 	// ids holds every id sorted, for id prefix lookups in O(log n).
 	ids []string
+	// read is closed once the daemon's objects of this kind have been
+	// read (see markRead); under Store.mu.
+	read    chan struct{}
+	hasRead bool
 }
 
 func (ix *index) addID(id string) {
@@ -134,7 +138,8 @@ func (ix *index) byPrefix(prefix string) (id string, n int) {
 }
 
 func newIndex() *index {
-	return &index{byID: map[string]*request.Object{}, byName: map[string][]string{}, seq: map[string]uint64{}}
+	return &index{byID: map[string]*request.Object{}, byName: map[string][]string{}, seq: map[string]uint64{},
+		read: make(chan struct{})}
 }
 
 // tracked are the kinds the store indexes.
@@ -479,6 +484,7 @@ func (s *Store) Remove(kind request.Kind, id string) {
 func (s *Store) Standalone() { s.markSynced() }
 
 func (s *Store) markSynced() {
+	s.markRead(tracked...)
 	s.synced.Store(true)
 	s.syncedOnce.Do(func() { close(s.syncedCh) })
 }
