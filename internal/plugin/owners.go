@@ -76,7 +76,10 @@ func (p *Plugin) recordCreate(e *Envelope, set *policy.Set, id request.Identity,
 		switch kind {
 		case request.KindContainer:
 			o.Name = strings.TrimPrefix(r.Query.Get("name"), "/")
-			if c := r.ContainerCreate; c != nil && c.Config != nil {
+			// A user the create names is the one it runs as; without
+			// one it runs as its image's USER, which the state
+			// follower reads from the image.
+			if c := r.ContainerCreate; c != nil && c.Config != nil && c.Config.User != "" {
 				o.User, o.UserKnown = c.Config.User, true
 			}
 		case request.KindVolume:

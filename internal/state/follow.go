@@ -219,6 +219,7 @@ func (s *Store) Reconcile(ctx context.Context, d Daemon) error {
 	}
 	s.markRead(request.KindContainer, request.KindNetwork, request.KindExec,
 		request.KindService, request.KindSecret, request.KindConfig)
+	s.readUsers(ctx, d, ctrs)
 
 	vols, err := d.VolumeList(ctx, volume.ListOptions{})
 	if err != nil {

@@ -289,14 +289,26 @@ func (s *Store) Record(o request.Object) error {
 	}
 	o.Owned = true
 	s.mu.RLock()
-	if old, ok := s.kinds[o.Kind].byID[o.ID]; ok && o.Name == "" {
-		o.Name = old.Name
+	if old, ok := s.kinds[o.Kind].byID[o.ID]; ok {
+		if o.Name == "" {
+			o.Name = old.Name
+		}
+		if !o.UserKnown && old.UserKnown {
+			// Read from the image by the follower already.
+			o.User, o.UserKnown = old.User, true
+		}
 	}
 	s.mu.RUnlock()
 	if err := s.save(&o); err != nil {
 		return err
 	}
 	s.mu.Lock()
+	// The follower may have read the user from the image while this
+	// record was written: keep it (and write it too, below).
+	late := false
+	if old, ok := s.kinds[o.Kind].byID[o.ID]; ok && !o.UserKnown && old.UserKnown {
+		o.User, o.UserKnown, late = old.User, true, true
+	}
 	s.put(&o)
 	var evict string
 	if o.Kind == request.KindExec {
@@ -307,6 +319,9 @@ func (s *Store) Record(o request.Object) error {
 		s.execs[o.Container] = l
 	}
 	s.mu.Unlock()
+	if late {
+		_ = s.save(&o)
+	}
 	s.publish(Change{Type: ChangeOwned, Object: o})
 	if evict != "" {
 		s.Remove(request.KindExec, evict)

@@ -119,8 +119,9 @@ func swarmEventKind(m events.Message) request.Kind {
 	return request.KindNone
 }
 
-// applyEvent follows one event, reading the labels of a swarm object the
-// event creates or updates from the daemon (events do not carry them).
+// applyEvent follows one event, reading what events do not carry from
+// the daemon: the labels of a swarm object the event creates or updates,
+// the user a new container runs as (see readUser).
 // The first swarm event after the swarm lists could not be read (the
 // node was not a manager yet) reads them all.
 func (s *Store) applyEvent(ctx context.Context, d Daemon, m events.Message) {
@@ -129,6 +130,11 @@ func (s *Store) applyEvent(ctx context.Context, d Daemon, m events.Message) {
 		if err := s.reconcileSwarm(ctx, d, sd); err == nil {
 			s.swarmUnread = false
 		}
+	}
+	if m.Type == events.ContainerEventType && m.Action == events.ActionCreate {
+		s.Apply(m)
+		s.readUser(ctx, d, m.Actor.ID)
+		return
 	}
 	kind := swarmEventKind(m)
 	if kind == request.KindNone || !isSwarm {

@@ -65,3 +65,18 @@ policy "off" {
     enforce = false
   }
 }
+
+# Trusts images' default user at create (empty_user_is_root = false), and
+# denies root exec: an exec with no user into a container whose user is
+# known to be root (neither the create nor the image names one) is root
+# exec all the same.
+team "trusting" {
+  ous = ["trusting"]
+}
+policy "trusting" {
+  extends = "default"
+  exec {
+    allow_root_user    = false
+    empty_user_is_root = false
+  }
+}
