@@ -77,6 +77,9 @@ type Store struct {
 	// swarmUnread is set when the last reconciliation could not list
 	// the swarm objects (not a manager); used by Follow's goroutine.
 	swarmUnread bool
+	// imageUsers remembers the USER of images read (by image id), so
+	// that a container create reads its image once; Follow's only.
+	imageUsers map[string]string
 	// died holds the containers whose last lifecycle event was a die:
 	// their next start is a restart.
 	died map[string]bool

@@ -30,6 +30,11 @@ type ImageDaemon interface {
 
 var _ ImageDaemon = (*client.Client)(nil)
 
+// maxImageUsers bounds the images whose user Follow remembers (an image
+// id names immutable content, so what was read stays true); past it the
+// memory starts afresh.
+const maxImageUsers = 4096
+
 // readUsers fills in the user of the listed containers whose user is not
 // known, from their images (each image read once).
 func (s *Store) readUsers(ctx context.Context, d Daemon, ctrs []container.Summary) {
@@ -37,9 +42,12 @@ func (s *Store) readUsers(ctx context.Context, d Daemon, ctrs []container.Summar
 	if !ok {
 		return
 	}
-	users := map[string]*string{} // image id -> its user; nil: could not read
+	if s.imageUsers == nil || len(s.imageUsers) > maxImageUsers {
+		s.imageUsers = map[string]string{}
+	}
+	failed := map[string]bool{} // images that could not be read, this time
 	for _, c := range ctrs {
-		if c.ImageID == "" {
+		if c.ImageID == "" || failed[c.ImageID] {
 			continue
 		}
 		s.mu.RLock()
@@ -49,17 +57,17 @@ func (s *Store) readUsers(ctx context.Context, d Daemon, ctrs []container.Summar
 		if !pending {
 			continue
 		}
-		u, done := users[c.ImageID]
-		if !done {
-			if img, err := imgs.ImageInspect(ctx, c.ImageID); err == nil && img.Config != nil {
-				v := img.Config.User
-				u = &v
+		u, ok := s.imageUsers[c.ImageID]
+		if !ok {
+			img, err := imgs.ImageInspect(ctx, c.ImageID)
+			if err != nil || img.Config == nil {
+				failed[c.ImageID] = true
+				continue
 			}
-			users[c.ImageID] = u
+			u = img.Config.User
+			s.imageUsers[c.ImageID] = u
 		}
-		if u != nil {
-			s.setUser(c.ID, *u)
-		}
+		s.setUser(c.ID, u)
 	}
 }
 

@@ -114,6 +114,11 @@ func TestImageUsers(t *testing.T) {
 	d.events <- events.Message{Type: events.ContainerEventType, Action: events.ActionCreate, Actor: events.Actor{ID: idE, Attributes: map[string]string{"name": "fresh"}}}
 	d.events <- events.Message{Type: events.ImageEventType, Action: events.ActionPull, Actor: events.Actor{ID: "bb"}} // barrier
 	check("fresh", "1000", true)
+	d.mu.Lock()
+	if n := d.inspects["sha256:u1000"]; n != 1 {
+		t.Errorf("image read %d times, want once (remembered by id)", n)
+	}
+	d.mu.Unlock()
 	if err := s.Record(request.Object{Kind: request.KindContainer, ID: idE, Owner: web}); err != nil {
 		t.Fatal(err)
 	}
