@@ -49,12 +49,11 @@ type Store struct {
 	mu    sync.RWMutex
 	kinds map[request.Kind]*index
 	seq   uint64 // ticks on every put; under mu
-	// synced is set once the index holds the daemon's objects
-	// (reconciled); until then only full ids of recorded objects resolve.
+	// synced is set once the index holds the daemon's objects of every
+	// kind (reconciled). Each kind resolves names and prefixes as soon as
+	// its own list is read (index.read); until then only full ids of
+	// recorded objects resolve.
 	synced atomic.Bool
-	// syncedCh is closed at the first reconciliation.
-	syncedCh   chan struct{}
-	syncedOnce sync.Once
 
 	subMu sync.Mutex
 	subs  map[*subscription]struct{}
@@ -172,8 +171,7 @@ func Open(dir string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open state %s: %w", filepath.Join(dir, FileName), err)
 	}
-	s := &Store{db: db, kinds: map[request.Kind]*index{}, subs: map[*subscription]struct{}{}, execs: map[string][]string{},
-		syncedCh: make(chan struct{})}
+	s := &Store{db: db, kinds: map[request.Kind]*index{}, subs: map[*subscription]struct{}{}, execs: map[string][]string{}}
 	for _, k := range tracked {
 		s.kinds[k] = newIndex()
 	}
@@ -504,7 +502,6 @@ func (s *Store) Standalone() { s.markSynced() }
 func (s *Store) markSynced() {
 	s.markRead(tracked...)
 	s.synced.Store(true)
-	s.syncedOnce.Do(func() { close(s.syncedCh) })
 }
 
 // Synced reports whether the index has been reconciled with the daemon.
