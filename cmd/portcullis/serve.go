@@ -284,7 +284,8 @@ func followDaemon(ctx context.Context, host, selfToken string, owners *state.Sto
 				failing = false
 				log.WithFields(logrus.Fields{
 					"containers": owners.Len(request.KindContainer), "volumes": owners.Len(request.KindVolume),
-					"networks": owners.Len(request.KindNetwork),
+					"networks": owners.Len(request.KindNetwork), "services": owners.Len(request.KindService),
+					"secrets": owners.Len(request.KindSecret), "configs": owners.Len(request.KindConfig),
 				}).Info("ownership reconciled with the daemon")
 			case !failing:
 				failing = true

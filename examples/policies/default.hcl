@@ -156,6 +156,10 @@ policy "default" {
   # --link, mounting a named volume, joining a network). Listing stays
   # allowed: an authorization plugin can allow or deny a request, not
   # filter its answer, so `docker ps` shows every container's name.
+  # Services, secrets, configs and overlay networks keep their owner in a
+  # label every swarm manager reads: create them with
+  #   --label io.portcullis.owner.team=<your team>
+  # (in no team: --label io.portcullis.owner.user=<you>); updates keep it.
   ownership {
     enforce = true
     # Actions members may perform on objects other teams own: none.

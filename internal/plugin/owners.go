@@ -76,7 +76,10 @@ func (p *Plugin) recordCreate(e *Envelope, set *policy.Set, id request.Identity,
 		switch kind {
 		case request.KindContainer:
 			o.Name = strings.TrimPrefix(r.Query.Get("name"), "/")
-			if c := r.ContainerCreate; c != nil && c.Config != nil {
+			// A user the create names is the one it runs as; without
+			// one it runs as its image's USER, which the state
+			// follower reads from the image.
+			if c := r.ContainerCreate; c != nil && c.Config != nil && c.Config.User != "" {
 				o.User, o.UserKnown = c.Config.User, true
 			}
 		case request.KindVolume:
@@ -103,6 +106,12 @@ func (p *Plugin) recordCreate(e *Envelope, set *policy.Set, id request.Identity,
 			}
 		}
 	}
+	// A swarm object's owner is the one its owner labels name (the
+	// policy made them name the caller, or an administrator chose it):
+	// every manager reads the same from the cluster.
+	if owner, ok := swarmOwner(kind, r); ok {
+		o.Owner = owner
+	}
 	if err := p.owners.Record(o); err != nil {
 		return &o, fmt.Errorf("record the owner of %s %s: %w", kind, newID, err)
 	}
@@ -127,4 +136,24 @@ func createdID(kind request.Kind, body []byte) string {
 		return ""
 	}
 	return s
+}
+
+// swarmOwner is the owner the labels of a swarm object's create name;
+// ok is false for other creates and when they name none.
+func swarmOwner(kind request.Kind, r *request.Request) (request.Owner, bool) {
+	if r == nil {
+		return request.Owner{}, false
+	}
+	switch {
+	case kind == request.KindService && r.ServiceSpec != nil:
+		return request.OwnerFromLabels(r.ServiceSpec.Labels)
+	case kind == request.KindSecret && r.SecretSpec != nil:
+		return request.OwnerFromLabels(r.SecretSpec.Labels)
+	case kind == request.KindConfig && r.ConfigSpec != nil:
+		return request.OwnerFromLabels(r.ConfigSpec.Labels)
+	case kind == request.KindNetwork && r.NetworkCreate != nil &&
+		request.SwarmScopedNetwork(r.NetworkCreate.Driver, r.NetworkCreate.Scope):
+		return request.OwnerFromLabels(r.NetworkCreate.Labels)
+	}
+	return request.Owner{}, false
 }

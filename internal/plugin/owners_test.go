@@ -178,6 +178,38 @@ func TestOwnersVolumesAndNetworks(t *testing.T) {
 	}
 }
 
+// TestOwnersOfSwarmObjects: a swarm object's owner is the one its owner
+// labels name (what every manager reads back), not the creating user; a
+// local network's labels are never read.
+func TestOwnersOfSwarmObjects(t *testing.T) {
+	p, st := ownersPlugin(t)
+	const svcID = "abcdefghijklmnopqrstuvwxy"
+	svc := authzReq("w1", "POST", "/v1.41/services/create", `{"Name":"websvc","Labels":{"io.portcullis.owner.team":"web"},"TaskTemplate":{"ContainerSpec":{"Image":"bb"}}}`)
+	if res := p.AuthZReq(svc); !res.Allow {
+		t.Fatal(res.Msg)
+	}
+	p.AuthZRes(withResponse(svc, 201, `{"ID":"`+svcID+`"}`))
+	if o, res := st.Resolve(request.KindService, "websvc"); res != request.Found || o.Owner != (request.Owner{Team: "web"}) {
+		t.Errorf("service: %+v %v, want owned by team web alone (its labels)", o, res)
+	}
+	ov := authzReq("w1", "POST", "/v1.41/networks/create", `{"Name":"webov","Driver":"overlay","Labels":{"io.portcullis.owner.team":"web","io.portcullis.owner.user":"w1"}}`)
+	if res := p.AuthZReq(ov); !res.Allow {
+		t.Fatal(res.Msg)
+	}
+	p.AuthZRes(withResponse(ov, 201, `{"Id":"`+ctrID+`"}`))
+	if o, res := st.Resolve(request.KindNetwork, "webov"); res != request.Found || o.Owner != (request.Owner{Team: "web", User: "w1"}) {
+		t.Errorf("overlay network: %+v %v", o, res)
+	}
+	if res := p.AuthZReq(authzReq("w1", "POST", "/v1.41/services/create", `{"Name":"s2","TaskTemplate":{"ContainerSpec":{"Image":"bb"}}}`)); res.Allow ||
+		!strings.Contains(res.Msg, "--label io.portcullis.owner.team=web") {
+		t.Errorf("service without the owner label: allow %v %q", res.Allow, res.Msg)
+	}
+	if res := p.AuthZReq(authzReq("d1", "POST", "/v1.41/services/websvc/update?version=2", `{"Name":"websvc","Labels":{"io.portcullis.owner.team":"web"},"TaskTemplate":{"ContainerSpec":{"Image":"bb"}}}`)); res.Allow ||
+		!strings.Contains(res.Msg, "belongs to team web") {
+		t.Errorf("data updating web's service: allow %v %q", res.Allow, res.Msg)
+	}
+}
+
 // TestOwnersInAuditRecords: a denial's record carries the target's id and
 // owner; a create's response record carries the owner it recorded.
 func TestOwnersInAuditRecords(t *testing.T) {

@@ -221,8 +221,9 @@ func (e *evaluator) execCreate() {
 	if x.Privileged && !ep.privileged {
 		e.add("exec.privileged", "Privileged", "privileged exec is not allowed")
 	}
-	// An exec with no user runs as the container's configured user:
-	// judge that user when it was recorded at create.
+	// An exec with no user runs as the container's user: the one its
+	// create named, else its image's USER (read by the state follower),
+	// and with neither, root.
 	user, who := x.User, x.User
 	if user == "" {
 		who = "the container's user"
@@ -231,7 +232,8 @@ func (e *evaluator) execCreate() {
 				user = o.User
 				who = "the container's user " + o.User
 			} else if res == request.Found && o.UserKnown {
-				who = "the container's user, its image's default"
+				user = "0"
+				who = "the container's user: neither its create nor its image names one, so root"
 			}
 		}
 	}

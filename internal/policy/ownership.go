@@ -70,7 +70,13 @@ func (e *evaluator) target() (request.Object, request.Resolution) {
 // ownership judges the request's target and references by their owners.
 func (e *evaluator) ownership() {
 	op := &e.p.own
-	if e.objs == nil || !op.enforce {
+	if !op.enforce {
+		return
+	}
+	// Owner labels of swarm objects are judged with or without state:
+	// at create they must name the caller.
+	e.ownerLabels()
+	if e.objs == nil {
 		return
 	}
 	r := e.r

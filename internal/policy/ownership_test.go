@@ -57,7 +57,8 @@ func loadObjects(t *testing.T) fakeObjects {
 	if err := json.Unmarshal(b, &raw); err != nil {
 		t.Fatal(err)
 	}
-	kinds := map[string]request.Kind{"container": request.KindContainer, "volume": request.KindVolume, "network": request.KindNetwork, "exec": request.KindExec}
+	kinds := map[string]request.Kind{"container": request.KindContainer, "volume": request.KindVolume, "network": request.KindNetwork, "exec": request.KindExec,
+		"service": request.KindService, "secret": request.KindSecret}
 	var out fakeObjects
 	for _, r := range raw {
 		o := request.Object{Kind: kinds[r.Kind], ID: r.ID, Name: r.Name, User: r.User, UserKnown: r.UserKnown, Container: r.Container}

@@ -32,6 +32,7 @@ var remedies = map[string]string{
 	"exec.privileged": "remove --privileged from docker exec",
 	"exec.root":       "add --user UID to docker exec with a non-root uid",
 
+	"ownership.label":   "services, secrets, configs and swarm networks carry their owner in a label every swarm manager reads: add the --label the message names (your team, or your user if you are in no team) and keep it on updates",
 	"ownership.other":   "act on objects your team created; ask the owning team, or an administrator (the admin team), to do it",
 	"ownership.prune":   "remove your own objects by name (docker rm/volume rm/network rm NAME) instead of pruning, or ask an administrator to prune",
 	"ownership.unowned": "Portcullis does not know who owns this object (created before it ran, or the name or id prefix is ambiguous): name it by its full id, or ask an administrator",

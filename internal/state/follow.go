@@ -101,7 +101,7 @@ func (s *Store) followOnce(ctx context.Context, d Daemon, report func(error)) er
 			case err := <-errs:
 				return fmt.Errorf("daemon event stream: %w", err)
 			case m := <-msgs:
-				s.Apply(m)
+				s.applyEvent(ectx, d, m)
 			}
 		}
 	}
@@ -139,7 +139,7 @@ func (s *Store) followOnce(ctx context.Context, d Daemon, report func(error)) er
 			if isLifecycle && t.After(s.cursor) {
 				s.lifecycle(ev)
 			}
-			s.Apply(m)
+			s.applyEvent(ectx, d, m)
 			if t.After(s.cursor) {
 				s.cursor = t
 			}
@@ -166,51 +166,44 @@ func (s *Store) Reconcile(ctx context.Context, d Daemon) error {
 	s.mu.RLock()
 	start := s.seq
 	s.mu.RUnlock()
+	// Containers and networks first, and ready at once: the volume list
+	// can take long (the daemon asks every plugin it discovers in
+	// /etc/docker/plugins whether it is a volume driver, and waits up to
+	// about 15 s for each that does not answer).
 	ctrs, err := d.ContainerList(ctx, container.ListOptions{All: true})
 	if err != nil {
 		return fmt.Errorf("list containers: %w", err)
-	}
-	vols, err := d.VolumeList(ctx, volume.ListOptions{})
-	if err != nil {
-		return fmt.Errorf("list volumes: %w", err)
 	}
 	nets, err := d.NetworkList(ctx, network.ListOptions{})
 	if err != nil {
 		return fmt.Errorf("list networks: %w", err)
 	}
-	present := map[request.Kind]map[string]string{
-		request.KindContainer: {}, request.KindVolume: {}, request.KindNetwork: {},
+	present := map[request.Kind]map[string]swarmObject{
+		request.KindContainer: {}, request.KindNetwork: {},
 	}
 	for _, c := range ctrs {
-		present[request.KindContainer][c.ID] = containerName(c.Names)
-	}
-	for _, v := range vols.Volumes {
-		if v != nil {
-			present[request.KindVolume][v.Name] = v.Name
-		}
+		present[request.KindContainer][c.ID] = swarmObject{name: containerName(c.Names)}
 	}
 	for _, n := range nets {
-		present[request.KindNetwork][n.ID] = n.Name
+		o := swarmObject{name: n.Name}
+		if n.Scope == "swarm" {
+			// Only the cluster's networks carry owner labels the policy
+			// required; a local network's labels are never read.
+			o.labels = n.Labels
+		}
+		present[request.KindNetwork][n.ID] = o
 	}
-	var gone []request.Object
-	s.mu.Lock()
-	for kind, ids := range present {
-		ix := s.kinds[kind]
-		for id, o := range ix.byID {
-			if _, ok := ids[id]; !ok && ix.seq[id] <= start {
-				gone = append(gone, *o)
-			}
+	// Services, secrets and configs, with their owner labels. A daemon
+	// that is not a swarm manager refuses to list them: they are left as
+	// they are, and read at the first swarm event (see applyEvent).
+	if sd, ok := d.(SwarmDaemon); ok {
+		sw, err := listSwarm(ctx, sd, "")
+		s.swarmUnread = err != nil
+		for kind, ids := range sw {
+			present[kind] = ids
 		}
 	}
-	s.mu.Unlock()
-	for _, o := range gone {
-		s.Remove(o.Kind, o.ID)
-	}
-	for kind, ids := range present {
-		for id, name := range ids {
-			s.Seen(kind, id, name)
-		}
-	}
+	s.replace(start, present)
 	// Exec instances of containers that are gone went with them.
 	s.mu.RLock()
 	var orphans []string
@@ -224,6 +217,21 @@ func (s *Store) Reconcile(ctx context.Context, d Daemon) error {
 	for _, id := range orphans {
 		s.Remove(request.KindExec, id)
 	}
+	s.markRead(request.KindContainer, request.KindNetwork, request.KindExec,
+		request.KindService, request.KindSecret, request.KindConfig)
+	s.readUsers(ctx, d, ctrs)
+
+	vols, err := d.VolumeList(ctx, volume.ListOptions{})
+	if err != nil {
+		return fmt.Errorf("list volumes: %w", err)
+	}
+	vl := map[string]swarmObject{}
+	for _, v := range vols.Volumes {
+		if v != nil {
+			vl[v.Name] = swarmObject{name: v.Name}
+		}
+	}
+	s.replace(start, map[request.Kind]map[string]swarmObject{request.KindVolume: vl})
 	s.markSynced()
 	return nil
 }
@@ -264,7 +272,8 @@ func (s *Store) Apply(m events.Message) {
 		switch m.Action {
 		case events.ActionCreate:
 			s.Seen(request.KindNetwork, id, m.Actor.Attributes["name"])
-		case events.ActionDestroy:
+		case events.ActionDestroy, events.ActionRemove:
+			// A swarm-scoped network's removal is "remove".
 			s.Remove(request.KindNetwork, id)
 		}
 	case events.ServiceEventType, events.SecretEventType, events.ConfigEventType:

@@ -18,10 +18,13 @@ import (
 //   - volumes: the name, which is the id; exec instances: the full id.
 //
 // Several matches at the same precedence are Ambiguous, never guessed.
-// Until the store has first been reconciled with the daemon, a full id of
-// a recorded object resolves at once; anything else waits up to SyncWait
-// for that reconciliation (just after the daemon or the plugin started)
-// and is Unavailable if it does not come.
+// Until the daemon's objects of the kind have first been read, a full id
+// of a recorded object resolves at once; anything else waits up to
+// SyncWait for that reading (just after the daemon or the plugin
+// started) and is Unavailable if it does not come. Each kind is ready as
+// soon as its own list is read: containers and networks do not wait for
+// the volume list, which the daemon answers only after asking every
+// plugin it discovers whether it is a volume driver.
 func (s *Store) Resolve(kind request.Kind, ref string) (request.Object, request.Resolution) {
 	o, res := s.resolve(kind, ref)
 	if res != request.Unavailable {
@@ -30,10 +33,23 @@ func (s *Store) Resolve(kind request.Kind, ref string) (request.Object, request.
 	t := time.NewTimer(SyncWait)
 	defer t.Stop()
 	select {
-	case <-s.syncedCh:
+	case <-s.kinds[kind].read:
 		return s.resolve(kind, ref)
 	case <-t.C:
 		return o, res
+	}
+}
+
+// markRead declares the daemon's objects of these kinds read: names and
+// prefixes of them resolve from now on.
+func (s *Store) markRead(kinds ...request.Kind) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, k := range kinds {
+		if ix := s.kinds[k]; ix != nil && !ix.hasRead {
+			ix.hasRead = true
+			close(ix.read)
+		}
 	}
 }
 
@@ -52,7 +68,7 @@ func (s *Store) resolve(kind request.Kind, ref string) (request.Object, request.
 	if o, ok := ix.byID[ref]; ok {
 		return *o, request.Found
 	}
-	if !s.synced.Load() {
+	if !ix.hasRead {
 		return request.Object{}, request.Unavailable
 	}
 	switch kind {

@@ -49,12 +49,11 @@ type Store struct {
 	mu    sync.RWMutex
 	kinds map[request.Kind]*index
 	seq   uint64 // ticks on every put; under mu
-	// synced is set once the index holds the daemon's objects
-	// (reconciled); until then only full ids of recorded objects resolve.
+	// synced is set once the index holds the daemon's objects of every
+	// kind (reconciled). Each kind resolves names and prefixes as soon as
+	// its own list is read (index.read); until then only full ids of
+	// recorded objects resolve.
 	synced atomic.Bool
-	// syncedCh is closed at the first reconciliation.
-	syncedCh   chan struct{}
-	syncedOnce sync.Once
 
 	subMu sync.Mutex
 	subs  map[*subscription]struct{}
@@ -74,6 +73,12 @@ type Store struct {
 	// are used by Follow's goroutine only.
 	lifecycle func(LifecycleEvent)
 	cursor    time.Time
+	// swarmUnread is set when the last reconciliation could not list
+	// the swarm objects (not a manager); used by Follow's goroutine.
+	swarmUnread bool
+	// imageUsers remembers the USER of images read (by image id), so
+	// that a container create reads its image once; Follow's only.
+	imageUsers map[string]string
 	// died holds the containers whose last lifecycle event was a die:
 	// their next start is a restart.
 	died map[string]bool
@@ -101,6 +106,10 @@ type index struct {
 	seq map[string]uint64
 	// ids holds every id sorted, for id prefix lookups in O(log n).
 	ids []string
+	// read is closed once the daemon's objects of this kind have been
+	// read (see markRead); under Store.mu.
+	read    chan struct{}
+	hasRead bool
 }
 
 func (ix *index) addID(id string) {
@@ -131,7 +140,8 @@ func (ix *index) byPrefix(prefix string) (id string, n int) {
 }
 
 func newIndex() *index {
-	return &index{byID: map[string]*request.Object{}, byName: map[string][]string{}, seq: map[string]uint64{}}
+	return &index{byID: map[string]*request.Object{}, byName: map[string][]string{}, seq: map[string]uint64{},
+		read: make(chan struct{})}
 }
 
 // tracked are the kinds the store indexes.
@@ -161,8 +171,7 @@ func Open(dir string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open state %s: %w", filepath.Join(dir, FileName), err)
 	}
-	s := &Store{db: db, kinds: map[request.Kind]*index{}, subs: map[*subscription]struct{}{}, execs: map[string][]string{},
-		syncedCh: make(chan struct{})}
+	s := &Store{db: db, kinds: map[request.Kind]*index{}, subs: map[*subscription]struct{}{}, execs: map[string][]string{}}
 	for _, k := range tracked {
 		s.kinds[k] = newIndex()
 	}
@@ -281,14 +290,26 @@ func (s *Store) Record(o request.Object) error {
 	}
 	o.Owned = true
 	s.mu.RLock()
-	if old, ok := s.kinds[o.Kind].byID[o.ID]; ok && o.Name == "" {
-		o.Name = old.Name
+	if old, ok := s.kinds[o.Kind].byID[o.ID]; ok {
+		if o.Name == "" {
+			o.Name = old.Name
+		}
+		if !o.UserKnown && old.UserKnown {
+			// Read from the image by the follower already.
+			o.User, o.UserKnown = old.User, true
+		}
 	}
 	s.mu.RUnlock()
 	if err := s.save(&o); err != nil {
 		return err
 	}
 	s.mu.Lock()
+	// The follower may have read the user from the image while this
+	// record was written: keep it (and write it too, below).
+	late := false
+	if old, ok := s.kinds[o.Kind].byID[o.ID]; ok && !o.UserKnown && old.UserKnown {
+		o.User, o.UserKnown, late = old.User, true, true
+	}
 	s.put(&o)
 	var evict string
 	if o.Kind == request.KindExec {
@@ -299,6 +320,9 @@ func (s *Store) Record(o request.Object) error {
 		s.execs[o.Container] = l
 	}
 	s.mu.Unlock()
+	if late {
+		_ = s.save(&o)
+	}
 	s.publish(Change{Type: ChangeOwned, Object: o})
 	if evict != "" {
 		s.Remove(request.KindExec, evict)
@@ -476,8 +500,8 @@ func (s *Store) Remove(kind request.Kind, id string) {
 func (s *Store) Standalone() { s.markSynced() }
 
 func (s *Store) markSynced() {
+	s.markRead(tracked...)
 	s.synced.Store(true)
-	s.syncedOnce.Do(func() { close(s.syncedCh) })
 }
 
 // Synced reports whether the index has been reconciled with the daemon.

@@ -1,7 +1,7 @@
 # Policies of owners_test.go: teams by user name.
 policy "default" {
   actions {
-    allow = ["system.*", "container.*", "exec.*", "volume.*", "network.*"]
+    allow = ["system.*", "container.*", "exec.*", "volume.*", "network.*", "service.*", "secret.*"]
   }
   ownership {
     enforce = true

@@ -1,7 +1,7 @@
 # The policies of the ownership cases (ownership_test.go).
 policy "default" {
   actions {
-    allow = ["system.*", "container.*", "exec.*", "volume.*", "network.*", "commit", "image.*"]
+    allow = ["system.*", "container.*", "exec.*", "volume.*", "network.*", "commit", "image.*", "service.*", "secret.*", "config.*"]
   }
   ownership {
     enforce = true
@@ -63,5 +63,20 @@ policy "off" {
   extends = "default"
   ownership {
     enforce = false
+  }
+}
+
+# Trusts images' default user at create (empty_user_is_root = false), and
+# denies root exec: an exec with no user into a container whose user is
+# known to be root (neither the create nor the image names one) is root
+# exec all the same.
+team "trusting" {
+  ous = ["trusting"]
+}
+policy "trusting" {
+  extends = "default"
+  exec {
+    allow_root_user    = false
+    empty_user_is_root = false
   }
 }
