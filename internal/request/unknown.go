@@ -5,6 +5,7 @@ import (
 	"encoding"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"reflect"
 	"strconv"
 	"strings"
@@ -28,24 +29,159 @@ const CodeUnknownField = "request.unknown_field"
 // decoding (json.Unmarshaler, encoding.TextUnmarshaler), of interface
 // type and json.RawMessage are not looked into. body has been decoded
 // successfully already; an error here is a body that cannot be walked.
+//
+// The walk reads the body with its own scanner instead of json.Decoder's
+// tokens (which allocate for every token and cost four times the decode
+// itself): the body is valid JSON, since encoding/json decoded it, and the
+// walk only has to find where each value begins and ends. Keys are read
+// as encoding/json reads them (escapes and invalid UTF-8 by encoding/json
+// itself). A body that is not valid JSON after all fails the walk.
 func unknownFields(body []byte, t reflect.Type) ([]string, error) {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	w := walker{dec: dec}
+	w := walker{b: body}
 	if err := w.value(t, ""); err != nil {
 		return nil, err
+	}
+	w.ws()
+	if w.i != len(w.b) {
+		return nil, errors.New("unexpected content after JSON")
 	}
 	return w.found, nil
 }
 
 type walker struct {
-	dec   *json.Decoder
+	b     []byte
+	i     int
 	found []string
 	depth int
 }
 
 // maxUnknownDepth bounds the walk; encoding/json itself stops at 10000.
 const maxUnknownDepth = 10000
+
+var errBodyEnd = errors.New("unexpected end of JSON")
+
+// ws skips white space.
+func (w *walker) ws() {
+	for w.i < len(w.b) {
+		switch w.b[w.i] {
+		case ' ', '\t', '\r', '\n':
+			w.i++
+		default:
+			return
+		}
+	}
+}
+
+// peek returns the next byte after white space.
+func (w *walker) peek() (byte, error) {
+	w.ws()
+	if w.i >= len(w.b) {
+		return 0, errBodyEnd
+	}
+	return w.b[w.i], nil
+}
+
+// expect consumes c after white space.
+func (w *walker) expect(c byte) error {
+	got, err := w.peek()
+	if err != nil {
+		return err
+	}
+	if got != c {
+		return fmt.Errorf("unexpected %q in JSON, want %q", got, c)
+	}
+	w.i++
+	return nil
+}
+
+// str moves past the string that starts at w.i (its opening quote).
+func (w *walker) str() error {
+	w.i++
+	for w.i < len(w.b) {
+		j := bytes.IndexAny(w.b[w.i:], "\"\\")
+		if j < 0 {
+			break
+		}
+		w.i += j
+		if w.b[w.i] == '"' {
+			w.i++
+			return nil
+		}
+		w.i += 2 // an escape: the next byte is never the end
+	}
+	w.i = len(w.b)
+	return errBodyEnd
+}
+
+// skip moves past one value and returns its bytes.
+func (w *walker) skip() ([]byte, error) {
+	c, err := w.peek()
+	if err != nil {
+		return nil, err
+	}
+	start := w.i
+	switch c {
+	case '"':
+		if err := w.str(); err != nil {
+			return nil, err
+		}
+	case '{', '[':
+		depth := 0
+		for w.i < len(w.b) {
+			switch w.b[w.i] {
+			case '"':
+				if err := w.str(); err != nil {
+					return nil, err
+				}
+				continue
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+			}
+			w.i++
+			if depth == 0 {
+				return w.b[start:w.i], nil
+			}
+		}
+		return nil, errBodyEnd
+	case ',', ':', '}', ']':
+		return nil, fmt.Errorf("unexpected %q in JSON", c)
+	default: // a number or a literal
+		for w.i < len(w.b) {
+			switch w.b[w.i] {
+			case ',', '}', ']', ' ', '\t', '\r', '\n':
+				return w.b[start:w.i], nil
+			}
+			w.i++
+		}
+	}
+	return w.b[start:w.i], nil
+}
+
+// key reads an object key as encoding/json does.
+func (w *walker) key() (string, error) {
+	c, err := w.peek()
+	if err != nil {
+		return "", err
+	}
+	if c != '"' {
+		return "", fmt.Errorf("unexpected %q in JSON, want a key", c)
+	}
+	start := w.i
+	if err := w.str(); err != nil {
+		return "", err
+	}
+	raw := w.b[start:w.i]
+	if inner := raw[1 : len(raw)-1]; bytes.IndexByte(inner, '\\') < 0 && utf8.Valid(inner) {
+		return string(inner), nil
+	}
+	var k string
+	if err := json.Unmarshal(raw, &k); err != nil {
+		return "", err
+	}
+	return k, nil
+}
 
 var (
 	unmarshalerT     = reflect.TypeFor[json.Unmarshaler]()
@@ -104,7 +240,8 @@ func (w *walker) value(t reflect.Type, path string) error {
 		t = t.Elem()
 	}
 	if opaque(t) || !hasFields(t) {
-		return w.skip()
+		_, err := w.skip()
+		return err
 	}
 	w.depth++
 	defer func() { w.depth-- }()
@@ -113,75 +250,111 @@ func (w *walker) value(t reflect.Type, path string) error {
 	}
 	switch t.Kind() {
 	case reflect.Struct:
-		return w.object(path, func(key string) (reflect.Type, string, bool) {
-			f, ok := fieldsOf(t).lookup(key)
+		fs := fieldsOf(t)
+		return w.object(func(key string) (reflect.Type, string, bool) {
+			f, ok := fs.lookup(key)
 			if !ok {
 				return nil, "", false
 			}
 			return f.typ, join(path, f.name), true
-		})
+		}, path)
 	case reflect.Map:
-		return w.object(path, func(key string) (reflect.Type, string, bool) {
+		return w.object(func(key string) (reflect.Type, string, bool) {
 			return t.Elem(), path + "[" + strconv.Quote(key) + "]", true
-		})
+		}, path)
 	case reflect.Slice, reflect.Array:
 		if t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.Uint8 && !opaque(t.Elem()) {
-			return w.skip() // []byte: base64
+			_, err := w.skip() // []byte: base64
+			return err
 		}
-		tok, err := w.dec.Token()
+		c, err := w.peek()
 		if err != nil {
 			return err
 		}
-		if tok != json.Delim('[') {
-			return nil // null, or a value encoding/json rejected already
+		if c != '[' {
+			_, err := w.skip() // null, or a value encoding/json rejected already
+			return err
 		}
-		for i := 0; w.dec.More(); i++ {
+		w.i++
+		if c, err := w.peek(); err != nil {
+			return err
+		} else if c == ']' {
+			w.i++
+			return nil
+		}
+		for i := 0; ; i++ {
 			if err := w.value(t.Elem(), path+"["+strconv.Itoa(i)+"]"); err != nil {
 				return err
 			}
+			c, err := w.peek()
+			if err != nil {
+				return err
+			}
+			w.i++
+			switch c {
+			case ',':
+			case ']':
+				return nil
+			default:
+				return fmt.Errorf("unexpected %q in JSON array", c)
+			}
 		}
-		_, err = w.dec.Token() // ']'
-		return err
 	}
-	return w.skip()
+	_, err := w.skip()
+	return err
 }
 
 // object walks a JSON object whose keys field resolves.
-func (w *walker) object(path string, field func(key string) (reflect.Type, string, bool)) error {
-	tok, err := w.dec.Token()
+func (w *walker) object(field func(key string) (reflect.Type, string, bool), path string) error {
+	c, err := w.peek()
 	if err != nil {
 		return err
 	}
-	if tok != json.Delim('{') {
-		return nil // null
+	if c != '{' {
+		_, err := w.skip() // null
+		return err
 	}
-	for w.dec.More() {
-		tok, err := w.dec.Token()
+	w.i++
+	if c, err := w.peek(); err != nil {
+		return err
+	} else if c == '}' {
+		w.i++
+		return nil
+	}
+	for {
+		key, err := w.key()
 		if err != nil {
 			return err
 		}
-		key, _ := tok.(string)
+		if err := w.expect(':'); err != nil {
+			return err
+		}
 		if ft, p, ok := field(key); ok {
 			if err := w.value(ft, p); err != nil {
 				return err
 			}
-			continue
+		} else {
+			raw, err := w.skip()
+			if err != nil {
+				return err
+			}
+			if !zeroJSON(raw) {
+				w.found = append(w.found, join(path, key))
+			}
 		}
-		var raw json.RawMessage
-		if err := w.dec.Decode(&raw); err != nil {
+		c, err := w.peek()
+		if err != nil {
 			return err
 		}
-		if !zeroJSON(raw) {
-			w.found = append(w.found, join(path, key))
+		w.i++
+		switch c {
+		case ',':
+		case '}':
+			return nil
+		default:
+			return fmt.Errorf("unexpected %q in JSON object", c)
 		}
 	}
-	_, err = w.dec.Token() // '}'
-	return err
-}
-
-func (w *walker) skip() error {
-	var raw json.RawMessage
-	return w.dec.Decode(&raw)
 }
 
 // zeroJSON reports whether a JSON value is a zero value: null, false, a
