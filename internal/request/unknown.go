@@ -159,28 +159,53 @@ func (w *walker) skip() ([]byte, error) {
 	return w.b[start:w.i], nil
 }
 
-// key reads an object key as encoding/json does.
-func (w *walker) key() (string, error) {
+// key reads an object key as encoding/json does. The bytes are the
+// body's own when the key needs no decoding (no escape, valid UTF-8).
+func (w *walker) key() ([]byte, error) {
 	c, err := w.peek()
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	if c != '"' {
-		return "", fmt.Errorf("unexpected %q in JSON, want a key", c)
+		return nil, fmt.Errorf("unexpected %q in JSON, want a key", c)
 	}
 	start := w.i
 	if err := w.str(); err != nil {
-		return "", err
+		return nil, err
 	}
 	raw := w.b[start:w.i]
 	if inner := raw[1 : len(raw)-1]; bytes.IndexByte(inner, '\\') < 0 && utf8.Valid(inner) {
-		return string(inner), nil
+		return inner, nil
 	}
 	var k string
 	if err := json.Unmarshal(raw, &k); err != nil {
-		return "", err
+		return nil, err
 	}
-	return k, nil
+	return []byte(k), nil
+}
+
+// walkType is what the walk needs to know of a type, computed once.
+type walkType struct {
+	t      reflect.Type // pointers followed
+	walk   bool         // not opaque, and can hold a struct
+	fields *jsonFields  // t is a struct
+}
+
+var walkTypes sync.Map // reflect.Type -> *walkType
+
+func walkTypeOf(t reflect.Type) *walkType {
+	if v, ok := walkTypes.Load(t); ok {
+		return v.(*walkType)
+	}
+	for t.Kind() == reflect.Pointer && !opaque(t) {
+		t = t.Elem()
+	}
+	wt := &walkType{t: t, walk: !opaque(t) && hasFields(t)}
+	if wt.walk && t.Kind() == reflect.Struct {
+		wt.fields = fieldsOf(t)
+	}
+	v, _ := walkTypes.LoadOrStore(t, wt)
+	return v.(*walkType)
 }
 
 var (
@@ -236,13 +261,12 @@ func join(path, name string) string {
 
 // value walks one JSON value that decodes into a value of type t.
 func (w *walker) value(t reflect.Type, path string) error {
-	for t.Kind() == reflect.Pointer && !opaque(t) {
-		t = t.Elem()
-	}
-	if opaque(t) || !hasFields(t) {
+	wt := walkTypeOf(t)
+	if !wt.walk {
 		_, err := w.skip()
 		return err
 	}
+	t = wt.t
 	w.depth++
 	defer func() { w.depth-- }()
 	if w.depth > maxUnknownDepth {
@@ -250,18 +274,9 @@ func (w *walker) value(t reflect.Type, path string) error {
 	}
 	switch t.Kind() {
 	case reflect.Struct:
-		fs := fieldsOf(t)
-		return w.object(func(key string) (reflect.Type, string, bool) {
-			f, ok := fs.lookup(key)
-			if !ok {
-				return nil, "", false
-			}
-			return f.typ, join(path, f.name), true
-		}, path)
+		return w.object(path, wt.fields, nil)
 	case reflect.Map:
-		return w.object(func(key string) (reflect.Type, string, bool) {
-			return t.Elem(), path + "[" + strconv.Quote(key) + "]", true
-		}, path)
+		return w.object(path, nil, t.Elem())
 	case reflect.Slice, reflect.Array:
 		if t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.Uint8 && !opaque(t.Elem()) {
 			_, err := w.skip() // []byte: base64
@@ -304,8 +319,9 @@ func (w *walker) value(t reflect.Type, path string) error {
 	return err
 }
 
-// object walks a JSON object whose keys field resolves.
-func (w *walker) object(field func(key string) (reflect.Type, string, bool), path string) error {
+// object walks a JSON object: a struct's (fields set) or a map's whose
+// values are of type elem.
+func (w *walker) object(path string, fields *jsonFields, elem reflect.Type) error {
 	c, err := w.peek()
 	if err != nil {
 		return err
@@ -329,18 +345,23 @@ func (w *walker) object(field func(key string) (reflect.Type, string, bool), pat
 		if err := w.expect(':'); err != nil {
 			return err
 		}
-		if ft, p, ok := field(key); ok {
-			if err := w.value(ft, p); err != nil {
-				return err
+		if fields == nil {
+			err = w.value(elem, path+"["+strconv.Quote(string(key))+"]")
+		} else if f, ok := fields.lookupBytes(key); ok {
+			if walkTypeOf(f.typ).walk {
+				err = w.value(f.typ, join(path, f.name))
+			} else {
+				_, err = w.skip()
 			}
 		} else {
-			raw, err := w.skip()
-			if err != nil {
-				return err
+			var raw []byte
+			raw, err = w.skip()
+			if err == nil && !zeroJSON(raw) {
+				w.found = append(w.found, join(path, string(key)))
 			}
-			if !zeroJSON(raw) {
-				w.found = append(w.found, join(path, key))
-			}
+		}
+		if err != nil {
+			return err
 		}
 		c, err := w.peek()
 		if err != nil {
@@ -389,6 +410,14 @@ type jsonFields struct {
 	list    []jsonField
 	byExact map[string]int
 	byFold  map[string]int
+}
+
+// lookupBytes is lookup without allocating for a key spelled exactly.
+func (fs *jsonFields) lookupBytes(key []byte) (jsonField, bool) {
+	if i, ok := fs.byExact[string(key)]; ok {
+		return fs.list[i], true
+	}
+	return fs.lookup(string(key))
 }
 
 // lookup finds the field encoding/json decodes key into: the exact name
