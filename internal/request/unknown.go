@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"unicode"
 	"unicode/utf8"
 )
@@ -38,7 +39,7 @@ const CodeUnknownField = "request.unknown_field"
 // itself). A body that is not valid JSON after all fails the walk.
 func unknownFields(body []byte, t reflect.Type) ([]string, error) {
 	w := walker{b: body}
-	if err := w.value(t, ""); err != nil {
+	if err := w.value(walkTypeOf(t), ""); err != nil {
 		return nil, err
 	}
 	w.ws()
@@ -189,6 +190,17 @@ type walkType struct {
 	t      reflect.Type // pointers followed
 	walk   bool         // not opaque, and can hold a struct
 	fields *jsonFields  // t is a struct
+	// elem caches walkTypeOf(t.Elem()) of a map, slice or array.
+	elem atomic.Pointer[walkType]
+}
+
+func (wt *walkType) elemWalk() *walkType {
+	if e := wt.elem.Load(); e != nil {
+		return e
+	}
+	e := walkTypeOf(wt.t.Elem())
+	wt.elem.Store(e)
+	return e
 }
 
 var walkTypes sync.Map // reflect.Type -> *walkType
@@ -259,14 +271,14 @@ func join(path, name string) string {
 	return path + "." + name
 }
 
-// value walks one JSON value that decodes into a value of type t.
-func (w *walker) value(t reflect.Type, path string) error {
-	wt := walkTypeOf(t)
+// value walks one JSON value that decodes into a value of the type wt
+// describes.
+func (w *walker) value(wt *walkType, path string) error {
 	if !wt.walk {
 		_, err := w.skip()
 		return err
 	}
-	t = wt.t
+	t := wt.t
 	w.depth++
 	defer func() { w.depth-- }()
 	if w.depth > maxUnknownDepth {
@@ -276,7 +288,7 @@ func (w *walker) value(t reflect.Type, path string) error {
 	case reflect.Struct:
 		return w.object(path, wt.fields, nil)
 	case reflect.Map:
-		return w.object(path, nil, t.Elem())
+		return w.object(path, nil, wt.elemWalk())
 	case reflect.Slice, reflect.Array:
 		if t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.Uint8 && !opaque(t.Elem()) {
 			_, err := w.skip() // []byte: base64
@@ -298,7 +310,7 @@ func (w *walker) value(t reflect.Type, path string) error {
 			return nil
 		}
 		for i := 0; ; i++ {
-			if err := w.value(t.Elem(), path+"["+strconv.Itoa(i)+"]"); err != nil {
+			if err := w.value(wt.elemWalk(), path+"["+strconv.Itoa(i)+"]"); err != nil {
 				return err
 			}
 			c, err := w.peek()
@@ -321,7 +333,7 @@ func (w *walker) value(t reflect.Type, path string) error {
 
 // object walks a JSON object: a struct's (fields set) or a map's whose
 // values are of type elem.
-func (w *walker) object(path string, fields *jsonFields, elem reflect.Type) error {
+func (w *walker) object(path string, fields *jsonFields, elem *walkType) error {
 	c, err := w.peek()
 	if err != nil {
 		return err
@@ -347,9 +359,9 @@ func (w *walker) object(path string, fields *jsonFields, elem reflect.Type) erro
 		}
 		if fields == nil {
 			err = w.value(elem, path+"["+strconv.Quote(string(key))+"]")
-		} else if f, ok := fields.lookupBytes(key); ok {
-			if walkTypeOf(f.typ).walk {
-				err = w.value(f.typ, join(path, f.name))
+		} else if i := fields.index(key); i >= 0 {
+			if fw := fields.walkOf(i); fw.walk {
+				err = w.value(fw, join(path, fields.list[i].name))
 			} else {
 				_, err = w.skip()
 			}
@@ -410,14 +422,30 @@ type jsonFields struct {
 	list    []jsonField
 	byExact map[string]int
 	byFold  map[string]int
+	// walks caches walkTypeOf of each field's type (filled on first use).
+	walks []atomic.Pointer[walkType]
 }
 
-// lookupBytes is lookup without allocating for a key spelled exactly.
-func (fs *jsonFields) lookupBytes(key []byte) (jsonField, bool) {
+// index is lookup's field index, without allocating for a key spelled
+// exactly; -1 when no field matches.
+func (fs *jsonFields) index(key []byte) int {
 	if i, ok := fs.byExact[string(key)]; ok {
-		return fs.list[i], true
+		return i
 	}
-	return fs.lookup(string(key))
+	if i, ok := fs.byFold[foldName(string(key))]; ok {
+		return i
+	}
+	return -1
+}
+
+// walkOf is walkTypeOf(fs.list[i].typ), cached.
+func (fs *jsonFields) walkOf(i int) *walkType {
+	if wt := fs.walks[i].Load(); wt != nil {
+		return wt
+	}
+	wt := walkTypeOf(fs.list[i].typ)
+	fs.walks[i].Store(wt)
+	return wt
 }
 
 // lookup finds the field encoding/json decodes key into: the exact name
@@ -521,6 +549,7 @@ func fieldsOf(t reflect.Type) *jsonFields {
 		}
 		fs.list = append(fs.list, cands[best].jsonField)
 	}
+	fs.walks = make([]atomic.Pointer[walkType], len(fs.list))
 	v, _ := fieldCache.LoadOrStore(t, fs)
 	return v.(*jsonFields)
 }
