@@ -17,6 +17,10 @@
 // file descriptors under load. With -scale N it also loads N generated
 // team policy files and compares load time and latency with one team.
 //
+// Each recorded create is answered with the id the recording goes on to
+// use, so that the plugin's ownership store knows the traffic's objects;
+// -phases request measures the request phase alone.
+//
 // Timing never fails the run. The exit status is 1 only when calls failed
 // (transport errors, HTTP errors, undecodable answers, plugin errors) or
 // a server could not be started; denials that the traffic expected to be
