@@ -1,9 +1,12 @@
 package plugin
 
 import (
+	"crypto/sha256"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/portcullis/portcullis/internal/policy"
@@ -32,11 +35,23 @@ func WithOwners(o Owners) Option { return func(p *Plugin) { p.owners = o } }
 // counts; the request alone never records an owner. An error means an
 // object was created whose owner could not be recorded.
 func (p *Plugin) followResponse(e *Envelope, set *policy.Set, id request.Identity) (*request.Object, error) {
-	if e.ResponseStatusCode < 200 || e.ResponseStatusCode > 299 || e.RequestMethod == "GET" || e.RequestMethod == "HEAD" {
+	if e.RequestMethod == "GET" || e.RequestMethod == "HEAD" {
+		return nil, nil
+	}
+	ok := e.ResponseStatusCode >= 200 && e.ResponseStatusCode <= 299
+	if !ok && e.RequestMethod != "POST" {
 		return nil, nil
 	}
 	route, err := request.Classify(e.RequestMethod, e.RequestURI)
 	if err != nil {
+		return nil, nil
+	}
+	if !ok {
+		// A create the daemon refused: forget what its request phase
+		// carried for it.
+		if recordedKind(route.Creates) {
+			p.carried.take(carryKey(e))
+		}
 		return nil, nil
 	}
 	switch {
@@ -56,66 +71,196 @@ func (p *Plugin) followResponse(e *Envelope, set *policy.Set, id request.Identit
 	return nil, nil
 }
 
-func (p *Plugin) recordCreate(e *Envelope, set *policy.Set, id request.Identity, route *request.Request) (*request.Object, error) {
-	kind := route.Creates
-	switch kind {
+// recordedKind reports whether the owners of created objects of kind k
+// are recorded (images are shared).
+func recordedKind(k request.Kind) bool {
+	switch k {
 	case request.KindContainer, request.KindVolume, request.KindNetwork, request.KindExec,
 		request.KindService, request.KindSecret, request.KindConfig:
-	default:
+		return true
+	}
+	return false
+}
+
+func (p *Plugin) recordCreate(e *Envelope, set *policy.Set, id request.Identity, route *request.Request) (*request.Object, error) {
+	kind := route.Creates
+	if !recordedKind(kind) {
 		return nil, nil // images are shared
+	}
+	// What the body says of the new object (its name, a container's
+	// user) was read by the request phase from this same request; it
+	// left it here. When it did not (a restart between the phases, or
+	// the entry was evicted), the body is parsed again.
+	facts, ok := p.carried.take(carryKey(e))
+	if !ok {
+		if r, err := request.Parse(e.RequestMethod, e.RequestURI, e.RequestHeaders, e.RequestBody); err == nil {
+			facts = createFactsOf(r)
+		}
 	}
 	newID := createdID(kind, e.ResponseBody)
 	if newID == "" {
 		return nil, fmt.Errorf("the daemon's response to %s names no %s id, so its owner cannot be recorded", route.Action, kind)
 	}
-	o := request.Object{Kind: kind, ID: newID, Owner: set.OwnerOf(id)}
-	// The name and the container's user come from the request the daemon
-	// has just carried out (the request phase judged this same body).
-	r, err := request.Parse(e.RequestMethod, e.RequestURI, e.RequestHeaders, e.RequestBody)
-	if err == nil {
-		switch kind {
-		case request.KindContainer:
-			o.Name = strings.TrimPrefix(r.Query.Get("name"), "/")
-			// A user the create names is the one it runs as; without
-			// one it runs as its image's USER, which the state
-			// follower reads from the image.
-			if c := r.ContainerCreate; c != nil && c.Config != nil && c.Config.User != "" {
-				o.User, o.UserKnown = c.Config.User, true
-			}
-		case request.KindVolume:
-			o.Name = newID
-		case request.KindNetwork:
-			if r.NetworkCreate != nil {
-				o.Name = r.NetworkCreate.Name
-			}
-		case request.KindExec:
-			if c, res := p.owners.Resolve(request.KindContainer, route.Target); res == request.Found {
-				o.Container = c.ID
-			}
-		case request.KindService:
-			if r.ServiceSpec != nil {
-				o.Name = r.ServiceSpec.Name
-			}
-		case request.KindSecret:
-			if r.SecretSpec != nil {
-				o.Name = r.SecretSpec.Name
-			}
-		case request.KindConfig:
-			if r.ConfigSpec != nil {
-				o.Name = r.ConfigSpec.Name
-			}
+	o := request.Object{Kind: kind, ID: newID, Owner: set.OwnerOf(id), Name: facts.name}
+	switch kind {
+	case request.KindContainer:
+		o.Name = strings.TrimPrefix(route.Query.Get("name"), "/")
+		o.User, o.UserKnown = facts.user, facts.userKnown
+	case request.KindVolume:
+		o.Name = newID
+	case request.KindExec:
+		if c, res := p.owners.Resolve(request.KindContainer, route.Target); res == request.Found {
+			o.Container = c.ID
 		}
 	}
 	// A swarm object's owner is the one its owner labels name (the
 	// policy made them name the caller, or an administrator chose it):
 	// every manager reads the same from the cluster.
-	if owner, ok := swarmOwner(kind, r); ok {
-		o.Owner = owner
+	if facts.labelled {
+		o.Owner = facts.labelOwner
 	}
 	if err := p.owners.Record(o); err != nil {
 		return &o, fmt.Errorf("record the owner of %s %s: %w", kind, newID, err)
 	}
 	return &o, nil
+}
+
+// createFacts is what a create's body says of the object it creates and
+// the ownership store keeps: the name of a network, service, secret or
+// config, and a container's configured user.
+type createFacts struct {
+	name      string
+	user      string
+	userKnown bool
+	// labelOwner is the owner a swarm object's owner labels name
+	// (labelled: they name one).
+	labelOwner request.Owner
+	labelled   bool
+}
+
+// createFactsOf reads the create facts from a parsed request.
+func createFactsOf(r *request.Request) createFacts {
+	var f createFacts
+	f.labelOwner, f.labelled = swarmOwner(r.Creates, r)
+	switch r.Creates {
+	case request.KindContainer:
+		// A user the create names is the one it runs as; without one it
+		// runs as its image's USER, which the state follower reads from
+		// the image.
+		if c := r.ContainerCreate; c != nil && c.Config != nil && c.Config.User != "" {
+			f.user, f.userKnown = c.Config.User, true
+		}
+	case request.KindNetwork:
+		if r.NetworkCreate != nil {
+			f.name = r.NetworkCreate.Name
+		}
+	case request.KindService:
+		if r.ServiceSpec != nil {
+			f.name = r.ServiceSpec.Name
+		}
+	case request.KindSecret:
+		if r.SecretSpec != nil {
+			f.name = r.SecretSpec.Name
+		}
+	case request.KindConfig:
+		if r.ConfigSpec != nil {
+			f.name = r.ConfigSpec.Name
+		}
+	}
+	return f
+}
+
+// carryCreate keeps, for an allowed create, what its response phase needs
+// from the body, so that the response phase does not decode the body a
+// second time (the daemon sends the same body in both phases).
+func (p *Plugin) carryCreate(e *Envelope, r *request.Request) {
+	if p.owners == nil || r == nil || !recordedKind(r.Creates) {
+		return
+	}
+	p.carried.put(carryKey(e), createFactsOf(r))
+}
+
+// carryKey identifies a request by everything the daemon sends of it in
+// both phases: user, authentication method, method, URI and body, hashed
+// with SHA-256 so that an entry is only ever taken by the same request
+// (two requests that differ in any byte never share facts).
+func carryKey(e *Envelope) [sha256.Size]byte {
+	h := sha256.New()
+	var n [8]byte
+	for _, s := range []string{e.User, e.UserAuthNMethod, e.RequestMethod, e.RequestURI} {
+		binary.BigEndian.PutUint64(n[:], uint64(len(s)))
+		h.Write(n[:])
+		h.Write([]byte(s))
+	}
+	binary.BigEndian.PutUint64(n[:], uint64(len(e.RequestBody)))
+	h.Write(n[:])
+	h.Write(e.RequestBody)
+	var k [sha256.Size]byte
+	h.Sum(k[:0])
+	return k
+}
+
+// carriedCreates holds the facts of allowed creates until their
+// response. It is bounded: facts whose response never comes (the daemon
+// failed before answering) are forgotten oldest first, and a response
+// that finds none parses the body again.
+type carriedCreates struct {
+	mu    sync.Mutex
+	m     map[[sha256.Size]byte]carried
+	order []carriedPut // every put, oldest first
+	seq   uint64
+}
+
+type carried struct {
+	facts createFacts
+	n     int    // identical requests in flight
+	seq   uint64 // the latest put
+}
+
+type carriedPut struct {
+	key [sha256.Size]byte
+	seq uint64
+}
+
+// maxCarried bounds the creates waiting for their response.
+const maxCarried = 1024
+
+func (c *carriedCreates) put(k [sha256.Size]byte, f createFacts) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil {
+		c.m = map[[sha256.Size]byte]carried{}
+	}
+	c.seq++
+	e := c.m[k]
+	e.facts, e.n, e.seq = f, e.n+1, c.seq
+	c.m[k] = e
+	c.order = append(c.order, carriedPut{k, c.seq})
+	if len(c.order) > maxCarried {
+		old := c.order[0]
+		c.order = c.order[1:]
+		// Forget the entry unless a later put renewed it (that put's
+		// own turn comes later) or its response took it.
+		if e, ok := c.m[old.key]; ok && e.seq == old.seq {
+			delete(c.m, old.key)
+		}
+	}
+}
+
+func (c *carriedCreates) take(k [sha256.Size]byte) (createFacts, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[k]
+	if !ok {
+		return createFacts{}, false
+	}
+	if e.n <= 1 {
+		delete(c.m, k)
+	} else {
+		e.n--
+		c.m[k] = e
+	}
+	return e.facts, true
 }
 
 // createdID reads the new object's id from a create response: "Id" (or

@@ -24,6 +24,9 @@ import (
 type Plugin struct {
 	policies atomic.Pointer[policy.Set]
 	owners   Owners
+	// carried holds what allowed creates' bodies said of the objects
+	// they create, for their response phase (see carryCreate).
+	carried  carriedCreates
 	audit    Auditor
 	log      logrus.FieldLogger
 	instance string
@@ -164,7 +167,13 @@ func envelopeOf(req authorization.Request) (*Envelope, error) {
 
 // judge decides one envelope of the request phase.
 func (p *Plugin) judge(e *Envelope) authorization.Response {
-	return p.finish(p.Evaluate(e))
+	o := p.Evaluate(e)
+	res := p.finish(o)
+	if res.Allow {
+		// Before the answer: the response phase follows it.
+		p.carryCreate(e, o.Request)
+	}
+	return res
 }
 
 // Evaluate decides one request-phase envelope without recording or

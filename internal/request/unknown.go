@@ -5,10 +5,12 @@ import (
 	"encoding"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"reflect"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"unicode"
 	"unicode/utf8"
 )
@@ -28,24 +30,195 @@ const CodeUnknownField = "request.unknown_field"
 // decoding (json.Unmarshaler, encoding.TextUnmarshaler), of interface
 // type and json.RawMessage are not looked into. body has been decoded
 // successfully already; an error here is a body that cannot be walked.
+//
+// The walk reads the body with its own scanner instead of json.Decoder's
+// tokens (which allocate for every token and cost four times the decode
+// itself): the body is valid JSON, since encoding/json decoded it, and the
+// walk only has to find where each value begins and ends. Keys are read
+// as encoding/json reads them (escapes and invalid UTF-8 by encoding/json
+// itself). A body that is not valid JSON after all fails the walk.
 func unknownFields(body []byte, t reflect.Type) ([]string, error) {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	w := walker{dec: dec}
-	if err := w.value(t, ""); err != nil {
+	w := walker{b: body}
+	if err := w.value(walkTypeOf(t), ""); err != nil {
 		return nil, err
+	}
+	w.ws()
+	if w.i != len(w.b) {
+		return nil, errors.New("unexpected content after JSON")
 	}
 	return w.found, nil
 }
 
 type walker struct {
-	dec   *json.Decoder
+	b     []byte
+	i     int
 	found []string
 	depth int
 }
 
 // maxUnknownDepth bounds the walk; encoding/json itself stops at 10000.
 const maxUnknownDepth = 10000
+
+var errBodyEnd = errors.New("unexpected end of JSON")
+
+// ws skips white space.
+func (w *walker) ws() {
+	for w.i < len(w.b) {
+		switch w.b[w.i] {
+		case ' ', '\t', '\r', '\n':
+			w.i++
+		default:
+			return
+		}
+	}
+}
+
+// peek returns the next byte after white space.
+func (w *walker) peek() (byte, error) {
+	w.ws()
+	if w.i >= len(w.b) {
+		return 0, errBodyEnd
+	}
+	return w.b[w.i], nil
+}
+
+// expect consumes c after white space.
+func (w *walker) expect(c byte) error {
+	got, err := w.peek()
+	if err != nil {
+		return err
+	}
+	if got != c {
+		return fmt.Errorf("unexpected %q in JSON, want %q", got, c)
+	}
+	w.i++
+	return nil
+}
+
+// str moves past the string that starts at w.i (its opening quote).
+func (w *walker) str() error {
+	w.i++
+	for w.i < len(w.b) {
+		j := bytes.IndexAny(w.b[w.i:], "\"\\")
+		if j < 0 {
+			break
+		}
+		w.i += j
+		if w.b[w.i] == '"' {
+			w.i++
+			return nil
+		}
+		w.i += 2 // an escape: the next byte is never the end
+	}
+	w.i = len(w.b)
+	return errBodyEnd
+}
+
+// skip moves past one value and returns its bytes.
+func (w *walker) skip() ([]byte, error) {
+	c, err := w.peek()
+	if err != nil {
+		return nil, err
+	}
+	start := w.i
+	switch c {
+	case '"':
+		if err := w.str(); err != nil {
+			return nil, err
+		}
+	case '{', '[':
+		depth := 0
+		for w.i < len(w.b) {
+			switch w.b[w.i] {
+			case '"':
+				if err := w.str(); err != nil {
+					return nil, err
+				}
+				continue
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+			}
+			w.i++
+			if depth == 0 {
+				return w.b[start:w.i], nil
+			}
+		}
+		return nil, errBodyEnd
+	case ',', ':', '}', ']':
+		return nil, fmt.Errorf("unexpected %q in JSON", c)
+	default: // a number or a literal
+		for w.i < len(w.b) {
+			switch w.b[w.i] {
+			case ',', '}', ']', ' ', '\t', '\r', '\n':
+				return w.b[start:w.i], nil
+			}
+			w.i++
+		}
+	}
+	return w.b[start:w.i], nil
+}
+
+// key reads an object key as encoding/json does. The bytes are the
+// body's own when the key needs no decoding (no escape, valid UTF-8).
+func (w *walker) key() ([]byte, error) {
+	c, err := w.peek()
+	if err != nil {
+		return nil, err
+	}
+	if c != '"' {
+		return nil, fmt.Errorf("unexpected %q in JSON, want a key", c)
+	}
+	start := w.i
+	if err := w.str(); err != nil {
+		return nil, err
+	}
+	raw := w.b[start:w.i]
+	if inner := raw[1 : len(raw)-1]; bytes.IndexByte(inner, '\\') < 0 && utf8.Valid(inner) {
+		return inner, nil
+	}
+	var k string
+	if err := json.Unmarshal(raw, &k); err != nil {
+		return nil, err
+	}
+	return []byte(k), nil
+}
+
+// walkType is what the walk needs to know of a type, computed once.
+type walkType struct {
+	t      reflect.Type // pointers followed
+	walk   bool         // not opaque, and can hold a struct
+	fields *jsonFields  // t is a struct
+	// elem caches walkTypeOf(t.Elem()) of a map, slice or array.
+	elem atomic.Pointer[walkType]
+}
+
+func (wt *walkType) elemWalk() *walkType {
+	if e := wt.elem.Load(); e != nil {
+		return e
+	}
+	e := walkTypeOf(wt.t.Elem())
+	wt.elem.Store(e)
+	return e
+}
+
+var walkTypes sync.Map // reflect.Type -> *walkType
+
+func walkTypeOf(t reflect.Type) *walkType {
+	if v, ok := walkTypes.Load(t); ok {
+		return v.(*walkType)
+	}
+	for t.Kind() == reflect.Pointer && !opaque(t) {
+		t = t.Elem()
+	}
+	wt := &walkType{t: t, walk: !opaque(t) && hasFields(t)}
+	if wt.walk && t.Kind() == reflect.Struct {
+		wt.fields = fieldsOf(t)
+	}
+	v, _ := walkTypes.LoadOrStore(t, wt)
+	return v.(*walkType)
+}
 
 var (
 	unmarshalerT     = reflect.TypeFor[json.Unmarshaler]()
@@ -98,14 +271,14 @@ func join(path, name string) string {
 	return path + "." + name
 }
 
-// value walks one JSON value that decodes into a value of type t.
-func (w *walker) value(t reflect.Type, path string) error {
-	for t.Kind() == reflect.Pointer && !opaque(t) {
-		t = t.Elem()
+// value walks one JSON value that decodes into a value of the type wt
+// describes.
+func (w *walker) value(wt *walkType, path string) error {
+	if !wt.walk {
+		_, err := w.skip()
+		return err
 	}
-	if opaque(t) || !hasFields(t) {
-		return w.skip()
-	}
+	t := wt.t
 	w.depth++
 	defer func() { w.depth-- }()
 	if w.depth > maxUnknownDepth {
@@ -113,75 +286,108 @@ func (w *walker) value(t reflect.Type, path string) error {
 	}
 	switch t.Kind() {
 	case reflect.Struct:
-		return w.object(path, func(key string) (reflect.Type, string, bool) {
-			f, ok := fieldsOf(t).lookup(key)
-			if !ok {
-				return nil, "", false
-			}
-			return f.typ, join(path, f.name), true
-		})
+		return w.object(path, wt.fields, nil)
 	case reflect.Map:
-		return w.object(path, func(key string) (reflect.Type, string, bool) {
-			return t.Elem(), path + "[" + strconv.Quote(key) + "]", true
-		})
+		return w.object(path, nil, wt.elemWalk())
 	case reflect.Slice, reflect.Array:
 		if t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.Uint8 && !opaque(t.Elem()) {
-			return w.skip() // []byte: base64
+			_, err := w.skip() // []byte: base64
+			return err
 		}
-		tok, err := w.dec.Token()
+		c, err := w.peek()
 		if err != nil {
 			return err
 		}
-		if tok != json.Delim('[') {
-			return nil // null, or a value encoding/json rejected already
-		}
-		for i := 0; w.dec.More(); i++ {
-			if err := w.value(t.Elem(), path+"["+strconv.Itoa(i)+"]"); err != nil {
-				return err
-			}
-		}
-		_, err = w.dec.Token() // ']'
-		return err
-	}
-	return w.skip()
-}
-
-// object walks a JSON object whose keys field resolves.
-func (w *walker) object(path string, field func(key string) (reflect.Type, string, bool)) error {
-	tok, err := w.dec.Token()
-	if err != nil {
-		return err
-	}
-	if tok != json.Delim('{') {
-		return nil // null
-	}
-	for w.dec.More() {
-		tok, err := w.dec.Token()
-		if err != nil {
+		if c != '[' {
+			_, err := w.skip() // null, or a value encoding/json rejected already
 			return err
 		}
-		key, _ := tok.(string)
-		if ft, p, ok := field(key); ok {
-			if err := w.value(ft, p); err != nil {
+		w.i++
+		if c, err := w.peek(); err != nil {
+			return err
+		} else if c == ']' {
+			w.i++
+			return nil
+		}
+		for i := 0; ; i++ {
+			if err := w.value(wt.elemWalk(), path+"["+strconv.Itoa(i)+"]"); err != nil {
 				return err
 			}
-			continue
-		}
-		var raw json.RawMessage
-		if err := w.dec.Decode(&raw); err != nil {
-			return err
-		}
-		if !zeroJSON(raw) {
-			w.found = append(w.found, join(path, key))
+			c, err := w.peek()
+			if err != nil {
+				return err
+			}
+			w.i++
+			switch c {
+			case ',':
+			case ']':
+				return nil
+			default:
+				return fmt.Errorf("unexpected %q in JSON array", c)
+			}
 		}
 	}
-	_, err = w.dec.Token() // '}'
+	_, err := w.skip()
 	return err
 }
 
-func (w *walker) skip() error {
-	var raw json.RawMessage
-	return w.dec.Decode(&raw)
+// object walks a JSON object: a struct's (fields set) or a map's whose
+// values are of type elem.
+func (w *walker) object(path string, fields *jsonFields, elem *walkType) error {
+	c, err := w.peek()
+	if err != nil {
+		return err
+	}
+	if c != '{' {
+		_, err := w.skip() // null
+		return err
+	}
+	w.i++
+	if c, err := w.peek(); err != nil {
+		return err
+	} else if c == '}' {
+		w.i++
+		return nil
+	}
+	for {
+		key, err := w.key()
+		if err != nil {
+			return err
+		}
+		if err := w.expect(':'); err != nil {
+			return err
+		}
+		if fields == nil {
+			err = w.value(elem, path+"["+strconv.Quote(string(key))+"]")
+		} else if i := fields.index(key); i >= 0 {
+			if fw := fields.walkOf(i); fw.walk {
+				err = w.value(fw, join(path, fields.list[i].name))
+			} else {
+				_, err = w.skip()
+			}
+		} else {
+			var raw []byte
+			raw, err = w.skip()
+			if err == nil && !zeroJSON(raw) {
+				w.found = append(w.found, join(path, string(key)))
+			}
+		}
+		if err != nil {
+			return err
+		}
+		c, err := w.peek()
+		if err != nil {
+			return err
+		}
+		w.i++
+		switch c {
+		case ',':
+		case '}':
+			return nil
+		default:
+			return fmt.Errorf("unexpected %q in JSON object", c)
+		}
+	}
 }
 
 // zeroJSON reports whether a JSON value is a zero value: null, false, a
@@ -216,6 +422,30 @@ type jsonFields struct {
 	list    []jsonField
 	byExact map[string]int
 	byFold  map[string]int
+	// walks caches walkTypeOf of each field's type (filled on first use).
+	walks []atomic.Pointer[walkType]
+}
+
+// index is lookup's field index, without allocating for a key spelled
+// exactly; -1 when no field matches.
+func (fs *jsonFields) index(key []byte) int {
+	if i, ok := fs.byExact[string(key)]; ok {
+		return i
+	}
+	if i, ok := fs.byFold[foldName(string(key))]; ok {
+		return i
+	}
+	return -1
+}
+
+// walkOf is walkTypeOf(fs.list[i].typ), cached.
+func (fs *jsonFields) walkOf(i int) *walkType {
+	if wt := fs.walks[i].Load(); wt != nil {
+		return wt
+	}
+	wt := walkTypeOf(fs.list[i].typ)
+	fs.walks[i].Store(wt)
+	return wt
 }
 
 // lookup finds the field encoding/json decodes key into: the exact name
@@ -319,6 +549,7 @@ func fieldsOf(t reflect.Type) *jsonFields {
 		}
 		fs.list = append(fs.list, cands[best].jsonField)
 	}
+	fs.walks = make([]atomic.Pointer[walkType], len(fs.list))
 	v, _ := fieldCache.LoadOrStore(t, fs)
 	return v.(*jsonFields)
 }

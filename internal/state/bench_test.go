@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/portcullis/portcullis/internal/request"
+	"github.com/portcullis/portcullis/test/benchcpu"
 )
 
 // BenchmarkRecord: recording one owner, on disk when Record returns
@@ -22,6 +23,8 @@ func BenchmarkRecord(b *testing.B) {
 			defer s.Close()
 			var n atomic.Uint64
 			b.SetParallelism(par)
+			done := benchcpu.Report(b)
+			defer done()
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
 					id := fmt.Sprintf("%064x", n.Add(1)%512)

@@ -17,6 +17,10 @@
 // file descriptors under load. With -scale N it also loads N generated
 // team policy files and compares load time and latency with one team.
 //
+// Each recorded create is answered with the id the recording goes on to
+// use, so that the plugin's ownership store knows the traffic's objects;
+// -phases request measures the request phase alone.
+//
 // Timing never fails the run. The exit status is 1 only when calls failed
 // (transport errors, HTTP errors, undecodable answers, plugin errors) or
 // a server could not be started; denials that the traffic expected to be
@@ -67,6 +71,7 @@ type config struct {
 	scaleCli   int
 	keep       bool
 	skipCmp    bool
+	phases     string
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -92,6 +97,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&cfg.scaleDur, "scale-duration", 5*time.Second, "measured time per round and policy set for -scale")
 	fs.IntVar(&cfg.scaleCli, "scale-clients", 1, "clients for -scale (1 measures per-request latency without queueing)")
 	fs.BoolVar(&cfg.skipCmp, "scale-only", false, "with -scale: skip the allow-all comparison")
+	fs.StringVar(&cfg.phases, "phases", "both", "\"both\": each allowed AuthZReq is followed by its AuthZRes, as the daemon does; \"request\": the measured rounds send AuthZReq only (the warm-up still sends both, so the ownership store knows the traffic's objects)")
 	fs.BoolVar(&cfg.keep, "keep", false, "keep the temporary directory (logs, audit file, generated policies)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -99,8 +105,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		return 2
 	}
-	if fs.NArg() != 0 || cfg.clients < 1 || cfg.rounds < 1 || cfg.duration <= 0 {
-		fmt.Fprintln(stderr, "loadgen: unexpected arguments or a non-positive -clients, -rounds or -duration")
+	if fs.NArg() != 0 || cfg.clients < 1 || cfg.rounds < 1 || cfg.duration <= 0 || (cfg.phases != "both" && cfg.phases != "request") {
+		fmt.Fprintln(stderr, "loadgen: unexpected arguments, a non-positive -clients, -rounds or -duration, or -phases other than both or request")
 		return 2
 	}
 	if err := do(ctx, cfg, stdout); err != nil {
@@ -142,11 +148,12 @@ func do(ctx context.Context, cfg config, out io.Writer) error {
 			runLoad(ctx, "warm-up", cfg.socket, calls, cfg.clients, cfg.warmup, cfg.rate)
 		}
 		total := &result{target: cfg.socket}
+		measured := measuredCalls(calls, cfg.phases)
 		for i := 0; i < cfg.rounds && ctx.Err() == nil; i++ {
-			total.merge(runLoad(ctx, cfg.socket, cfg.socket, calls, cfg.clients, cfg.duration, cfg.rate))
+			total.merge(runLoad(ctx, cfg.socket, cfg.socket, measured, cfg.clients, cfg.duration, cfg.rate))
 		}
-		fmt.Fprintf(out, "%d calls per pass (%d recorded, %d generated creates), %d clients, %d x %s\n\n",
-			len(calls), len(entries), cfg.creates, cfg.clients, cfg.rounds, cfg.duration)
+		fmt.Fprintf(out, "%d calls per pass (%d recorded, %d generated creates), %d clients, %d x %s, phases: %s\n\n",
+			len(calls), len(entries), cfg.creates, cfg.clients, cfg.rounds, cfg.duration, cfg.phases)
 		printTable(out, []*result{total})
 		printDetails(out, total)
 		if total.errors > 0 {
@@ -185,8 +192,8 @@ func do(ctx context.Context, cfg config, out io.Writer) error {
 
 	failed := false
 	if !cfg.skipCmp {
-		fmt.Fprintf(out, "== allow-all vs portcullis: %d calls per pass (%d recorded, %d generated creates), %d clients, %d rounds x %s each, warm-up %s\n",
-			len(calls), len(entries), cfg.creates, cfg.clients, cfg.rounds, cfg.duration, cfg.warmup)
+		fmt.Fprintf(out, "== allow-all vs portcullis: %d calls per pass (%d recorded, %d generated creates), %d clients, %d rounds x %s each, warm-up %s, phases: %s\n",
+			len(calls), len(entries), cfg.creates, cfg.clients, cfg.rounds, cfg.duration, cfg.warmup, cfg.phases)
 		if cfg.rate > 0 {
 			fmt.Fprintf(out, "   paced at %.0f calls/s\n", cfg.rate)
 		}
@@ -241,6 +248,7 @@ func compare(ctx context.Context, cfg config, tmp string, calls []call, out io.W
 	pcs := sample(pc.pid(), 250*time.Millisecond)
 	bss := sample(base.pid(), 250*time.Millisecond)
 
+	measured := measuredCalls(calls, cfg.phases)
 	totals := map[string]*result{base.name: {target: base.name}, pc.name: {target: pc.name}}
 	perRound := map[string][]float64{}
 	p99Round := map[string][]time.Duration{}
@@ -253,7 +261,7 @@ func compare(ctx context.Context, cfg config, tmp string, calls []call, out io.W
 			if err := s.alive(); err != nil {
 				return err
 			}
-			r := measure(ctx, s, calls, cfg.clients, cfg.duration, cfg.rate)
+			r := measure(ctx, s, measured, cfg.clients, cfg.duration, cfg.rate)
 			totals[s.name].merge(r)
 			perRound[s.name] = append(perRound[s.name], r.rate())
 			p99Round[s.name] = append(p99Round[s.name], pct(r.lat).p99)
@@ -308,6 +316,20 @@ func compare(ctx context.Context, cfg config, tmp string, calls []call, out io.W
 		return errCallsFailed
 	}
 	return nil
+}
+
+// measuredCalls is the traffic of the measured rounds: with phases
+// "request", the calls without their AuthZRes.
+func measuredCalls(calls []call, phases string) []call {
+	if phases != "request" {
+		return calls
+	}
+	out := make([]call, len(calls))
+	for i, c := range calls {
+		c.res = nil
+		out[i] = c
+	}
+	return out
 }
 
 // measure runs one round against s and records the CPU time s used.

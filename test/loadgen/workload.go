@@ -47,6 +47,9 @@ func buildWorkload(cfg workloadConfig) ([]call, error) {
 		e      corpusEntry
 		body   []byte
 		expect string
+		// created is the id (a volume's name) the daemon's answer to a
+		// recorded create named; "" for a generated one.
+		created string
 	}
 	var items []item
 	var template []byte
@@ -60,6 +63,9 @@ func buildWorkload(cfg workloadConfig) ([]call, error) {
 			template = e.Body
 		}
 		items = append(items, item{e: e, body: body})
+	}
+	for i, id := range createdIDs(cfg.corpus) {
+		items[i].created = id
 	}
 	rng := rand.New(rand.NewPCG(cfg.seed, 1))
 	if cfg.creates > 0 {
@@ -123,7 +129,7 @@ func buildWorkload(cfg workloadConfig) ([]call, error) {
 		if err != nil {
 			return nil, err
 		}
-		env.ResponseStatusCode, env.ResponseHeaders, env.ResponseBody = responseFor(it.e.Method, it.e.URI, respBody)
+		env.ResponseStatusCode, env.ResponseHeaders, env.ResponseBody = responseFor(it.e.Method, it.e.URI, it.created, respBody)
 		res, err := json.Marshal(env)
 		if err != nil {
 			return nil, err
@@ -133,32 +139,95 @@ func buildWorkload(cfg workloadConfig) ([]call, error) {
 	return calls, nil
 }
 
+// createdIDs finds, for each recorded create, the id the daemon's answer
+// named: the recording holds requests only, but the CLI's next requests
+// of the same step use that id (`docker run` attaches to and starts the
+// container it created, `docker exec` starts the exec instance), and a
+// volume is named by its create's body. Replaying those answers makes the
+// ownership store know the objects the recorded traffic goes on to use,
+// as it would beside the real daemon; without them every later request
+// about a recorded container is judged as about an unowned one. The
+// result is indexed like entries; "" where there is nothing to find.
+func createdIDs(entries []corpusEntry) []string {
+	out := make([]string, len(entries))
+	for i, e := range entries {
+		if e.Method != "POST" {
+			continue
+		}
+		path, _, _ := strings.Cut(e.URI, "?")
+		var later string // the path segment the id appears after
+		switch {
+		case strings.HasSuffix(path, "/containers/create"):
+			later = "/containers/"
+		case strings.HasSuffix(path, "/exec") && strings.Contains(path, "/containers/"):
+			later = "/exec/"
+		case strings.HasSuffix(path, "/volumes/create"):
+			var v struct{ Name string }
+			if json.Unmarshal(e.BodyBytes(), &v) == nil {
+				out[i] = v.Name
+			}
+			continue
+		default:
+			continue
+		}
+		for _, n := range entries[i+1:] {
+			if n.Step != e.Step {
+				break
+			}
+			if id := idAfter(n.URI, later); id != "" {
+				out[i] = id
+				break
+			}
+		}
+	}
+	return out
+}
+
+// idAfter returns the full hexadecimal id that follows seg in uri's path.
+func idAfter(uri, seg string) string {
+	path, _, _ := strings.Cut(uri, "?")
+	_, rest, ok := strings.Cut(path, seg)
+	if !ok {
+		return ""
+	}
+	id, _, _ := strings.Cut(rest, "/")
+	if len(id) != 64 || strings.Trim(id, "0123456789abcdef") != "" {
+		return ""
+	}
+	return id
+}
+
 // responseFor is what the daemon reports to AuthZRes: its status and
 // headers, and the body when the response is JSON (the daemon forwards
-// JSON response bodies; streams, archives and text are not).
-func responseFor(method, uri string, jsonBody []byte) (int, map[string]string, []byte) {
+// JSON response bodies; streams, archives and text are not). created is
+// the id (a volume's name) a create's answer names; "" makes one up.
+func responseFor(method, uri, created string, jsonBody []byte) (int, map[string]string, []byte) {
 	h := map[string]string{
 		"Api-Version": "1.41", "Docker-Experimental": "false", "Ostype": "linux",
 		"Server": "Docker/20.10.24+dfsg1 (linux)",
 	}
 	path, _, _ := strings.Cut(uri, "?")
+	if created == "" {
+		// One id per URI (so per container name), so that the plugin's
+		// ownership store records each named container the traffic
+		// creates and the store stays bounded.
+		sum := sha256.Sum256([]byte(uri))
+		created = hex.EncodeToString(sum[:])
+	}
 	switch {
 	case strings.HasSuffix(path, "/_ping"):
 		h["Content-Type"] = "text/plain; charset=utf-8"
 		return 200, h, nil
 	case method == "POST" && strings.HasSuffix(path, "/containers/create"):
-		// One id per container name, so that the plugin's ownership
-		// store records each named container the traffic creates.
 		h["Content-Type"] = "application/json"
-		sum := sha256.Sum256([]byte(uri))
-		return 201, h, []byte(`{"Id":"` + hex.EncodeToString(sum[:]) + `","Warnings":[]}` + "\n")
+		return 201, h, []byte(`{"Id":"` + created + `","Warnings":[]}` + "\n")
 	case method == "POST" && (strings.HasSuffix(path, "/networks/create") || strings.HasSuffix(path, "/exec")):
 		h["Content-Type"] = "application/json"
-		sum := sha256.Sum256([]byte(uri))
-		return 201, h, []byte(`{"Id":"` + hex.EncodeToString(sum[:]) + `"}` + "\n")
+		return 201, h, []byte(`{"Id":"` + created + `"}` + "\n")
 	case method == "POST" && strings.HasSuffix(path, "/volumes/create"):
 		h["Content-Type"] = "application/json"
-		return 201, h, []byte(`{"Name":"loadgen-volume","Driver":"local","Mountpoint":"/var/lib/docker/volumes/loadgen-volume/_data","Scope":"local"}` + "\n")
+		b, _ := json.Marshal(map[string]string{"Name": created, "Driver": "local", "Mountpoint": "/var/lib/docker/volumes/" + created + "/_data", "Scope": "local"})
+		return 201, h, append(b, '\n')
 	case method == "DELETE" || strings.HasSuffix(path, "/start") || strings.HasSuffix(path, "/stop"):
 		return 204, h, nil
 	case method == "GET" && !strings.Contains(path, "/logs") && !strings.Contains(path, "/archive") &&
