@@ -17,7 +17,7 @@ import (
 // its clients send, and a header carrying anything but the secret is
 // ignored: the request is judged as any other. Even with the secret a
 // request is allowed only if it is one of selfActions, all of which read
-// lists or the event stream, so the secret can never lend the plugin's
+// lists, the event stream or an image, so the secret can never lend the plugin's
 // standing to a change.
 const SelfHeader = "X-Portcullis-Self"
 
@@ -35,6 +35,10 @@ var selfActions = map[request.Action]bool{
 	"service.list":   true,
 	"secret.list":    true,
 	"config.list":    true,
+	// The follower reads the USER of a container's image by its id
+	// (internal/state/user.go): images have no owner and an inspect
+	// changes nothing.
+	"image.inspect": true,
 }
 
 // WithSelfToken makes requests that carry token in SelfHeader Portcullis's

@@ -23,6 +23,7 @@ func TestSelfRequests(t *testing.T) {
 	}{
 		{"the follower's volume list", "GET", "/v1.51/volumes", map[string]string{plugin.SelfHeader: token}, "", true},
 		{"the follower's network list", "GET", "/v1.51/networks", map[string]string{plugin.SelfHeader: token}, "", true},
+		{"the follower's read of an image's user", "GET", "/v1.51/images/sha256:0123/json", map[string]string{plugin.SelfHeader: token}, "", true},
 		{"the follower's events", "GET", "/v1.51/events?since=1", map[string]string{plugin.SelfHeader: token}, "", true},
 		// The attack: a guessed or partial secret, a second value
 		// (the daemon joins repeated headers with ","), another spelling
