@@ -223,6 +223,8 @@ func appendSummary(b []byte, s *Summary) []byte {
 			b = appendStringField(b, `,"target":`, mt.Target)
 			b = append(b, `,"read_only":`...)
 			b = strconv.AppendBool(b, mt.ReadOnly)
+			b = appendStringField(b, `,"spec":`, mt.Spec)
+			b = appendStringField(b, `,"invalid":`, mt.Invalid)
 			b = append(b, '}')
 		}
 		b = append(b, ']')

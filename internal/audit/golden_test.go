@@ -117,6 +117,17 @@ func goldenCases(t testing.TB) []struct {
 			Type: audit.TypeDecision, Phase: audit.PhaseRequest, Mode: audit.ModeEnforce, Decision: audit.Allow,
 			Identity: ident, Policy: "default", PolicyRevision: "sha256:0f00",
 		}, build)},
+		{"malformed_binds", rec(&audit.Record{
+			Type: audit.TypeDecision, Phase: audit.PhaseRequest, Mode: audit.ModeEnforce, Decision: audit.Deny,
+			Identity: ident, Policy: "default", PolicyRevision: "sha256:0f00",
+			Violations: []audit.Violation{
+				{Rule: "mounts.invalid", Field: "HostConfig.Binds[0]", Reason: `bind "/a:/b:ro:x" is not valid: invalid volume specification: '/a:/b:ro:x'`},
+				{Rule: "mounts.invalid", Field: "HostConfig.Binds[1]", Reason: `bind "/src:ro" is not valid: invalid volume specification: '/src:ro'`},
+				{Rule: "mounts.invalid", Field: "HostConfig.Binds[2]", Reason: `bind "/src:dst:ro" is not valid: invalid volume specification: '/src:dst:ro': invalid mount config for type "bind": invalid mount path: 'dst' mount path must be absolute`},
+				{Rule: "mounts.invalid", Field: "HostConfig.Binds[3]", Reason: `bind "/src:/dst:ro,x" is not valid: invalid mode: ro,x`},
+			},
+			DurationNS: 61000,
+		}, parse(t, "POST", "/v1.47/containers/create", `{"Image":"alpine","HostConfig":{"Binds":["/a:/b:ro:x","/src:ro","/src:dst:ro","/src:/dst:ro,x","/srv/x:/x:ro","data:/data:nocopy","/anon"]}}`))},
 		{"plugin_start", rec(&audit.Record{Type: audit.TypePluginStart, Message: "portcullis listening on /run/docker/plugins/portcullis.sock"}, nil)},
 		{"policy_reload_failed", rec(&audit.Record{
 			Type: audit.TypePolicyReloadFailed, Message: "policy reload failed; keeping revision sha256:0f00",

@@ -67,13 +67,21 @@ type Namespaces struct {
 }
 
 // Mount is one bind, volume, tmpfs or other mount. Source is a host path
-// for binds.
+// for binds. A HostConfig.Binds entry the daemon would refuse has Type
+// "invalid", the entry as written in Spec, and in Invalid the daemon's
+// reason, the one the policy gives when it denies it
+// (request.ParseBind).
 type Mount struct {
 	Type     string `json:"type"`
 	Source   string `json:"source,omitempty"`
 	Target   string `json:"target,omitempty"`
 	ReadOnly bool   `json:"read_only"`
+	Spec     string `json:"spec,omitempty"`
+	Invalid  string `json:"invalid,omitempty"`
 }
+
+// MountInvalid is the Type of a Binds entry the daemon would refuse.
+const MountInvalid = "invalid"
 
 // Device is a host device mapped into a container.
 type Device struct {
@@ -374,36 +382,21 @@ func (m *masker) hostConfig(s *Summary, h *container.HostConfig) {
 	s.ReadOnlyRootfs = h.ReadonlyRootfs
 }
 
-// mounts lists Binds ("source:target[:options]") and Mounts. A bind whose
-// source is not an absolute path is a named volume.
+// mounts lists Binds ("[source:]target[:options]", read as the daemon
+// reads them) and Mounts. A bind whose source is not an absolute path is a
+// named volume, one without a source an anonymous volume.
 func mounts(binds []string, ms []mount.Mount) []Mount {
 	if len(binds)+len(ms) == 0 {
 		return nil
 	}
 	out := make([]Mount, 0, len(binds)+len(ms))
-	for _, b := range binds {
-		mt := Mount{Type: "bind"}
-		// source:target[:options[:…]]; options are comma-separated.
-		src, rest, ok := strings.Cut(b, ":")
-		if !ok {
-			mt.Type, mt.Target = "volume", b
-		} else {
-			mt.Source = src
-			var opts string
-			mt.Target, opts, ok = strings.Cut(rest, ":")
-			if ok {
-				opts, _, _ = strings.Cut(opts, ":")
-				for o := range strings.SplitSeq(opts, ",") {
-					if o == "ro" {
-						mt.ReadOnly = true
-					}
-				}
-			}
+	for _, raw := range binds {
+		b, err := request.ParseBind(raw)
+		if err != nil {
+			out = append(out, Mount{Type: MountInvalid, Spec: raw, Invalid: err.Error()})
+			continue
 		}
-		if mt.Source != "" && !strings.HasPrefix(mt.Source, "/") {
-			mt.Type = "volume"
-		}
-		out = append(out, mt)
+		out = append(out, Mount{Type: string(b.Type), Source: b.Source, Target: b.Target, ReadOnly: b.ReadOnly})
 	}
 	for _, x := range ms {
 		out = append(out, Mount{Type: string(x.Type), Source: x.Source, Target: x.Target, ReadOnly: x.ReadOnly})
