@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/portcullis/portcullis/internal/audit"
+	"github.com/portcullis/portcullis/internal/audit/describe"
 )
 
 func benchRecord(b *testing.B) *audit.Record {
@@ -27,7 +28,7 @@ func BenchmarkSummarize(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		var r audit.Record
-		r.SetRequest(req)
+		describe.SetRequest(&r, req)
 	}
 }
 

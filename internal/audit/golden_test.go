@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/portcullis/portcullis/internal/audit"
+	"github.com/portcullis/portcullis/internal/audit/describe"
 	"github.com/portcullis/portcullis/internal/request"
 )
 
@@ -78,7 +79,7 @@ func goldenCases(t testing.TB) []struct {
 			r.ID = id
 		}
 		r.Time = fixedTime
-		r.SetRequest(req)
+		describe.SetRequest(r, req)
 		return r
 	}
 	return []struct {
@@ -248,7 +249,7 @@ func TestSecretsNeverEncoded(t *testing.T) {
 	for _, req := range reqs {
 		t.Run(string(req.Action), func(t *testing.T) {
 			rec := &audit.Record{Type: audit.TypeDecision}
-			rec.SetRequest(req)
+			describe.SetRequest(rec, req)
 			line, err := audit.Encode(rec)
 			if err != nil {
 				t.Fatal(err)
@@ -267,11 +268,11 @@ func TestSecretsNeverEncoded(t *testing.T) {
 
 // TestSummarizeNilSafe checks that no body pointer, nil or empty, panics.
 func TestSummarizeNilSafe(t *testing.T) {
-	if audit.Summarize(nil) != nil || audit.TargetOf(nil) != nil {
+	if describe.Summarize(nil) != nil || describe.TargetOf(nil) != nil {
 		t.Error("nil request gives a summary")
 	}
 	var r audit.Record
-	r.SetRequest(nil)
+	describe.SetRequest(&r, nil)
 	for _, req := range []*request.Request{
 		{},
 		{Action: "container.create", ContainerCreate: &request.ContainerCreate{}},
@@ -280,10 +281,10 @@ func TestSummarizeNilSafe(t *testing.T) {
 		{Action: "image.build"},
 		{Action: "network.connect"},
 	} {
-		_ = audit.Summarize(req)
-		r.SetRequest(req)
+		_ = describe.Summarize(req)
+		describe.SetRequest(&r, req)
 	}
-	if s := audit.Summarize(&request.Request{Action: "container.list"}); s != nil {
+	if s := describe.Summarize(&request.Request{Action: "container.list"}); s != nil {
 		t.Errorf("empty request gives summary %+v", s)
 	}
 }

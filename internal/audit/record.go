@@ -4,8 +4,8 @@
 // file, an io.Writer such as stdout, and RFC 5424 syslog over Unix, UDP,
 // TCP or TLS sockets.
 //
-// The package never sees raw request bodies: Summarize reduces a decoded
-// request.Request to the security-relevant settings it asked for, masking
+// The package never sees requests: internal/audit/describe fills a
+// record's Summary, Target and masked URI from a decoded request, masking
 // secrets (environment values, build args, sensitive labels) on the way.
 // docs/audit.md documents every field and the delivery guarantees.
 package audit

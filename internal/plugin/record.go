@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/portcullis/portcullis/internal/audit"
+	"github.com/portcullis/portcullis/internal/audit/describe"
 	"github.com/portcullis/portcullis/internal/request"
 )
 
@@ -110,9 +111,9 @@ func (t *Trail) Record(o *Outcome) error {
 		}
 	}
 	if req != nil {
-		rec.SetRequest(req) // the sanitised URI, target, summary and what was masked
+		describe.SetRequest(rec, req) // the sanitised URI, target, summary and what was masked
 	} else {
-		rec.URI, rec.Masked = audit.SanitizeURI(o.URI)
+		rec.URI, rec.Masked = describe.SanitizeURI(o.URI)
 	}
 	if t := o.Target; t != nil && t.ID != "" {
 		if rec.Target == nil {

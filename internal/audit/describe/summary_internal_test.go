@@ -1,9 +1,10 @@
-package audit
+package describe
 
 import (
 	"reflect"
 	"testing"
 
+	"github.com/portcullis/portcullis/internal/audit"
 	"github.com/portcullis/portcullis/internal/request"
 )
 
@@ -11,12 +12,12 @@ import (
 // test it replaced, for the zero summary and with each field set alone, so
 // a field added to Summary and not to empty fails here.
 func TestSummaryEmpty(t *testing.T) {
-	if !(&Summary{}).empty() {
+	if !empty(&audit.Summary{}) {
 		t.Error("zero summary is not empty")
 	}
-	typ := reflect.TypeFor[Summary]()
+	typ := reflect.TypeFor[audit.Summary]()
 	for i := range typ.NumField() {
-		var s Summary
+		var s audit.Summary
 		f := reflect.ValueOf(&s).Elem().Field(i)
 		switch f.Kind() {
 		case reflect.String:
@@ -32,7 +33,7 @@ func TestSummaryEmpty(t *testing.T) {
 		default:
 			t.Fatalf("field %s: no case for %s", typ.Field(i).Name, f.Kind())
 		}
-		if got, want := s.empty(), reflect.ValueOf(s).IsZero(); got != want {
+		if got, want := empty(&s), reflect.ValueOf(s).IsZero(); got != want {
 			t.Errorf("with %s set: empty() = %v, IsZero = %v", typ.Field(i).Name, got, want)
 		}
 	}
@@ -49,9 +50,9 @@ func TestMountsBinds(t *testing.T) {
 	gen = func(prefix string, n int) {
 		got := mounts([]string{prefix}, nil)
 		b, err := request.ParseBind(prefix)
-		want := Mount{Type: string(b.Type), Source: b.Source, Target: b.Target, ReadOnly: b.ReadOnly}
+		want := audit.Mount{Type: string(b.Type), Source: b.Source, Target: b.Target, ReadOnly: b.ReadOnly}
 		if err != nil {
-			want = Mount{Type: MountInvalid, Spec: prefix, Invalid: err.Error()}
+			want = audit.Mount{Type: audit.MountInvalid, Spec: prefix, Invalid: err.Error()}
 		}
 		if len(got) != 1 || got[0] != want {
 			t.Fatalf("bind %q: got %+v, want %+v", prefix, got, want)
