@@ -15,6 +15,7 @@ import (
 
 	"github.com/portcullis/portcullis/internal/audit"
 	"github.com/portcullis/portcullis/internal/audit/describe"
+	"github.com/portcullis/portcullis/internal/audit/sink"
 	"github.com/portcullis/portcullis/internal/request"
 )
 
@@ -187,7 +188,7 @@ func TestGoldenRecords(t *testing.T) {
 	for _, tc := range goldenCases(t) {
 		t.Run(tc.name, func(t *testing.T) {
 			var out bytes.Buffer
-			a, err := audit.New(audit.Config{Instance: "inst-1", PluginVersion: "0.1.0", Stdout: &out, StdoutRequired: true})
+			a, err := sink.New(sink.Config{Instance: "inst-1", PluginVersion: "0.1.0", Stdout: &out, StdoutRequired: true})
 			if err != nil {
 				t.Fatal(err)
 			}

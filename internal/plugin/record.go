@@ -10,13 +10,14 @@ import (
 
 	"github.com/portcullis/portcullis/internal/audit"
 	"github.com/portcullis/portcullis/internal/audit/describe"
+	"github.com/portcullis/portcullis/internal/audit/sink"
 	"github.com/portcullis/portcullis/internal/request"
 )
 
 // Trail turns outcomes into audit records and links each response record
 // to the decision of its request.
 type Trail struct {
-	a       *audit.Auditor
+	a       *sink.Auditor
 	pending pendingRequests
 
 	// Health calls a policy summarises (audit_health_calls), counted
@@ -32,7 +33,7 @@ type summaryKey struct {
 }
 
 // NewTrail records outcomes with a.
-func NewTrail(a *audit.Auditor) *Trail {
+func NewTrail(a *sink.Auditor) *Trail {
 	return &Trail{a: a, pending: pendingRequests{ids: map[uint64][]pending{}}, sums: map[summaryKey]uint64{}, since: time.Now()}
 }
 
