@@ -42,12 +42,28 @@ type Bind struct {
 // ParseBind reads one bind specification as the daemon does. A spec the
 // daemon refuses returns an error whose text is the daemon's own.
 func ParseBind(raw string) (Bind, error) {
-	arr := strings.SplitN(raw, ":", 4)
+	// strings.SplitN(raw, ":", 4), as the daemon splits, without
+	// allocating.
+	var arr [4]string
+	n, rest := 0, raw
+	for {
+		if n == 3 {
+			arr[3], n = rest, 4
+			break
+		}
+		part, after, found := strings.Cut(rest, ":")
+		arr[n] = part
+		n++
+		if !found {
+			break
+		}
+		rest = after
+	}
 	if arr[0] == "" {
 		return Bind{}, errInvalidSpec(raw)
 	}
 	var b Bind
-	switch len(arr) {
+	switch n {
 	case 1:
 		// Only a path in the container: an anonymous volume.
 		b.Target = arr[0]
