@@ -40,7 +40,12 @@ type Bind struct {
 }
 
 // ParseBind reads one bind specification as the daemon does. A spec the
-// daemon refuses returns an error whose text is the daemon's own.
+// daemon refuses returns an error whose text is the daemon's own
+// (docker/docker v28, which FuzzParseBind runs against). Engine 29's
+// parser (moby v2) refuses the same specs; where one has two faults, a
+// relative target and an option of the other mount type, it names the
+// option first (TestAuditMalformedBinds checks single faults against the
+// running daemon).
 func ParseBind(raw string) (Bind, error) {
 	// strings.SplitN(raw, ":", 4), as the daemon splits, without
 	// allocating.
