@@ -9,7 +9,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 
-	"github.com/portcullis/portcullis/internal/audit"
+	"github.com/portcullis/portcullis/internal/audit/sink"
 )
 
 // auditFlags are serve's audit trail options.
@@ -59,14 +59,14 @@ func (a *auditFlags) register(fs *flag.FlagSet) {
 }
 
 // open builds the auditor the flags describe.
-func (a *auditFlags) open(instance string, log logrus.FieldLogger) (*audit.Auditor, error) {
-	cfg := audit.Config{Instance: instance, PluginVersion: version, Logger: log}
+func (a *auditFlags) open(instance string, log logrus.FieldLogger) (*sink.Auditor, error) {
+	cfg := sink.Config{Instance: instance, PluginVersion: version, Logger: log}
 	if a.maxBackups != 0 {
 		return nil, fmt.Errorf("--audit-max-backups was removed: retention is by age, so that no volume of requests can delete history; use --audit-retention (and --audit-min-retention)")
 	}
 	if a.file != "" {
 		req := a.fileRequired
-		cfg.File = &audit.FileConfig{
+		cfg.File = &sink.FileConfig{
 			Path: a.file, Required: &req, MaxSize: a.maxSize, MaxFileAge: a.maxAge,
 			MaxBackupAge: a.retention, MinBackupAge: a.minRetention, Sync: a.fileSync,
 		}
@@ -83,7 +83,7 @@ func (a *auditFlags) open(instance string, log logrus.FieldLogger) (*audit.Audit
 		if u.Scheme == "unix" || u.Scheme == "unixgram" {
 			addr = u.Path
 		}
-		cfg.Syslog = &audit.SyslogConfig{
+		cfg.Syslog = &sink.SyslogConfig{
 			Network: u.Scheme, Address: addr, Required: a.syslogRequired, Facility: a.facility,
 			AppName: a.appName, Hostname: a.hostname, SpoolDir: a.spoolDir, MaxMessageSize: a.maxMessageSize,
 			CAFile: a.caFile, CertFile: a.certFile, KeyFile: a.keyFile,
@@ -92,5 +92,5 @@ func (a *auditFlags) open(instance string, log logrus.FieldLogger) (*audit.Audit
 	if cfg.File == nil && cfg.Syslog == nil && cfg.Stdout == nil {
 		return nil, fmt.Errorf("no audit sink: set --audit-file, --syslog or --audit-stdout")
 	}
-	return audit.New(cfg)
+	return sink.New(cfg)
 }

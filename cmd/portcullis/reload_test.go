@@ -14,6 +14,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/portcullis/portcullis/internal/audit"
+	"github.com/portcullis/portcullis/internal/audit/sink"
 	"github.com/portcullis/portcullis/internal/plugin"
 )
 
@@ -93,8 +94,8 @@ func TestFailedReloadIsRetried(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sink := &linesSink{}
-	a, err := audit.New(audit.Config{PluginVersion: "test", Sinks: []audit.NamedSink{{Name: "mem", Sink: sink}}})
+	mem := &linesSink{}
+	a, err := sink.New(sink.Config{PluginVersion: "test", Sinks: []sink.NamedSink{{Name: "mem", Sink: mem}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,7 +118,7 @@ func TestFailedReloadIsRetried(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitUntil(t, "a failed reload to be retried three times", func() bool { return retries.get() >= 3 })
-	if n := sink.count(audit.TypePolicyReloadFailed); n != 1 {
+	if n := mem.count(audit.TypePolicyReloadFailed); n != 1 {
 		t.Fatalf("%d policy.reload_failed records for one failure, want 1", n)
 	}
 	if p.Policy().Revision() != set.Revision() {

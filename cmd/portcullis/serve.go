@@ -21,6 +21,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/portcullis/portcullis/internal/audit"
+	"github.com/portcullis/portcullis/internal/audit/sink"
 	"github.com/portcullis/portcullis/internal/hostpath"
 	"github.com/portcullis/portcullis/internal/metrics"
 	"github.com/portcullis/portcullis/internal/plugin"
@@ -246,7 +247,7 @@ func objectCounts(s *state.Store) []metrics.ObjectCount {
 }
 
 // sinkStats converts the audit trail's counts for the metrics.
-func sinkStats(a *audit.Auditor) []metrics.SinkStats {
+func sinkStats(a *sink.Auditor) []metrics.SinkStats {
 	var out []metrics.SinkStats
 	for _, s := range a.Stats() {
 		out = append(out, metrics.SinkStats{Sink: s.Sink, Written: s.Written, Queued: s.Queued, Spooled: s.Spooled, Lost: s.Lost})
@@ -257,7 +258,7 @@ func sinkStats(a *audit.Auditor) []metrics.SinkStats {
 // followDaemon keeps the ownership store current with the daemon, on its
 // own goroutine: its requests pass through the daemon's authorization,
 // which calls this very process, so nothing here may hold up serving.
-func followDaemon(ctx context.Context, host, selfToken string, owners *state.Store, auditor *audit.Auditor, log *logrus.Logger) error {
+func followDaemon(ctx context.Context, host, selfToken string, owners *state.Store, auditor *sink.Auditor, log *logrus.Logger) error {
 	if host == "none" {
 		owners.Standalone()
 		log.Warn("--docker-host none: following no daemon; objects Portcullis did not see created are unknown and judged as unowned")
@@ -332,7 +333,7 @@ func loadPolicies(dir string, diagOut io.Writer, opts ...policy.Option) (*policy
 //
 // last is the directory's signature taken before the set in use was
 // loaded, so that no change after that load goes unseen.
-func reloadLoop(ctx context.Context, cfg serveConfig, p *plugin.Plugin, auditor *audit.Auditor, log *logrus.Logger, last string) {
+func reloadLoop(ctx context.Context, cfg serveConfig, p *plugin.Plugin, auditor *sink.Auditor, log *logrus.Logger, last string) {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
@@ -371,7 +372,7 @@ func reloadLoop(ctx context.Context, cfg serveConfig, p *plugin.Plugin, auditor 
 // reload loads the policy directory and swaps the set in when it is
 // valid and new. It returns the failure ("" on success); a failure equal
 // to previous is logged at debug level only and not recorded again.
-func reload(cfg serveConfig, p *plugin.Plugin, auditor *audit.Auditor, log *logrus.Logger, reason, previous string) string {
+func reload(cfg serveConfig, p *plugin.Plugin, auditor *sink.Auditor, log *logrus.Logger, reason, previous string) string {
 	old := p.Policy()
 	var diag bytes.Buffer
 	set, err := loadPolicies(cfg.policyDir, &diag, cfg.policyOpts...)

@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/portcullis/portcullis/internal/audit"
+	"github.com/portcullis/portcullis/internal/audit/describe"
+	"github.com/portcullis/portcullis/internal/audit/sink"
 )
 
 func benchRecord(b *testing.B) *audit.Record {
@@ -22,12 +24,20 @@ func BenchmarkEncodeRecord(b *testing.B) {
 	}
 }
 
+func fileAuditor(b *testing.B, fc sink.FileConfig) *sink.Auditor {
+	a, err := sink.New(sink.Config{PluginVersion: "bench", File: &fc})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return a
+}
+
 func BenchmarkSummarize(b *testing.B) {
 	req := parse(b, "POST", "/v1.47/containers/create?name=web", createBody)
 	b.ReportAllocs()
 	for b.Loop() {
 		var r audit.Record
-		r.SetRequest(req)
+		describe.SetRequest(&r, req)
 	}
 }
 
@@ -36,7 +46,7 @@ func BenchmarkSummarize(b *testing.B) {
 func BenchmarkFileSink(b *testing.B) {
 	for _, sync := range []string{"interval", "always"} {
 		b.Run("sync="+sync, func(b *testing.B) {
-			a := fileAuditor(b, audit.FileConfig{Path: filepath.Join(b.TempDir(), "audit.log"), Sync: sync})
+			a := fileAuditor(b, sink.FileConfig{Path: filepath.Join(b.TempDir(), "audit.log"), Sync: sync})
 			defer a.Close()
 			rec := *benchRecord(b)
 			b.ReportAllocs()
@@ -49,7 +59,7 @@ func BenchmarkFileSink(b *testing.B) {
 			}
 		})
 		b.Run("sync="+sync+"/parallel", func(b *testing.B) {
-			a := fileAuditor(b, audit.FileConfig{Path: filepath.Join(b.TempDir(), "audit.log"), Sync: sync})
+			a := fileAuditor(b, sink.FileConfig{Path: filepath.Join(b.TempDir(), "audit.log"), Sync: sync})
 			defer a.Close()
 			rec := *benchRecord(b)
 			b.ReportAllocs()

@@ -19,8 +19,8 @@ import (
 // reference; a field added to a record type must be added here too, and
 // TestEncodeCoversEveryField fails until it is.
 
-// lineBufs holds buffers for Auditor.Record, which encodes into one and
-// gives it back once every sink has copied the line.
+// lineBufs holds buffers for Encode, which encodes into one and copies
+// the line out before giving it back.
 var lineBufs = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
 
 // maxPooledLine is the largest buffer kept in lineBufs; a huge record's
@@ -223,6 +223,8 @@ func appendSummary(b []byte, s *Summary) []byte {
 			b = appendStringField(b, `,"target":`, mt.Target)
 			b = append(b, `,"read_only":`...)
 			b = strconv.AppendBool(b, mt.ReadOnly)
+			b = appendStringField(b, `,"spec":`, mt.Spec)
+			b = appendStringField(b, `,"invalid":`, mt.Invalid)
 			b = append(b, '}')
 		}
 		b = append(b, ']')

@@ -14,6 +14,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/portcullis/portcullis/internal/audit"
+	"github.com/portcullis/portcullis/internal/audit/describe"
+	"github.com/portcullis/portcullis/internal/audit/sink"
 	"github.com/portcullis/portcullis/internal/request"
 )
 
@@ -78,7 +80,7 @@ func goldenCases(t testing.TB) []struct {
 			r.ID = id
 		}
 		r.Time = fixedTime
-		r.SetRequest(req)
+		describe.SetRequest(r, req)
 		return r
 	}
 	return []struct {
@@ -117,6 +119,17 @@ func goldenCases(t testing.TB) []struct {
 			Type: audit.TypeDecision, Phase: audit.PhaseRequest, Mode: audit.ModeEnforce, Decision: audit.Allow,
 			Identity: ident, Policy: "default", PolicyRevision: "sha256:0f00",
 		}, build)},
+		{"malformed_binds", rec(&audit.Record{
+			Type: audit.TypeDecision, Phase: audit.PhaseRequest, Mode: audit.ModeEnforce, Decision: audit.Deny,
+			Identity: ident, Policy: "default", PolicyRevision: "sha256:0f00",
+			Violations: []audit.Violation{
+				{Rule: "mounts.invalid", Field: "HostConfig.Binds[0]", Reason: `bind "/a:/b:ro:x" is not valid: invalid volume specification: '/a:/b:ro:x'`},
+				{Rule: "mounts.invalid", Field: "HostConfig.Binds[1]", Reason: `bind "/src:ro" is not valid: invalid volume specification: '/src:ro'`},
+				{Rule: "mounts.invalid", Field: "HostConfig.Binds[2]", Reason: `bind "/src:dst:ro" is not valid: invalid volume specification: '/src:dst:ro': invalid mount config for type "bind": invalid mount path: 'dst' mount path must be absolute`},
+				{Rule: "mounts.invalid", Field: "HostConfig.Binds[3]", Reason: `bind "/src:/dst:ro,x" is not valid: invalid mode: ro,x`},
+			},
+			DurationNS: 61000,
+		}, parse(t, "POST", "/v1.47/containers/create", `{"Image":"alpine","HostConfig":{"Binds":["/a:/b:ro:x","/src:ro","/src:dst:ro","/src:/dst:ro,x","/srv/x:/x:ro","data:/data:nocopy","/anon"]}}`))},
 		{"plugin_start", rec(&audit.Record{Type: audit.TypePluginStart, Message: "portcullis listening on /run/docker/plugins/portcullis.sock"}, nil)},
 		{"policy_reload_failed", rec(&audit.Record{
 			Type: audit.TypePolicyReloadFailed, Message: "policy reload failed; keeping revision sha256:0f00",
@@ -175,7 +188,7 @@ func TestGoldenRecords(t *testing.T) {
 	for _, tc := range goldenCases(t) {
 		t.Run(tc.name, func(t *testing.T) {
 			var out bytes.Buffer
-			a, err := audit.New(audit.Config{Instance: "inst-1", PluginVersion: "0.1.0", Stdout: &out, StdoutRequired: true})
+			a, err := sink.New(sink.Config{Instance: "inst-1", PluginVersion: "0.1.0", Stdout: &out, StdoutRequired: true})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -237,7 +250,7 @@ func TestSecretsNeverEncoded(t *testing.T) {
 	for _, req := range reqs {
 		t.Run(string(req.Action), func(t *testing.T) {
 			rec := &audit.Record{Type: audit.TypeDecision}
-			rec.SetRequest(req)
+			describe.SetRequest(rec, req)
 			line, err := audit.Encode(rec)
 			if err != nil {
 				t.Fatal(err)
@@ -256,11 +269,11 @@ func TestSecretsNeverEncoded(t *testing.T) {
 
 // TestSummarizeNilSafe checks that no body pointer, nil or empty, panics.
 func TestSummarizeNilSafe(t *testing.T) {
-	if audit.Summarize(nil) != nil || audit.TargetOf(nil) != nil {
+	if describe.Summarize(nil) != nil || describe.TargetOf(nil) != nil {
 		t.Error("nil request gives a summary")
 	}
 	var r audit.Record
-	r.SetRequest(nil)
+	describe.SetRequest(&r, nil)
 	for _, req := range []*request.Request{
 		{},
 		{Action: "container.create", ContainerCreate: &request.ContainerCreate{}},
@@ -269,10 +282,10 @@ func TestSummarizeNilSafe(t *testing.T) {
 		{Action: "image.build"},
 		{Action: "network.connect"},
 	} {
-		_ = audit.Summarize(req)
-		r.SetRequest(req)
+		_ = describe.Summarize(req)
+		describe.SetRequest(&r, req)
 	}
-	if s := audit.Summarize(&request.Request{Action: "container.list"}); s != nil {
+	if s := describe.Summarize(&request.Request{Action: "container.list"}); s != nil {
 		t.Errorf("empty request gives summary %+v", s)
 	}
 }

@@ -1,12 +1,10 @@
-// Package audit writes Portcullis's decision trail: one typed, versioned
-// Record per authorization decision (and per lifecycle event), encoded as
-// one JSON object per line and delivered to a set of sinks — a rotating
-// file, an io.Writer such as stdout, and RFC 5424 syslog over Unix, UDP,
-// TCP or TLS sockets.
-//
-// The package never sees raw request bodies: Summarize reduces a decoded
-// request.Request to the security-relevant settings it asked for, masking
-// secrets (environment values, build args, sensitive labels) on the way.
+// Package audit is Portcullis's decision trail record: one typed,
+// versioned Record per authorization decision (and per lifecycle event)
+// and its encoding as one JSON object per line. internal/audit/sink
+// delivers records to the file and to syslog; internal/audit/describe
+// fills a record's Summary, Target and masked URI from a decoded request,
+// masking secrets (environment values, build args, sensitive labels) on
+// the way. This package depends on the standard library alone.
 // docs/audit.md documents every field and the delivery guarantees.
 package audit
 
@@ -318,6 +316,10 @@ func Encode(rec *Record) ([]byte, error) {
 	return out, nil
 }
 
+// AppendRecord appends rec's encoding, Encode's line, to b: the auditor
+// encodes each record once into a buffer of its own with it.
+func AppendRecord(b []byte, rec *Record) []byte { return appendRecord(b, rec) }
+
 // ParseCreatedID returns the id in a create response body such as
 // {"Id":"4f1c…","Warnings":[]} (keys match case-insensitively, so
 // {"ID":…} of service create works too), or "" when the body is not such an
@@ -363,26 +365,3 @@ func PolicyRevision(files map[string][]byte) string {
 	}
 	return "sha256:" + hex.EncodeToString(h.Sum(nil))
 }
-
-// severityOf is the syslog severity of a record: deny (including audit
-// mode's would-deny) is warning, allow is info, lifecycle events notice,
-// and audit.loss and failed reloads warning.
-func severityOf(rec *Record) int {
-	switch rec.Type {
-	case TypeDecision:
-		if rec.Decision == Deny || rec.WouldDeny != nil && *rec.WouldDeny {
-			return sevWarning
-		}
-		return sevInfo
-	case TypeAuditLoss, TypePolicyReloadFailed, TypePluginCrashed:
-		return sevWarning
-	}
-	return sevNotice
-}
-
-// Syslog severities (RFC 5424 section 6.2.1).
-const (
-	sevWarning = 4
-	sevNotice  = 5
-	sevInfo    = 6
-)

@@ -15,7 +15,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 
-	"github.com/portcullis/portcullis/internal/audit"
+	"github.com/portcullis/portcullis/internal/audit/sink"
 	"github.com/portcullis/portcullis/internal/plugin"
 	"github.com/portcullis/portcullis/internal/policy"
 	"github.com/portcullis/portcullis/internal/state"
@@ -85,7 +85,7 @@ func benchPlugin(b *testing.B, auditDir string, extra ...plugin.Option) http.Han
 	log.SetOutput(io.Discard)
 	opts := []plugin.Option{plugin.WithLogger(log)}
 	if auditDir != "" {
-		a, err := audit.New(audit.Config{PluginVersion: "bench", Logger: log, File: &audit.FileConfig{Path: filepath.Join(auditDir, "audit.log")}})
+		a, err := sink.New(sink.Config{PluginVersion: "bench", Logger: log, File: &sink.FileConfig{Path: filepath.Join(auditDir, "audit.log")}})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -12,6 +12,7 @@ import (
 	"github.com/docker/go-plugins-helpers/authorization"
 
 	"github.com/portcullis/portcullis/internal/audit"
+	"github.com/portcullis/portcullis/internal/audit/sink"
 	"github.com/portcullis/portcullis/internal/plugin"
 	"github.com/portcullis/portcullis/internal/policy"
 	"github.com/portcullis/portcullis/internal/request"
@@ -214,7 +215,7 @@ func TestOwnersOfSwarmObjects(t *testing.T) {
 // owner; a create's response record carries the owner it recorded.
 func TestOwnersInAuditRecords(t *testing.T) {
 	var buf lockedBuffer
-	a, err := audit.New(audit.Config{PluginVersion: "test", Sinks: []audit.NamedSink{{Name: "buf", Sink: audit.NewWriterSink(&buf), Required: true}}})
+	a, err := sink.New(sink.Config{PluginVersion: "test", Sinks: []sink.NamedSink{{Name: "buf", Sink: sink.NewWriterSink(&buf), Required: true}}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,13 +9,15 @@ import (
 	"time"
 
 	"github.com/portcullis/portcullis/internal/audit"
+	"github.com/portcullis/portcullis/internal/audit/describe"
+	"github.com/portcullis/portcullis/internal/audit/sink"
 	"github.com/portcullis/portcullis/internal/request"
 )
 
 // Trail turns outcomes into audit records and links each response record
 // to the decision of its request.
 type Trail struct {
-	a       *audit.Auditor
+	a       *sink.Auditor
 	pending pendingRequests
 
 	// Health calls a policy summarises (audit_health_calls), counted
@@ -31,7 +33,7 @@ type summaryKey struct {
 }
 
 // NewTrail records outcomes with a.
-func NewTrail(a *audit.Auditor) *Trail {
+func NewTrail(a *sink.Auditor) *Trail {
 	return &Trail{a: a, pending: pendingRequests{ids: map[uint64][]pending{}}, sums: map[summaryKey]uint64{}, since: time.Now()}
 }
 
@@ -110,9 +112,9 @@ func (t *Trail) Record(o *Outcome) error {
 		}
 	}
 	if req != nil {
-		rec.SetRequest(req) // the sanitised URI, target, summary and what was masked
+		describe.SetRequest(rec, req) // the sanitised URI, target, summary and what was masked
 	} else {
-		rec.URI, rec.Masked = audit.SanitizeURI(o.URI)
+		rec.URI, rec.Masked = describe.SanitizeURI(o.URI)
 	}
 	if t := o.Target; t != nil && t.ID != "" {
 		if rec.Target == nil {

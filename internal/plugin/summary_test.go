@@ -8,6 +8,7 @@ import (
 	"github.com/docker/go-plugins-helpers/authorization"
 
 	"github.com/portcullis/portcullis/internal/audit"
+	"github.com/portcullis/portcullis/internal/audit/sink"
 	"github.com/portcullis/portcullis/internal/plugin"
 	"github.com/portcullis/portcullis/internal/policy"
 )
@@ -31,7 +32,7 @@ func TestHealthCallSummary(t *testing.T) {
 			t.Fatal(diags)
 		}
 		var buf lockedBuffer
-		a, err := audit.New(audit.Config{PluginVersion: "test", Sinks: []audit.NamedSink{{Name: "buf", Sink: audit.NewWriterSink(&buf), Required: true}}})
+		a, err := sink.New(sink.Config{PluginVersion: "test", Sinks: []sink.NamedSink{{Name: "buf", Sink: sink.NewWriterSink(&buf), Required: true}}})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -11,6 +11,7 @@ import (
 	"github.com/docker/go-plugins-helpers/authorization"
 
 	"github.com/portcullis/portcullis/internal/audit"
+	"github.com/portcullis/portcullis/internal/audit/sink"
 	"github.com/portcullis/portcullis/internal/plugin"
 )
 
@@ -45,7 +46,7 @@ func (l *lockedBuffer) records(t *testing.T) []audit.Record {
 // of what was created.
 func TestTrail(t *testing.T) {
 	var buf lockedBuffer
-	a, err := audit.New(audit.Config{PluginVersion: "test", Sinks: []audit.NamedSink{{Name: "buf", Sink: audit.NewWriterSink(&buf), Required: true}}})
+	a, err := sink.New(sink.Config{PluginVersion: "test", Sinks: []sink.NamedSink{{Name: "buf", Sink: sink.NewWriterSink(&buf), Required: true}}})
 	if err != nil {
 		t.Fatal(err)
 	}

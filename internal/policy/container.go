@@ -310,49 +310,28 @@ func (e *evaluator) mounts(hc *container.HostConfig, f *fieldSet, oldRO bool) {
 	}
 	for i, raw := range hc.Binds {
 		field := idx(f.at("HostConfig.Binds"), i)
-		arr := strings.SplitN(raw, ":", 4)
-		var src, mode string
-		switch len(arr) {
-		case 1:
-			continue // an anonymous volume at a container path
-		case 2:
-			if validMountMode(arr[1]) {
-				e.add("mounts.invalid", field, "bind "+strconv.Quote(raw)+" is not a valid volume spec")
-				continue
-			}
-			src = arr[0]
-		case 3:
-			src, mode = arr[0], arr[2]
-			if !validMountMode(mode) {
-				e.add("mounts.invalid", field, "bind "+strconv.Quote(raw)+" has an invalid mode")
-				continue
-			}
-		default:
-			e.add("mounts.invalid", field, "bind "+strconv.Quote(raw)+" is not a valid volume spec")
+		b, err := request.ParseBind(raw)
+		if err != nil {
+			e.add("mounts.invalid", field, "bind "+strconv.Quote(raw)+" is not valid: "+err.Error())
 			continue
 		}
-		if src == "" {
-			e.add("mounts.invalid", field, "bind "+strconv.Quote(raw)+" has no source")
-			continue
-		}
-		if src[0] != '/' {
-			if hc.VolumeDriver == "" && !ctlVolumeDrivers.of(c).match("local") {
+		if b.Type != mount.TypeBind {
+			// A named volume, or an anonymous one (no source), which
+			// the daemon creates with HostConfig.VolumeDriver.
+			if b.Source != "" && hc.VolumeDriver == "" && !ctlVolumeDrivers.of(c).match("local") {
 				e.add("mounts.volume_driver", field, "volume driver \"local\" is not allowed")
 			}
 			continue
 		}
 		prop := ""
-		if hasMountOpt(mode, "shared") {
-			prop = "shared"
-		} else if hasMountOpt(mode, "rshared") {
-			prop = "rshared"
+		if b.Propagation == mount.PropagationShared || b.Propagation == mount.PropagationRShared {
+			prop = string(b.Propagation)
 		}
-		ro := hasMountOpt(mode, "ro")
 		nonRec := ""
-		if ro && oldRO {
+		if b.ReadOnly && oldRO {
 			nonRec = oldAPINonRecursive
 		}
-		e.hostPath(src, field, ro, nonRec, prop)
+		e.hostPath(b.Source, field, b.ReadOnly, nonRec, prop)
 	}
 	for i := range hc.Mounts {
 		m := &hc.Mounts[i]
@@ -416,39 +395,17 @@ func (e *evaluator) mounts(hc *container.HostConfig, f *fieldSet, oldRO bool) {
 			e.add("mounts.invalid", field, "mount type "+strconv.Quote(string(m.Type))+" is not supported")
 		}
 	}
+	for i, v := range hc.VolumesFrom {
+		if _, _, err := request.ParseVolumesFrom(v); err != nil {
+			e.add("mounts.invalid", idx(f.at("HostConfig.VolumesFrom"), i), "volumes-from "+strconv.Quote(v)+" is not valid: "+err.Error())
+		}
+	}
 	if len(hc.VolumesFrom) > 0 && !ctlVolumesFrom.of(c) {
 		e.add("mounts.volumes_from", f.at("HostConfig.VolumesFrom"), "mounting the volumes of other containers (volumes-from) is not allowed")
 	}
 	if len(hc.Tmpfs) > 0 && !ctlTmpfs.of(c) {
 		e.add("mounts.tmpfs", f.at("HostConfig.Tmpfs"), "tmpfs mounts are not allowed")
 	}
-}
-
-// validMountMode mirrors the daemon's linuxValidMountMode.
-func validMountMode(mode string) bool {
-	if mode == "" {
-		return true
-	}
-	var rw, lbl, prop, cp, cons int
-	for mode != "" {
-		var o string
-		o, mode, _ = strings.Cut(mode, ",")
-		switch o {
-		case "rw", "ro":
-			rw++
-		case "z", "Z":
-			lbl++
-		case "shared", "rshared", "slave", "rslave", "private", "rprivate":
-			prop++
-		case "nocopy":
-			cp++
-		case "consistent", "cached", "delegated":
-			cons++
-		default:
-			return false
-		}
-	}
-	return rw <= 1 && lbl <= 1 && prop <= 1 && cp <= 1 && cons <= 1
 }
 
 const oldAPINonRecursive = "before API 1.44 the daemon makes read-only binds non-recursive, leaving the mounts below them writable; use API 1.44 or later"
@@ -573,11 +530,12 @@ func (e *evaluator) ports(hc *container.HostConfig, f *fieldSet) {
 	for port, bindings := range hc.PortBindings {
 		for i, b := range bindings {
 			field := idx(key(f.at("HostConfig.PortBindings"), string(port)), i)
-			if !ctlPrivilegedPorts.of(c) {
-				start, _, _ := strings.Cut(b.HostPort, "-")
-				if n, err := strconv.Atoi(start); err == nil && n > 0 && n < 1024 {
-					e.add("ports.privileged", field, "host port "+start+" is privileged (below 1024)")
-				}
+			start, end, err := request.ParseHostPort(b.HostPort)
+			if err != nil {
+				e.add("ports.invalid", field, "host port "+strconv.Quote(b.HostPort)+" is not valid: "+err.Error())
+			} else if !ctlPrivilegedPorts.of(c) && end > 0 && start < 1024 {
+				// Any port of the range the daemon may bind.
+				e.add("ports.privileged", field, "host port "+b.HostPort+" is privileged (below 1024)")
 			}
 			if b.HostIP == "" {
 				if ctlRequireHostIP.of(c) {

@@ -383,7 +383,7 @@ var (
 		doc:   "allowed `HostConfig.Annotations` keys (globs); the daemon passes annotations to the OCI runtime, which may act on them"})
 	ctlTmpfs = declareFlag(control{name: "tmpfs", def: "true", rule: "mounts.tmpfs", reads: reads(fTmpfs, fMounts),
 		doc:   "allow `--tmpfs` and `--mount type=tmpfs`",
-		after: []ruleRow{{rule: "mounts.invalid", doc: "a Binds spec or mount type the daemon would reject"}}})
+		after: []ruleRow{{rule: "mounts.invalid", doc: "a Binds spec, `VolumesFrom` entry or mount type the daemon would reject; a Binds spec is read as the daemon's Linux parser reads it (`[source:]target[:mode]`, an absolute target that is not `/`, each mode group once, `nocopy` only on volumes, a propagation only on binds), and the reason is the daemon's own message"}}})
 
 	ctlDevices = declarePaths(control{name: "devices", def: "[]", rule: "devices.device", hostPaths: true,
 		reads: reads(fieldPair{"HostConfig.Devices", spec}),
@@ -398,7 +398,8 @@ var (
 	ctlNetworks = declareGlobs(globsKind, control{name: "networks", def: `["*", "!host", "!container:*"]`, rule: "network.mode", reads: reads(fNetMode, fEndpoints),
 		doc: "`NetworkMode` (`\"\"` = `default`) and every `EndpointsConfig` name; also `network.connect`"})
 	ctlPrivilegedPorts = declareFlag(control{name: "privileged_host_ports", def: "true", rule: "ports.privileged", reads: reads(fPorts),
-		doc: "allow host ports below 1024"})
+		doc:   "allow host ports below 1024, read as the daemon reads a `HostPort` (`80/tcp`, `+80`, `0080` and a range such as `0-80` that holds one are all privileged)",
+		after: []ruleRow{{rule: "ports.invalid", doc: "a `HostPort` the daemon would reject, with its reason"}}})
 	ctlRequireHostIP = declareFlag(control{name: "require_host_ip", def: "false", rule: "ports.host_ip", reads: reads(fPorts),
 		doc: "published ports must name a host IP"})
 	ctlHostIPs = declareGlobs(globsKind, control{name: "host_ips", def: `["*"]`, rule: "ports.host_ip", reads: reads(fPorts),

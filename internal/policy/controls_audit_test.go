@@ -9,7 +9,7 @@ import (
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/network"
 
-	"github.com/portcullis/portcullis/internal/audit"
+	"github.com/portcullis/portcullis/internal/audit/describe"
 	"github.com/portcullis/portcullis/internal/policy"
 	"github.com/portcullis/portcullis/internal/request"
 )
@@ -31,10 +31,10 @@ var notInAuditSummary = map[string]bool{
 
 // TestAuditSummaryCoversControls checks the audit summary against the
 // declarations: each create field a control reads is described by
-// audit.Summarize (setting it changes the summary) or listed in
+// describe.Summarize (setting it changes the summary) or listed in
 // notInAuditSummary, and nothing listed there is described.
 func TestAuditSummaryCoversControls(t *testing.T) {
-	base := audit.Summarize(&request.Request{Action: "container.create", ContainerCreate: &request.ContainerCreate{
+	base := describe.Summarize(&request.Request{Action: "container.create", ContainerCreate: &request.ContainerCreate{
 		Config: &container.Config{Image: "x"}, HostConfig: &container.HostConfig{}, NetworkingConfig: &network.NetworkingConfig{},
 	}})
 	seen := map[string]bool{}
@@ -54,7 +54,7 @@ func TestAuditSummaryCoversControls(t *testing.T) {
 			t.Errorf("%s: no such field of a container create body", f)
 			continue
 		}
-		got := audit.Summarize(&request.Request{Action: "container.create", ContainerCreate: cc})
+		got := describe.Summarize(&request.Request{Action: "container.create", ContainerCreate: cc})
 		described := !reflect.DeepEqual(got, base)
 		switch {
 		case !described && !notInAuditSummary[f]:

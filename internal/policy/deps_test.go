@@ -19,6 +19,13 @@ func TestDependencyDirection(t *testing.T) {
 		{mod + "internal/request/...", []string{mod + "internal/policy", mod + "internal/plugin", mod + "internal/audit", mod + "internal/state", mod + "internal/gateway", mod + "cmd"}},
 		{mod + "internal/metrics/...", []string{mod + "internal/plugin", mod + "internal/audit", mod + "internal/policy", mod + "internal/state", mod + "internal/gateway", mod + "internal/request", mod + "cmd"}},
 		{mod + "internal/audit/...", []string{mod + "internal/plugin", mod + "internal/metrics", mod + "internal/policy", mod + "internal/state", mod + "internal/gateway", mod + "cmd"}},
+		// The record and its encoder stand alone; the sinks (and the
+		// auditor that feeds them) know the record and nothing of Docker
+		// requests; the description of Docker requests knows the record
+		// and the request model, never a sink.
+		{mod + "internal/audit", []string{mod + "internal/audit/describe", mod + "internal/audit/sink", mod + "internal/request", "github.com/docker/docker", "github.com/sirupsen/logrus"}},
+		{mod + "internal/audit/sink", []string{mod + "internal/audit/describe", mod + "internal/request", "github.com/docker/docker"}},
+		{mod + "internal/audit/describe", []string{mod + "internal/audit/sink", "github.com/sirupsen/logrus"}},
 		// Test support (recorded traffic, the recorder, load and
 		// end-to-end benchmarks) never ships, and the traffic reader
 		// stands on the standard library alone.

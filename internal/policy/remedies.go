@@ -80,6 +80,7 @@ var remedies = map[string]string{
 
 	"ports.host_ip":     "publish on an allowed address: -p 127.0.0.1:8080:80",
 	"ports.privileged":  "publish on a host port of 1024 or above: -p 8080:80",
+	"ports.invalid":     "write the host port as a number or a range: -p 8080:80, -p 8000-8010:80",
 	"ports.publish_all": "replace -P with -p HOSTPORT:CONTAINERPORT for the ports you need",
 
 	"resources.cpu":              "add --cpus N within your policy's maximum",

@@ -82,9 +82,11 @@ func (r *Request) References() []Ref {
 		}
 		hc := c.HostConfig
 		for i, v := range hc.VolumesFrom {
-			// "name[:ro|rw]", as the daemon's parseVolumesFrom reads it.
-			name, _, _ := strings.Cut(v, ":")
-			add(KindContainer, name, "HostConfig.VolumesFrom["+itoa(i)+"]")
+			// A spec the daemon refuses names nothing; the policy
+			// denies it.
+			if name, _, err := ParseVolumesFrom(v); err == nil {
+				add(KindContainer, name, "HostConfig.VolumesFrom["+itoa(i)+"]")
+			}
 		}
 		if ctr, ok := strings.CutPrefix(string(hc.NetworkMode), "container:"); ok {
 			add(KindContainer, ctr, "HostConfig.NetworkMode")
@@ -102,9 +104,11 @@ func (r *Request) References() []Ref {
 			name, _, _ := strings.Cut(l, ":")
 			add(KindContainer, strings.TrimPrefix(name, "/"), "HostConfig.Links["+itoa(i)+"]")
 		}
-		for i, b := range hc.Binds {
-			if name := bindVolumeName(b); name != "" {
-				add(KindVolume, name, "HostConfig.Binds["+itoa(i)+"]")
+		for i, raw := range hc.Binds {
+			// A named volume; a spec the daemon refuses names nothing
+			// (the policy denies it).
+			if b, err := ParseBind(raw); err == nil && b.Type == mount.TypeVolume {
+				add(KindVolume, b.Source, "HostConfig.Binds["+itoa(i)+"]")
 			}
 		}
 		for i, m := range hc.Mounts {
@@ -131,17 +135,6 @@ func (r *Request) References() []Ref {
 		add(KindContainer, r.Query.Get("container"), "container")
 	}
 	return out
-}
-
-// bindVolumeName is the named volume of a bind specification
-// ("name:/dst[:opts]"), or "" for a host path. The daemon treats a source
-// that is not an absolute path as a volume name.
-func bindVolumeName(spec string) string {
-	src, _, ok := strings.Cut(spec, ":")
-	if !ok || src == "" || strings.HasPrefix(src, "/") {
-		return ""
-	}
-	return src
 }
 
 func itoa(i int) string {

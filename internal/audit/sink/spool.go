@@ -1,4 +1,4 @@
-package audit
+package sink
 
 import (
 	"bytes"
@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+
+	"github.com/portcullis/portcullis/internal/audit"
 )
 
 // queue is a bounded FIFO of formatted messages: in memory, or, when a
@@ -55,9 +57,9 @@ func (q *queue) drop(msg []byte) {
 // message (its MSG is the record's JSON). Only lost messages are read.
 func messageKey(msg []byte) lossKey {
 	var r struct {
-		Type     Type     `json:"type"`
-		Phase    Phase    `json:"phase"`
-		Decision Decision `json:"decision"`
+		Type     audit.Type     `json:"type"`
+		Phase    audit.Phase    `json:"phase"`
+		Decision audit.Decision `json:"decision"`
 	}
 	if i := bytes.Index(msg, []byte(" - {")); i >= 0 {
 		_ = json.Unmarshal(msg[i+3:], &r)

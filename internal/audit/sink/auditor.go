@@ -1,4 +1,4 @@
-package audit
+package sink
 
 import (
 	"context"
@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/sirupsen/logrus"
+
+	"github.com/portcullis/portcullis/internal/audit"
 )
 
 // Sink receives encoded records. Write gets the record and its JSON
@@ -20,7 +22,7 @@ import (
 // not accept the record. Close flushes what the sink holds, waiting at
 // most until ctx is done.
 type Sink interface {
-	Write(rec *Record, line []byte) error
+	Write(rec *audit.Record, line []byte) error
 	Close(ctx context.Context) error
 }
 
@@ -102,7 +104,7 @@ func New(cfg Config) (*Auditor, error) {
 	var ss *syslogSink
 	if cfg.Syslog != nil {
 		var err error
-		ss, err = newSyslogSink(*cfg.Syslog, a.newRecord, func(rec *Record, line []byte) { a.reportLoss("syslog", rec, line) }, a.log)
+		ss, err = newSyslogSink(*cfg.Syslog, a.newRecord, func(rec *audit.Record, line []byte) { a.reportLoss("syslog", rec, line) }, a.log)
 		if err != nil {
 			closeAll()
 			return nil, err
@@ -127,13 +129,13 @@ func New(cfg Config) (*Auditor, error) {
 			a.lossPending.Store(true)
 		}
 		fs.onDelete = func(files []string) {
-			rec := a.newRecord(TypeAuditRetention)
+			rec := a.newRecord(audit.TypeAuditRetention)
 			rec.Files = files
 			rec.Message = fmt.Sprintf("retention deleted %d rotated audit files, rotated more than %v ago", len(files), cfg.File.MaxBackupAge)
 			_ = a.Record(rec)
 		}
 		fs.onReopen = func(why string) {
-			_ = a.Event(TypeAuditReopen, "audit file reopened: "+why)
+			_ = a.Event(audit.TypeAuditReopen, "audit file reopened: "+why)
 		}
 		fs.start()
 	}
@@ -142,7 +144,7 @@ func New(cfg Config) (*Auditor, error) {
 		ss.start()
 	}
 	if crashed {
-		rec := a.newRecord(TypePluginCrashed)
+		rec := a.newRecord(audit.TypePluginCrashed)
 		rec.PreviousInstance = prev
 		msg := "the previous run"
 		if prev != "" {
@@ -247,7 +249,7 @@ func (a *Auditor) Reopen() {
 // reportLoss writes an audit.loss record of the sink named from to every
 // other sink: records a syslog server never got are reported in the file
 // trail too, which holds them.
-func (a *Auditor) reportLoss(from string, rec *Record, line []byte) {
+func (a *Auditor) reportLoss(from string, rec *audit.Record, line []byte) {
 	for i, s := range a.sinks {
 		if s.Name == from {
 			continue
@@ -262,22 +264,22 @@ func (a *Auditor) reportLoss(from string, rec *Record, line []byte) {
 func (a *Auditor) Instance() string { return a.cfg.Instance }
 
 // newRecord returns a stamped record of type t.
-func (a *Auditor) newRecord(t Type) *Record {
-	r := &Record{Type: t}
+func (a *Auditor) newRecord(t audit.Type) *audit.Record {
+	r := &audit.Record{Type: t}
 	a.stamp(r)
 	return r
 }
 
 // stamp fills the fields the auditor owns and the defaults of id and time.
-func (a *Auditor) stamp(r *Record) {
-	r.Version = SchemaVersion
+func (a *Auditor) stamp(r *audit.Record) {
+	r.Version = audit.SchemaVersion
 	r.Instance = a.cfg.Instance
 	r.PluginVersion = a.cfg.PluginVersion
 	if r.ID == "" {
-		r.ID = NewID()
+		r.ID = audit.NewID()
 	}
 	if r.Time.IsZero() {
-		r.Time = Timestamp(time.Now().UTC())
+		r.Time = audit.Timestamp(time.Now().UTC())
 	}
 }
 
@@ -286,7 +288,7 @@ func (a *Auditor) stamp(r *Record) {
 // encodes it once and writes it to every sink. It returns an error when a
 // required sink did not accept the record: the caller must then deny the
 // request it describes. Failures of other sinks are logged and counted.
-func (a *Auditor) Record(rec *Record) error {
+func (a *Auditor) Record(rec *audit.Record) error {
 	if rec == nil || rec.Type == "" {
 		return errors.New("audit: record without a type")
 	}
@@ -302,7 +304,7 @@ func (a *Auditor) Record(rec *Record) error {
 	a.stamp(rec)
 	// Sinks copy the line before Write returns, so its buffer is reused.
 	buf := lineBufs.Get().(*[]byte)
-	line := appendRecord((*buf)[:0], rec)
+	line := audit.AppendRecord((*buf)[:0], rec)
 	defer func() {
 		if cap(line) <= maxPooledLine {
 			*buf = line[:0]
@@ -325,11 +327,11 @@ func (a *Auditor) Record(rec *Record) error {
 		}
 	}
 	err := errors.Join(errs...)
-	override := err != nil && rec.Type == TypeDecision && rec.Phase == PhaseRequest && rec.Decision == Allow
+	override := err != nil && rec.Type == audit.TypeDecision && rec.Phase == audit.PhaseRequest && rec.Decision == audit.Allow
 	if override {
-		rec.OverriddenDecision, rec.Decision = rec.Decision, Deny
-		rec.Violations = append([]Violation{{Rule: RuleUnavailable, Reason: UnavailableReason(err)}}, rec.Violations...)
-		line = appendRecord(line[:0], rec)
+		rec.OverriddenDecision, rec.Decision = rec.Decision, audit.Deny
+		rec.Violations = append([]audit.Violation{{Rule: audit.RuleUnavailable, Reason: audit.UnavailableReason(err)}}, rec.Violations...)
+		line = audit.AppendRecord(line[:0], rec)
 	}
 	// A lost record counts with the decision the plugin answered.
 	for _, e := range errs {
@@ -374,8 +376,8 @@ func (a *Auditor) warn(i int, name string, err error) {
 
 // Event records a lifecycle event: plugin.start, plugin.stop,
 // policy.load or policy.reload_failed with the load's diagnostics.
-func (a *Auditor) Event(t Type, message string, diagnostics ...string) error {
-	return a.Record(&Record{Type: t, Message: message, Diagnostics: diagnostics})
+func (a *Auditor) Event(t audit.Type, message string, diagnostics ...string) error {
+	return a.Record(&audit.Record{Type: t, Message: message, Diagnostics: diagnostics})
 }
 
 // Flush pushes records buffered by sinks that buffer.
@@ -436,7 +438,7 @@ type writerSink struct {
 // w, with one Write call per record, serialised.
 func NewWriterSink(w io.Writer) Sink { return &writerSink{w: w} }
 
-func (s *writerSink) Write(_ *Record, line []byte) error {
+func (s *writerSink) Write(_ *audit.Record, line []byte) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.buf = append(append(s.buf[:0], line...), '\n')

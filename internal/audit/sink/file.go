@@ -1,4 +1,4 @@
-package audit
+package sink
 
 import (
 	"bytes"
@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/sirupsen/logrus"
+
+	"github.com/portcullis/portcullis/internal/audit"
 )
 
 // fileSink appends JSON lines to a file with group commit: a writer
@@ -159,7 +161,7 @@ func wholeLinesEnd(path string, open os.FileInfo) (int64, error) {
 	return 0, nil
 }
 
-func (s *fileSink) Write(rec *Record, line []byte) error {
+func (s *fileSink) Write(rec *audit.Record, line []byte) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {

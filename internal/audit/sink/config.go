@@ -1,4 +1,4 @@
-package audit
+package sink
 
 import (
 	"fmt"
@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/sirupsen/logrus"
+
+	"github.com/portcullis/portcullis/internal/audit"
 )
 
 // Config configures an Auditor. The JSON names are the configuration keys
@@ -161,7 +163,7 @@ func (cfg Config) validate() (Config, error) {
 		return cfg, badKey("plugin_version", "required")
 	}
 	if cfg.Instance == "" {
-		cfg.Instance = NewID()
+		cfg.Instance = audit.NewID()
 	}
 	if cfg.CloseTimeout < 0 {
 		return cfg, badKey("close_timeout", "must not be negative, got %v", cfg.CloseTimeout)

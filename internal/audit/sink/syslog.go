@@ -1,4 +1,4 @@
-package audit
+package sink
 
 import (
 	"context"
@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/sirupsen/logrus"
+
+	"github.com/portcullis/portcullis/internal/audit"
 )
 
 // syslogSink formats records as RFC 5424 messages and delivers them in
@@ -27,9 +29,9 @@ type syslogSink struct {
 	facility  int
 	procID    string
 	tls       *tls.Config
-	newRecord func(Type) *Record
+	newRecord func(audit.Type) *audit.Record
 	// report writes an audit.loss record to the auditor's other sinks.
-	report func(rec *Record, line []byte)
+	report func(rec *audit.Record, line []byte)
 	log    logrus.FieldLogger
 	q      *queue
 
@@ -54,7 +56,7 @@ type syslogSink struct {
 // newSyslogSink opens the sink; delivery begins with start. newRecord
 // returns stamped records (for audit.loss); report writes an audit.loss
 // record to the other sinks.
-func newSyslogSink(cfg SyslogConfig, newRecord func(Type) *Record, report func(*Record, []byte), log logrus.FieldLogger) (*syslogSink, error) {
+func newSyslogSink(cfg SyslogConfig, newRecord func(audit.Type) *audit.Record, report func(*audit.Record, []byte), log logrus.FieldLogger) (*syslogSink, error) {
 	s := &syslogSink{
 		cfg:       cfg,
 		facility:  facilities[cfg.Facility],
@@ -127,7 +129,7 @@ const syslogTimeLayout = "2006-01-02T15:04:05.000000Z"
 // format returns the RFC 5424 message for rec:
 // <PRI>1 TIMESTAMP HOSTNAME APP-NAME PROCID MSGID - MSG, with the JSON line
 // as MSG and the record type as MSGID.
-func (s *syslogSink) format(rec *Record, line []byte) []byte {
+func (s *syslogSink) format(rec *audit.Record, line []byte) []byte {
 	msgID := string(rec.Type)
 	if len(msgID) > 32 {
 		msgID = msgID[:32]
@@ -151,13 +153,13 @@ func (s *syslogSink) format(rec *Record, line []byte) []byte {
 
 // lossRecord returns a stamped audit.loss record for n records this sink
 // lost, and its encoding.
-func (s *syslogSink) lossRecord(n uint64, by map[lossKey]uint64, why string) (*Record, []byte) {
-	rec := s.newRecord(TypeAuditLoss)
+func (s *syslogSink) lossRecord(n uint64, by map[lossKey]uint64, why string) (*audit.Record, []byte) {
+	rec := s.newRecord(audit.TypeAuditLoss)
 	rec.Dropped, rec.Sink, rec.Message = n, "syslog", why
 	if len(by) > 0 {
 		rec.Losses, _ = lossCounts(by)
 	}
-	line, err := Encode(rec)
+	line, err := audit.Encode(rec)
 	if err != nil {
 		line = []byte(`{"type":"audit.loss","sink":"syslog"}`)
 	}
@@ -177,7 +179,7 @@ func (s *syslogSink) lossMessage(n uint64, by map[lossKey]uint64) ([]byte, func(
 
 // Write queues the record. It fails only when the queue and the spool are
 // full; the record is then counted and reported by an audit.loss record.
-func (s *syslogSink) Write(rec *Record, line []byte) error {
+func (s *syslogSink) Write(rec *audit.Record, line []byte) error {
 	select {
 	case <-s.closing:
 		return ErrClosed
@@ -414,3 +416,26 @@ func peerClosed(c net.Conn) bool {
 	})
 	return closed || err != nil
 }
+
+// severityOf is the syslog severity of a record: deny (including audit
+// mode's would-deny) is warning, allow is info, lifecycle events notice,
+// and audit.loss and failed reloads warning.
+func severityOf(rec *audit.Record) int {
+	switch rec.Type {
+	case audit.TypeDecision:
+		if rec.Decision == audit.Deny || rec.WouldDeny != nil && *rec.WouldDeny {
+			return sevWarning
+		}
+		return sevInfo
+	case audit.TypeAuditLoss, audit.TypePolicyReloadFailed, audit.TypePluginCrashed:
+		return sevWarning
+	}
+	return sevNotice
+}
+
+// Syslog severities (RFC 5424 section 6.2.1).
+const (
+	sevWarning = 4
+	sevNotice  = 5
+	sevInfo    = 6
+)

@@ -1,4 +1,4 @@
-package audit
+package sink
 
 import (
 	"bufio"
@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/sirupsen/logrus"
+
+	"github.com/portcullis/portcullis/internal/audit"
 )
 
 func quiet() logrus.FieldLogger {
@@ -31,7 +33,7 @@ type memSink struct {
 	lines [][]byte
 }
 
-func (m *memSink) Write(_ *Record, line []byte) error {
+func (m *memSink) Write(_ *audit.Record, line []byte) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.lines = append(m.lines, append([]byte(nil), line...))
@@ -39,12 +41,12 @@ func (m *memSink) Write(_ *Record, line []byte) error {
 }
 func (m *memSink) Close(context.Context) error { return nil }
 
-func (m *memSink) records(t *testing.T) []Record {
+func (m *memSink) records(t *testing.T) []audit.Record {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	var out []Record
+	var out []audit.Record
 	for _, l := range m.lines {
-		var r Record
+		var r audit.Record
 		if err := json.Unmarshal(l, &r); err != nil {
 			t.Fatalf("memory sink: bad line %q: %v", l, err)
 		}
@@ -55,7 +57,7 @@ func (m *memSink) records(t *testing.T) []Record {
 
 // fileRecords parses every line of path, failing on any that is not a
 // whole record.
-func fileRecords(t *testing.T, path string) []Record {
+func fileRecords(t *testing.T, path string) []audit.Record {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -64,11 +66,11 @@ func fileRecords(t *testing.T, path string) []Record {
 	if len(b) > 0 && b[len(b)-1] != '\n' {
 		t.Fatalf("%s does not end with a newline: …%q", path, b[max(0, len(b)-80):])
 	}
-	var out []Record
+	var out []audit.Record
 	sc := bufio.NewScanner(bytes.NewReader(b))
 	sc.Buffer(nil, 1<<20)
 	for n := 1; sc.Scan(); n++ {
-		var r Record
+		var r audit.Record
 		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
 			t.Fatalf("%s line %d is not a whole record: %q: %v", path, n, sc.Text(), err)
 		}
@@ -77,10 +79,10 @@ func fileRecords(t *testing.T, path string) []Record {
 	return out
 }
 
-func lossSum(recs []Record, sink string) map[string]uint64 {
+func lossSum(recs []audit.Record, sink string) map[string]uint64 {
 	out := map[string]uint64{}
 	for _, r := range recs {
-		if r.Type != TypeAuditLoss || r.Sink != sink {
+		if r.Type != audit.TypeAuditLoss || r.Sink != sink {
 			continue
 		}
 		var sum uint64
@@ -121,30 +123,30 @@ func TestFilePartialWrites(t *testing.T) {
 	}
 	fs.fmu.Unlock()
 
-	req := func(i int, d Decision) *Record {
-		return &Record{Type: TypeDecision, Phase: PhaseRequest, Decision: d, Action: "container.create", Message: fmt.Sprint(i)}
+	req := func(i int, d audit.Decision) *audit.Record {
+		return &audit.Record{Type: audit.TypeDecision, Phase: audit.PhaseRequest, Decision: d, Action: "container.create", Message: fmt.Sprint(i)}
 	}
-	resp := func(i int) *Record {
-		return &Record{Type: TypeDecision, Phase: PhaseResponse, Decision: Allow, Deferred: true, Message: fmt.Sprint(i)}
+	resp := func(i int) *audit.Record {
+		return &audit.Record{Type: audit.TypeDecision, Phase: audit.PhaseResponse, Decision: audit.Allow, Deferred: true, Message: fmt.Sprint(i)}
 	}
 	const rounds = 5
 	lostIDs := map[string]bool{}
 	for round := range rounds {
 		failing.Store(false)
 		for i := range 3 {
-			if err := a.Record(req(round*100+i, Allow)); err != nil {
+			if err := a.Record(req(round*100+i, audit.Allow)); err != nil {
 				t.Fatalf("round %d: a healthy write failed: %v", round, err)
 			}
 		}
 		failing.Store(true)
 		for i := range 3 {
-			r := req(round*100+10+i, Allow)
+			r := req(round*100+10+i, audit.Allow)
 			if err := a.Record(r); err == nil {
 				t.Fatalf("round %d: a failed write was reported written", round)
 			}
 			lostIDs[r.ID] = true
 		}
-		dr := req(round*100+20, Deny)
+		dr := req(round*100+20, audit.Deny)
 		if err := a.Record(dr); err == nil {
 			t.Fatalf("round %d: a failed write was reported written", round)
 		}
@@ -157,7 +159,7 @@ func TestFilePartialWrites(t *testing.T) {
 		}
 	}
 	failing.Store(false)
-	if err := a.Record(req(999, Allow)); err != nil {
+	if err := a.Record(req(999, audit.Allow)); err != nil {
 		t.Fatal(err)
 	}
 	if err := a.Close(); err != nil {
@@ -183,14 +185,14 @@ func TestFilePartialWrites(t *testing.T) {
 		if !lostIDs[r.ID] {
 			continue
 		}
-		if r.Decision != Deny {
+		if r.Decision != audit.Deny {
 			t.Errorf("the other sink has %s as %s, but the plugin denied it", r.ID, r.Decision)
 			continue
 		}
-		if r.OverriddenDecision == Allow {
+		if r.OverriddenDecision == audit.Allow {
 			overridden++
-			if len(r.Violations) == 0 || r.Violations[0].Rule != RuleUnavailable {
-				t.Errorf("overridden record %s has rule %q, want %s", r.ID, r.Violations[0].Rule, RuleUnavailable)
+			if len(r.Violations) == 0 || r.Violations[0].Rule != audit.RuleUnavailable {
+				t.Errorf("overridden record %s has rule %q, want %s", r.ID, r.Violations[0].Rule, audit.RuleUnavailable)
 			}
 		}
 	}
@@ -211,7 +213,7 @@ func TestFileTornTailAtOpen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := a.Event(TypePluginStart, "after"); err != nil {
+	if err := a.Event(audit.TypePluginStart, "after"); err != nil {
 		t.Fatal(err)
 	}
 	a.Close()
@@ -230,7 +232,7 @@ func TestCrashDetected(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	last := &Record{Type: TypeDecision, Phase: PhaseRequest, Decision: Allow}
+	last := &audit.Record{Type: audit.TypeDecision, Phase: audit.PhaseRequest, Decision: audit.Allow}
 	if err := a1.Record(last); err != nil {
 		t.Fatal(err)
 	}
@@ -249,9 +251,9 @@ func TestCrashDetected(t *testing.T) {
 	if err := a3.Close(); err != nil {
 		t.Fatal(err)
 	}
-	var crashed []Record
+	var crashed []audit.Record
 	for _, r := range fileRecords(t, path) {
-		if r.Type == TypePluginCrashed {
+		if r.Type == audit.TypePluginCrashed {
 			crashed = append(crashed, r)
 		}
 	}
@@ -264,7 +266,7 @@ func TestCrashDetected(t *testing.T) {
 }
 
 // waitFile waits until path holds a record of type typ.
-func waitRecord(t *testing.T, path string, typ Type) []Record {
+func waitRecord(t *testing.T, path string, typ audit.Type) []audit.Record {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
@@ -318,14 +320,14 @@ func TestFileRotatedByOthers(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer a.Close()
-			if err := a.Event(TypePluginStart, "before"); err != nil {
+			if err := a.Event(audit.TypePluginStart, "before"); err != nil {
 				t.Fatal(err)
 			}
 			if err := tc.rotate(path); err != nil {
 				t.Fatal(err)
 			}
 			if tc.name == "copytruncate" {
-				if err := a.Event(TypePluginStart, "after"); err != nil {
+				if err := a.Event(audit.TypePluginStart, "after"); err != nil {
 					t.Fatal(err)
 				}
 				recs := fileRecords(t, path)
@@ -337,8 +339,8 @@ func TestFileRotatedByOthers(t *testing.T) {
 			if tc.reopen {
 				a.Reopen()
 			}
-			recs := waitRecord(t, path, TypeAuditReopen)
-			if err := a.Event(TypePluginStart, "after"); err != nil {
+			recs := waitRecord(t, path, audit.TypeAuditReopen)
+			if err := a.Event(audit.TypePluginStart, "after"); err != nil {
 				t.Fatal(err)
 			}
 			recs = fileRecords(t, path)
@@ -370,13 +372,13 @@ func TestRetentionByAge(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer a.Close()
-	recs := waitRecord(t, path, TypeAuditRetention)
+	recs := waitRecord(t, path, audit.TypeAuditRetention)
 	backups, _ := Backups(path)
 	if len(backups) != 2 {
 		t.Errorf("%d backups left, want the 2 younger than 9 days: %v", len(backups), backups)
 	}
 	for _, r := range recs {
-		if r.Type == TypeAuditRetention && len(r.Files) != 2 {
+		if r.Type == audit.TypeAuditRetention && len(r.Files) != 2 {
 			t.Errorf("audit.retention names %v, want the 2 deleted files", r.Files)
 		}
 	}
@@ -405,7 +407,7 @@ func TestSyslogSpoolSurvivesKill(t *testing.T) {
 	}
 	const n = 25
 	for i := range n {
-		if err := a1.Record(&Record{Type: TypePluginStart, Message: fmt.Sprintf("n=%02d", i)}); err != nil {
+		if err := a1.Record(&audit.Record{Type: audit.TypePluginStart, Message: fmt.Sprintf("n=%02d", i)}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -441,11 +443,11 @@ func TestSyslogSpoolSurvivesKill(t *testing.T) {
 		select {
 		case m := <-got:
 			i := strings.Index(m, "{")
-			var r Record
+			var r audit.Record
 			if err := json.Unmarshal([]byte(m[i:]), &r); err != nil {
 				t.Fatalf("bad message %q", m)
 			}
-			if r.Type == TypePluginCrashed {
+			if r.Type == audit.TypePluginCrashed {
 				crashed = true
 				continue
 			}

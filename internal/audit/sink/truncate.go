@@ -1,4 +1,4 @@
-package audit
+package sink
 
 import (
 	"bytes"
@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"time"
 	"unicode/utf8"
+
+	"github.com/portcullis/portcullis/internal/audit"
 )
 
 // A record can be larger than a transport carries in one message: a UDP
@@ -39,7 +41,7 @@ const (
 // truncatedCopy returns a copy of r, marked Truncated, that leaves out
 // what level says (docs/audit.md lists it). Strings are cut at UTF-8
 // boundaries.
-func truncatedCopy(r *Record, level int) *Record {
+func truncatedCopy(r *audit.Record, level int) *audit.Record {
 	t := *r
 	t.Truncated = true
 	t.Summary, t.Masked, t.Diagnostics = nil, nil, nil
@@ -48,9 +50,9 @@ func truncatedCopy(r *Record, level int) *Record {
 		long, short = 0, 80
 	}
 	if n := min(len(r.Violations), maxTruncViolations); n > 0 {
-		t.Violations = make([]Violation, n)
+		t.Violations = make([]audit.Violation, n)
 		for i, v := range r.Violations[:n] {
-			t.Violations[i] = Violation{Rule: cut(v.Rule, short)}
+			t.Violations[i] = audit.Violation{Rule: cut(v.Rule, short)}
 			if level < truncMinimal {
 				t.Violations[i].Field = cut(v.Field, short)
 				t.Violations[i].Reason = cut(v.Reason, short)
@@ -59,7 +61,7 @@ func truncatedCopy(r *Record, level int) *Record {
 	}
 	t.URI, t.Message = cut(r.URI, long), cut(r.Message, long)
 	if r.Identity != nil {
-		id := Identity{User: cut(r.Identity.User, short)}
+		id := audit.Identity{User: cut(r.Identity.User, short)}
 		if level < truncMinimal {
 			id.AuthNMethod = cut(r.Identity.AuthNMethod, short)
 			id.Team = cut(r.Identity.Team, short)
@@ -69,7 +71,7 @@ func truncatedCopy(r *Record, level int) *Record {
 		t.Identity = &id
 	}
 	if r.Target != nil && level < truncMinimal {
-		t.Target = &Target{
+		t.Target = &audit.Target{
 			Container: cut(r.Target.Container, short), Exec: cut(r.Target.Exec, short),
 			Image: cut(r.Target.Image, short), Volume: cut(r.Target.Volume, short),
 			Network: cut(r.Target.Network, short), Object: cut(r.Target.Object, short),
@@ -132,11 +134,11 @@ func (s *syslogSink) fit(msg []byte) (out []byte, sent func()) {
 
 func (s *syslogSink) shorten(msg []byte, limit int) (out []byte, sent func(), id string) {
 	hdr, line, ok := splitMessage(msg)
-	var rec Record
+	var rec audit.Record
 	if ok && json.Unmarshal(line, &rec) == nil {
 		id = rec.ID
 		for level := truncDetails; level <= truncMinimal; level++ {
-			short, err := Encode(truncatedCopy(&rec, level))
+			short, err := audit.Encode(truncatedCopy(&rec, level))
 			if err == nil && len(hdr)+len(short) <= limit {
 				return append(bytes.Clone(hdr), short...), nil, id
 			}

@@ -1,4 +1,10 @@
-package audit
+// Package describe says what a Docker request asked for in the terms of
+// an audit record: the objects it targets, the security-relevant settings
+// of its body with secrets masked (Summarize), and its URI with secret
+// query values masked. It reads the request model (internal/request) and
+// fills the record's fields (internal/audit); the record, its encoder and
+// its sinks know nothing of Docker requests.
+package describe
 
 import (
 	"encoding/json"
@@ -6,13 +12,14 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/portcullis/portcullis/internal/audit"
 	"github.com/portcullis/portcullis/internal/request"
 )
 
 // SetRequest fills the request fields of a decision record from a decoded
 // request: action, method, sanitised URI, API version, target, summary and
 // the list of masked values. It is safe on a nil request (it does nothing).
-func (r *Record) SetRequest(req *request.Request) {
+func SetRequest(r *audit.Record, req *request.Request) {
 	if req == nil {
 		return
 	}
@@ -62,11 +69,11 @@ func dedupe(s []string) []string {
 
 // TargetOf names the objects req acts on, from its route's path variable,
 // its query and its body. It returns nil when there are none.
-func TargetOf(req *request.Request) *Target {
+func TargetOf(req *request.Request) *audit.Target {
 	if req == nil {
 		return nil
 	}
-	var target Target // on the stack until it is known to be non-empty
+	var target audit.Target // on the stack until it is known to be non-empty
 	t := &target
 	// The route table says what the path names.
 	switch req.TargetKind {
@@ -123,10 +130,10 @@ func TargetOf(req *request.Request) *Target {
 			t.Object = s.Name
 		}
 	}
-	if target == (Target{}) {
+	if target == (audit.Target{}) {
 		return nil
 	}
-	out := new(Target)
+	out := new(audit.Target)
 	*out = target
 	return out
 }
@@ -152,7 +159,7 @@ func SanitizeURI(uri string) (string, []string) {
 	}
 	q, err := url.ParseQuery(rawQuery)
 	if err != nil {
-		return Mask, []string{"uri"}
+		return audit.Mask, []string{"uri"}
 	}
 	m := &masker{}
 	var buf [16]string
@@ -165,7 +172,7 @@ func SanitizeURI(uri string) (string, []string) {
 			case strings.EqualFold(k, "labels"):
 				vs[i] = maskJSONValues(m, "uri.labels", v, sensitive)
 			case sensitive(k):
-				vs[i] = Mask
+				vs[i] = audit.Mask
 				m.note("uri." + k)
 			default:
 				// Only a URL with "@" in it has a user (url.Parse's
@@ -175,8 +182,8 @@ func SanitizeURI(uri string) (string, []string) {
 				}
 				if u, err := url.Parse(v); err == nil && u.User != nil {
 					if _, has := u.User.Password(); has {
-						u.User = url.UserPassword(u.User.Username(), Mask)
-						vs[i] = strings.Replace(u.String(), url.QueryEscape(Mask), Mask, 1)
+						u.User = url.UserPassword(u.User.Username(), audit.Mask)
+						vs[i] = strings.Replace(u.String(), url.QueryEscape(audit.Mask), audit.Mask, 1)
 						m.note("uri." + k)
 					}
 				}
@@ -195,12 +202,12 @@ func maskJSONValues(m *masker, prefix, v string, mask func(string) bool) string 
 	var obj map[string]any
 	if err := json.Unmarshal([]byte(v), &obj); err != nil {
 		m.note(prefix)
-		return Mask
+		return audit.Mask
 	}
 	changed := false
 	for _, k := range sortedKeys(obj) {
 		if mask(k) {
-			obj[k] = Mask
+			obj[k] = audit.Mask
 			m.note(prefix + "." + k)
 			changed = true
 		}

@@ -1,4 +1,4 @@
-package audit_test
+package sink_test
 
 import (
 	"encoding/json"
@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/portcullis/portcullis/internal/audit"
+	"github.com/portcullis/portcullis/internal/audit/sink"
 )
 
 // hugeDecision is a deny whose summary alone is about size bytes.
@@ -27,14 +28,14 @@ func hugeDecision(size int) *audit.Record {
 }
 
 // auditorWithFile is an auditor with a file sink and the syslog sink sc.
-func auditorWithFile(t *testing.T, sc audit.SyslogConfig) (*audit.Auditor, string) {
+func auditorWithFile(t *testing.T, sc sink.SyslogConfig) (*sink.Auditor, string) {
 	t.Helper()
 	if sc.ReconnectMin == 0 {
 		sc.ReconnectMin, sc.ReconnectMax = 5*time.Millisecond, 40*time.Millisecond
 	}
 	sc.Hostname = "host-1"
 	path := filepath.Join(t.TempDir(), "audit.log")
-	a, err := audit.New(audit.Config{PluginVersion: "test", File: &audit.FileConfig{Path: path, Sync: "never"},
+	a, err := sink.New(sink.Config{PluginVersion: "test", File: &sink.FileConfig{Path: path, Sync: "never"},
 		Syslog: &sc, Logger: quietLogger(), CloseTimeout: 200 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
@@ -52,37 +53,37 @@ func TestSyslogOversized(t *testing.T) {
 		name string
 		size int // of the huge record's summary
 		// listen returns the syslog config and the next received message.
-		listen func(t *testing.T) (audit.SyslogConfig, func() syslogMsg)
+		listen func(t *testing.T) (sink.SyslogConfig, func() syslogMsg)
 	}{
-		{"udp over 64 KiB", 100 << 10, func(t *testing.T) (audit.SyslogConfig, func() syslogMsg) {
+		{"udp over 64 KiB", 100 << 10, func(t *testing.T) (sink.SyslogConfig, func() syslogMsg) {
 			pc, err := net.ListenPacket("udp", "127.0.0.1:0")
 			if err != nil {
 				t.Fatal(err)
 			}
 			t.Cleanup(func() { pc.Close() })
-			return audit.SyslogConfig{Network: "udp", Address: pc.LocalAddr().String()}, func() syslogMsg { return readPacket(t, pc) }
+			return sink.SyslogConfig{Network: "udp", Address: pc.LocalAddr().String()}, func() syslogMsg { return readPacket(t, pc) }
 		}},
-		{"udp just over the limit", 65507, func(t *testing.T) (audit.SyslogConfig, func() syslogMsg) {
+		{"udp just over the limit", 65507, func(t *testing.T) (sink.SyslogConfig, func() syslogMsg) {
 			pc, err := net.ListenPacket("udp", "127.0.0.1:0")
 			if err != nil {
 				t.Fatal(err)
 			}
 			t.Cleanup(func() { pc.Close() })
-			return audit.SyslogConfig{Network: "udp", Address: pc.LocalAddr().String()}, func() syslogMsg { return readPacket(t, pc) }
+			return sink.SyslogConfig{Network: "udp", Address: pc.LocalAddr().String()}, func() syslogMsg { return readPacket(t, pc) }
 		}},
 		// Larger than the socket's send buffer: EMSGSIZE, limit learned.
-		{"unixgram EMSGSIZE", 700 << 10, func(t *testing.T) (audit.SyslogConfig, func() syslogMsg) {
+		{"unixgram EMSGSIZE", 700 << 10, func(t *testing.T) (sink.SyslogConfig, func() syslogMsg) {
 			path := filepath.Join(t.TempDir(), "log")
 			pc, err := net.ListenPacket("unixgram", path)
 			if err != nil {
 				t.Fatal(err)
 			}
 			t.Cleanup(func() { pc.Close() })
-			return audit.SyslogConfig{Network: "unixgram", Address: path}, func() syslogMsg { return readPacket(t, pc) }
+			return sink.SyslogConfig{Network: "unixgram", Address: path}, func() syslogMsg { return readPacket(t, pc) }
 		}},
-		{"tcp max_message_size", 20 << 10, func(t *testing.T) (audit.SyslogConfig, func() syslogMsg) {
+		{"tcp max_message_size", 20 << 10, func(t *testing.T) (sink.SyslogConfig, func() syslogMsg) {
 			srv := newTCPServer(t, nil)
-			return audit.SyslogConfig{Network: "tcp", Address: srv.addr, MaxMessageSize: 8192}, func() syslogMsg { return srv.next(t) }
+			return sink.SyslogConfig{Network: "tcp", Address: srv.addr, MaxMessageSize: 8192}, func() syslogMsg { return srv.next(t) }
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -124,7 +125,7 @@ func TestSyslogOversized(t *testing.T) {
 	// place in syslog and in the file.
 	t.Run("too large even truncated", func(t *testing.T) {
 		srv := newTCPServer(t, nil)
-		a, path := auditorWithFile(t, audit.SyslogConfig{Network: "tcp", Address: srv.addr, MaxMessageSize: 1024})
+		a, path := auditorWithFile(t, sink.SyslogConfig{Network: "tcp", Address: srv.addr, MaxMessageSize: 1024})
 		big := hugeDecision(1 << 10)
 		big.Violations = nil
 		for i := 0; i < 10; i++ {
@@ -175,7 +176,7 @@ func TestSyslogLossInFile(t *testing.T) {
 		srv := newTCPServer(t, nil)
 		addr := srv.addr
 		srv.stop()
-		a, path := auditorWithFile(t, audit.SyslogConfig{Network: "tcp", Address: addr, QueueSize: 5})
+		a, path := auditorWithFile(t, sink.SyslogConfig{Network: "tcp", Address: addr, QueueSize: 5})
 		for i := 0; i < 20; i++ {
 			if err := a.Record(event(i)); err != nil {
 				t.Fatal(err)
@@ -205,7 +206,7 @@ func TestSyslogLossInFile(t *testing.T) {
 		srv := newTCPServer(t, nil)
 		addr := srv.addr
 		srv.stop()
-		a, path := auditorWithFile(t, audit.SyslogConfig{Network: "tcp", Address: addr, QueueSize: 5})
+		a, path := auditorWithFile(t, sink.SyslogConfig{Network: "tcp", Address: addr, QueueSize: 5})
 		for i := 0; i < 8; i++ { // 5 queued, 3 dropped
 			if err := a.Record(event(i)); err != nil {
 				t.Fatal(err)
@@ -226,7 +227,7 @@ func TestSyslogLossInFile(t *testing.T) {
 		srv := newTCPServer(t, nil)
 		addr := srv.addr
 		srv.stop()
-		a, path := auditorWithFile(t, audit.SyslogConfig{Network: "tcp", Address: addr, QueueSize: 5, SpoolDir: filepath.Join(t.TempDir(), "spool")})
+		a, path := auditorWithFile(t, sink.SyslogConfig{Network: "tcp", Address: addr, QueueSize: 5, SpoolDir: filepath.Join(t.TempDir(), "spool")})
 		for i := 0; i < 8; i++ {
 			if err := a.Record(event(i)); err != nil {
 				t.Fatal(err)
@@ -251,7 +252,7 @@ func TestTruncatedIsJSON(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer pc.Close()
-	a := syslogAuditor(t, audit.SyslogConfig{Network: "udp", Address: pc.LocalAddr().String(), MaxMessageSize: 4096})
+	a := syslogAuditor(t, sink.SyslogConfig{Network: "udp", Address: pc.LocalAddr().String(), MaxMessageSize: 4096})
 	long := strings.Repeat("é<\"", 5000)
 	rec := hugeDecision(8 << 10)
 	rec.URI, rec.Identity.CertSubject, rec.Policy = long, long, long

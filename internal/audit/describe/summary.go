@@ -1,4 +1,4 @@
-package audit
+package describe
 
 import (
 	"encoding/json"
@@ -10,99 +10,9 @@ import (
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/mount"
 
+	"github.com/portcullis/portcullis/internal/audit"
 	"github.com/portcullis/portcullis/internal/request"
 )
-
-// Mask replaces every secret value in a record.
-const Mask = "***"
-
-// Summary is the security-relevant part of what a request asked for. Only
-// the settings listed here are ever recorded; raw bodies never are. Every
-// field is omitted when the request did not set it.
-type Summary struct {
-	Image          string      `json:"image,omitempty"`
-	User           string      `json:"user,omitempty"`
-	Privileged     bool        `json:"privileged,omitempty"`
-	CapAdd         []string    `json:"cap_add,omitempty"`
-	CapDrop        []string    `json:"cap_drop,omitempty"`
-	SecurityOpt    []string    `json:"security_opt,omitempty"`
-	Namespaces     *Namespaces `json:"namespaces,omitempty"`
-	NetworkMode    string      `json:"network_mode,omitempty"`
-	Mounts         []Mount     `json:"mounts,omitempty"`
-	VolumesFrom    []string    `json:"volumes_from,omitempty"`
-	Devices        []Device    `json:"devices,omitempty"`
-	DeviceCgroup   []string    `json:"device_cgroup_rules,omitempty"`
-	Ports          []Port      `json:"published_ports,omitempty"`
-	PublishAll     bool        `json:"publish_all_ports,omitempty"`
-	LogDriver      string      `json:"log_driver,omitempty"`
-	ReadOnlyRootfs bool        `json:"read_only_rootfs,omitempty"`
-	// Env lists environment variables as NAME=*** (values always masked).
-	Env []string `json:"env,omitempty"`
-	// Labels holds labels; values of sensitive keys are masked.
-	Labels map[string]string `json:"labels,omitempty"`
-	// BuildArgs lists image build args as NAME=*** (values always masked).
-	BuildArgs []string `json:"build_args,omitempty"`
-	Exec      *Exec    `json:"exec,omitempty"`
-	// Driver is the volume or network driver; DriverOpts its options with
-	// sensitive values masked.
-	Driver     string            `json:"driver,omitempty"`
-	DriverOpts map[string]string `json:"driver_opts,omitempty"`
-	// PluginPrivileges are the privileges a plugin pull or upgrade grants.
-	PluginPrivileges []PluginPrivilege `json:"plugin_privileges,omitempty"`
-
-	// Masked lists the paths of the values replaced by Mask. It is not
-	// encoded here: SetRequest copies it to Record.Masked.
-	Masked []string `json:"-"`
-}
-
-// Namespaces are the namespace modes a container asked for ("host",
-// "container:<id>", "private", …). Net equals Summary.NetworkMode.
-type Namespaces struct {
-	PID      string `json:"pid,omitempty"`
-	IPC      string `json:"ipc,omitempty"`
-	UTS      string `json:"uts,omitempty"`
-	Net      string `json:"net,omitempty"`
-	UserNS   string `json:"userns,omitempty"`
-	CgroupNS string `json:"cgroupns,omitempty"`
-}
-
-// Mount is one bind, volume, tmpfs or other mount. Source is a host path
-// for binds.
-type Mount struct {
-	Type     string `json:"type"`
-	Source   string `json:"source,omitempty"`
-	Target   string `json:"target,omitempty"`
-	ReadOnly bool   `json:"read_only"`
-}
-
-// Device is a host device mapped into a container.
-type Device struct {
-	Host        string `json:"host"`
-	Container   string `json:"container,omitempty"`
-	Permissions string `json:"permissions,omitempty"`
-}
-
-// Port is a published port: the container port ("80/tcp") and the host
-// address it is bound to.
-type Port struct {
-	ContainerPort string `json:"container_port"`
-	HostIP        string `json:"host_ip,omitempty"`
-	HostPort      string `json:"host_port,omitempty"`
-}
-
-// Exec is what an exec instance runs. Cmd arguments of the form
-// --key=value or key=value with a sensitive key have the value masked.
-type Exec struct {
-	Privileged bool     `json:"privileged,omitempty"`
-	User       string   `json:"user,omitempty"`
-	Cmd        []string `json:"cmd,omitempty"`
-}
-
-// PluginPrivilege is one privilege granted to a plugin.
-type PluginPrivilege struct {
-	Name  string   `json:"name"`
-	Value []string `json:"value,omitempty"`
-}
 
 // sensitive reports whether a label, option or argument key names a
 // secret: it contains "secret", "password", "passwd", "token" or "key",
@@ -142,7 +52,7 @@ func (m *masker) env(prefix string, env []string) []string {
 		}
 		// One string "prefix.NAME=***" holds both the masked path and
 		// the value written.
-		both := prefix + "." + name + "=" + Mask
+		both := prefix + "." + name + "=" + audit.Mask
 		out[i] = both[len(prefix)+1:]
 		m.note(both[:len(prefix)+1+len(name)])
 	}
@@ -159,7 +69,7 @@ func (m *masker) labels(prefix string, in map[string]string) map[string]string {
 	for _, k := range appendSortedKeys(buf[:0], in) {
 		v := in[k]
 		if sensitive(k) {
-			v = Mask
+			v = audit.Mask
 			m.note(prefix + "." + k)
 		} else if mv, ok := maskPairs(v); ok {
 			v = mv
@@ -182,7 +92,7 @@ func maskPairs(s string) (string, bool) {
 	for i, f := range fields {
 		k, _, ok := strings.Cut(f, "=")
 		if ok && sensitive(k) {
-			fields[i] = k + "=" + Mask
+			fields[i] = k + "=" + audit.Mask
 			changed = true
 		}
 	}
@@ -203,7 +113,7 @@ func (m *masker) args(prefix string, args []string) []string {
 	for i, a := range args {
 		k, _, ok := strings.Cut(a, "=")
 		if ok && sensitive(strings.TrimLeft(k, "-")) {
-			out[i] = k + "=" + Mask
+			out[i] = k + "=" + audit.Mask
 			m.note(prefix + "." + strings.TrimLeft(k, "-"))
 			continue
 		}
@@ -230,19 +140,19 @@ func appendSortedKeys[V any](keys []string, m map[string]V) []string {
 // masking secrets; Summary.Masked lists what it masked. It returns nil for
 // a nil request and for requests with nothing to summarise, and is safe on
 // every nil body pointer.
-func Summarize(req *request.Request) *Summary {
+func Summarize(req *request.Request) *audit.Summary {
 	if req == nil {
 		return nil
 	}
 	m := &masker{}
-	var sum Summary
+	var sum audit.Summary
 	s := &sum
 	if c := req.ContainerCreate; c != nil {
 		m.config(s, "config", c.Config)
 		m.hostConfig(s, c.HostConfig)
 	}
 	if e := req.Exec; e != nil {
-		s.Exec = &Exec{Privileged: e.Privileged, User: e.User, Cmd: m.args("exec.cmd", e.Cmd)}
+		s.Exec = &audit.Exec{Privileged: e.Privileged, User: e.User, Cmd: m.args("exec.cmd", e.Cmd)}
 		s.Env = m.env("exec.env", e.Env)
 	}
 	if c := req.CommitConfig; c != nil {
@@ -274,7 +184,7 @@ func Summarize(req *request.Request) *Summary {
 		}
 		if ep := sp.EndpointSpec; ep != nil {
 			for _, p := range ep.Ports {
-				s.Ports = append(s.Ports, Port{
+				s.Ports = append(s.Ports, audit.Port{
 					ContainerPort: itoa(p.TargetPort) + "/" + string(p.Protocol),
 					HostPort:      itoa(p.PublishedPort),
 				})
@@ -282,16 +192,16 @@ func Summarize(req *request.Request) *Summary {
 		}
 	}
 	for _, p := range req.PluginPrivileges {
-		s.PluginPrivileges = append(s.PluginPrivileges, PluginPrivilege{Name: p.Name, Value: p.Value})
+		s.PluginPrivileges = append(s.PluginPrivileges, audit.PluginPrivilege{Name: p.Name, Value: p.Value})
 	}
 	if req.Action == "image.build" {
 		m.build(s, req.Query)
 	}
-	if s.empty() {
+	if empty(s) {
 		return nil
 	}
 	s.Masked = m.masked
-	out := new(Summary)
+	out := new(audit.Summary)
 	*out = sum
 	return out
 }
@@ -301,7 +211,7 @@ func itoa(n uint32) string { return strconv.FormatUint(uint64(n), 10) }
 // empty reports whether s is the zero Summary (reflect.Value.IsZero: nil,
 // not empty, slices and maps). TestSummaryEmpty checks it covers every
 // field.
-func (s *Summary) empty() bool {
+func empty(s *audit.Summary) bool {
 	return s.Image == "" && s.User == "" && !s.Privileged && s.CapAdd == nil && s.CapDrop == nil &&
 		s.SecurityOpt == nil && s.Namespaces == nil && s.NetworkMode == "" && s.Mounts == nil &&
 		s.VolumesFrom == nil && s.Devices == nil && s.DeviceCgroup == nil && s.Ports == nil &&
@@ -310,7 +220,7 @@ func (s *Summary) empty() bool {
 		s.PluginPrivileges == nil && s.Masked == nil
 }
 
-func (m *masker) config(s *Summary, prefix string, c *container.Config) {
+func (m *masker) config(s *audit.Summary, prefix string, c *container.Config) {
 	if c == nil {
 		return
 	}
@@ -320,7 +230,7 @@ func (m *masker) config(s *Summary, prefix string, c *container.Config) {
 	s.Labels = m.labels("labels", c.Labels)
 }
 
-func (m *masker) hostConfig(s *Summary, h *container.HostConfig) {
+func (m *masker) hostConfig(s *audit.Summary, h *container.HostConfig) {
 	if h == nil {
 		return
 	}
@@ -328,21 +238,21 @@ func (m *masker) hostConfig(s *Summary, h *container.HostConfig) {
 	s.CapAdd = h.CapAdd
 	s.CapDrop = h.CapDrop
 	s.SecurityOpt = h.SecurityOpt
-	ns := Namespaces{
+	ns := audit.Namespaces{
 		PID: string(h.PidMode), IPC: string(h.IpcMode), UTS: string(h.UTSMode),
 		Net: string(h.NetworkMode), UserNS: string(h.UsernsMode), CgroupNS: string(h.CgroupnsMode),
 	}
-	if ns != (Namespaces{}) {
+	if ns != (audit.Namespaces{}) {
 		s.Namespaces = &ns
 	}
 	s.NetworkMode = string(h.NetworkMode)
 	s.Mounts = mounts(h.Binds, h.Mounts)
 	s.VolumesFrom = h.VolumesFrom
 	if len(h.Devices) > 0 {
-		s.Devices = make([]Device, 0, len(h.Devices))
+		s.Devices = make([]audit.Device, 0, len(h.Devices))
 	}
 	for _, d := range h.Devices {
-		s.Devices = append(s.Devices, Device{Host: d.PathOnHost, Container: d.PathInContainer, Permissions: d.CgroupPermissions})
+		s.Devices = append(s.Devices, audit.Device{Host: d.PathOnHost, Container: d.PathInContainer, Permissions: d.CgroupPermissions})
 	}
 	s.DeviceCgroup = h.DeviceCgroupRules
 	if len(h.PortBindings) > 0 {
@@ -350,17 +260,17 @@ func (m *masker) hostConfig(s *Summary, h *container.HostConfig) {
 		for _, bs := range h.PortBindings {
 			n += max(len(bs), 1)
 		}
-		s.Ports = make([]Port, 0, n)
+		s.Ports = make([]audit.Port, 0, n)
 	}
 	for p, bs := range h.PortBindings {
 		if len(bs) == 0 {
-			s.Ports = append(s.Ports, Port{ContainerPort: string(p)})
+			s.Ports = append(s.Ports, audit.Port{ContainerPort: string(p)})
 		}
 		for _, b := range bs {
-			s.Ports = append(s.Ports, Port{ContainerPort: string(p), HostIP: b.HostIP, HostPort: b.HostPort})
+			s.Ports = append(s.Ports, audit.Port{ContainerPort: string(p), HostIP: b.HostIP, HostPort: b.HostPort})
 		}
 	}
-	slices.SortStableFunc(s.Ports, func(a, b Port) int {
+	slices.SortStableFunc(s.Ports, func(a, b audit.Port) int {
 		if c := strings.Compare(a.ContainerPort, b.ContainerPort); c != 0 {
 			return c
 		}
@@ -374,46 +284,31 @@ func (m *masker) hostConfig(s *Summary, h *container.HostConfig) {
 	s.ReadOnlyRootfs = h.ReadonlyRootfs
 }
 
-// mounts lists Binds ("source:target[:options]") and Mounts. A bind whose
-// source is not an absolute path is a named volume.
-func mounts(binds []string, ms []mount.Mount) []Mount {
+// mounts lists Binds ("[source:]target[:options]", read as the daemon
+// reads them) and Mounts. A bind whose source is not an absolute path is a
+// named volume, one without a source an anonymous volume.
+func mounts(binds []string, ms []mount.Mount) []audit.Mount {
 	if len(binds)+len(ms) == 0 {
 		return nil
 	}
-	out := make([]Mount, 0, len(binds)+len(ms))
-	for _, b := range binds {
-		mt := Mount{Type: "bind"}
-		// source:target[:options[:…]]; options are comma-separated.
-		src, rest, ok := strings.Cut(b, ":")
-		if !ok {
-			mt.Type, mt.Target = "volume", b
-		} else {
-			mt.Source = src
-			var opts string
-			mt.Target, opts, ok = strings.Cut(rest, ":")
-			if ok {
-				opts, _, _ = strings.Cut(opts, ":")
-				for o := range strings.SplitSeq(opts, ",") {
-					if o == "ro" {
-						mt.ReadOnly = true
-					}
-				}
-			}
+	out := make([]audit.Mount, 0, len(binds)+len(ms))
+	for _, raw := range binds {
+		b, err := request.ParseBind(raw)
+		if err != nil {
+			out = append(out, audit.Mount{Type: audit.MountInvalid, Spec: raw, Invalid: err.Error()})
+			continue
 		}
-		if mt.Source != "" && !strings.HasPrefix(mt.Source, "/") {
-			mt.Type = "volume"
-		}
-		out = append(out, mt)
+		out = append(out, audit.Mount{Type: string(b.Type), Source: b.Source, Target: b.Target, ReadOnly: b.ReadOnly})
 	}
 	for _, x := range ms {
-		out = append(out, Mount{Type: string(x.Type), Source: x.Source, Target: x.Target, ReadOnly: x.ReadOnly})
+		out = append(out, audit.Mount{Type: string(x.Type), Source: x.Source, Target: x.Target, ReadOnly: x.ReadOnly})
 	}
 	return out
 }
 
 // build summarises an image build's query: tags, network mode, labels and
 // build args, whose values are always masked.
-func (m *masker) build(s *Summary, q url.Values) {
+func (m *masker) build(s *audit.Summary, q url.Values) {
 	if q == nil {
 		return
 	}
@@ -425,11 +320,11 @@ func (m *masker) build(s *Summary, q url.Values) {
 		var args map[string]*string
 		if json.Unmarshal([]byte(ba), &args) == nil {
 			for _, k := range sortedKeys(args) {
-				s.BuildArgs = append(s.BuildArgs, k+"="+Mask)
+				s.BuildArgs = append(s.BuildArgs, k+"="+audit.Mask)
 				m.note("build_args." + k)
 			}
 		} else {
-			s.BuildArgs = []string{Mask}
+			s.BuildArgs = []string{audit.Mask}
 			m.note("build_args")
 		}
 	}

@@ -1,4 +1,4 @@
-package audit_test
+package sink_test
 
 import (
 	"bufio"
@@ -11,11 +11,12 @@ import (
 	"time"
 
 	"github.com/portcullis/portcullis/internal/audit"
+	"github.com/portcullis/portcullis/internal/audit/sink"
 )
 
-func fileAuditor(t testing.TB, fc audit.FileConfig) *audit.Auditor {
+func fileAuditor(t testing.TB, fc sink.FileConfig) *sink.Auditor {
 	t.Helper()
-	a, err := audit.New(audit.Config{PluginVersion: "test", File: &fc, Logger: quietLogger()})
+	a, err := sink.New(sink.Config{PluginVersion: "test", File: &fc, Logger: quietLogger()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -26,7 +27,7 @@ func fileAuditor(t testing.TB, fc audit.FileConfig) *audit.Auditor {
 // oldest first.
 func readRecords(t *testing.T, path string) []audit.Record {
 	t.Helper()
-	files, err := audit.Backups(path)
+	files, err := sink.Backups(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,15 +57,15 @@ func readRecords(t *testing.T, path string) []audit.Record {
 func TestFileRotation(t *testing.T) {
 	for _, tc := range []struct {
 		name        string
-		cfg         audit.FileConfig
-		write       func(a *audit.Auditor)
+		cfg         sink.FileConfig
+		write       func(a *sink.Auditor)
 		wantBackups int
 		wantRecords int // surviving records
 	}{
 		{
 			name: "size",
-			cfg:  audit.FileConfig{MaxSize: 2000},
-			write: func(a *audit.Auditor) {
+			cfg:  sink.FileConfig{MaxSize: 2000},
+			write: func(a *sink.Auditor) {
 				for i := 0; i < 40; i++ {
 					a.Record(event(i))
 				}
@@ -75,8 +76,8 @@ func TestFileRotation(t *testing.T) {
 			// Retention is by age: a flood of records rotates often and
 			// deletes nothing (the old count limit deleted plugin.start).
 			name: "size, a flood deletes nothing",
-			cfg:  audit.FileConfig{MaxSize: 2000, MaxBackupAge: 24 * time.Hour, MinBackupAge: time.Hour},
-			write: func(a *audit.Auditor) {
+			cfg:  sink.FileConfig{MaxSize: 2000, MaxBackupAge: 24 * time.Hour, MinBackupAge: time.Hour},
+			write: func(a *sink.Auditor) {
 				for i := 0; i < 400; i++ {
 					a.Record(event(i))
 				}
@@ -85,8 +86,8 @@ func TestFileRotation(t *testing.T) {
 		},
 		{
 			name: "age",
-			cfg:  audit.FileConfig{MaxFileAge: 30 * time.Millisecond},
-			write: func(a *audit.Auditor) {
+			cfg:  sink.FileConfig{MaxFileAge: 30 * time.Millisecond},
+			write: func(a *sink.Auditor) {
 				a.Record(event(0))
 				time.Sleep(40 * time.Millisecond)
 				a.Record(event(1))
@@ -102,7 +103,7 @@ func TestFileRotation(t *testing.T) {
 			if err := a.Close(); err != nil {
 				t.Fatal(err)
 			}
-			backups, _ := audit.Backups(path)
+			backups, _ := sink.Backups(path)
 			if tc.wantBackups >= 0 && len(backups) != tc.wantBackups {
 				t.Errorf("%d backups, want %d", len(backups), tc.wantBackups)
 			}
@@ -138,7 +139,7 @@ func TestFileRotation(t *testing.T) {
 // and expects every record exactly once, each line whole. Run with -race.
 func TestFileConcurrent(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "audit.log")
-	a := fileAuditor(t, audit.FileConfig{Path: path, MaxSize: 64 << 10, Sync: "always"})
+	a := fileAuditor(t, sink.FileConfig{Path: path, MaxSize: 64 << 10, Sync: "always"})
 	const workers, each = 16, 300
 	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {
@@ -157,7 +158,7 @@ func TestFileConcurrent(t *testing.T) {
 	if err := a.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if err := a.Record(event(0)); err != audit.ErrClosed {
+	if err := a.Record(event(0)); err != sink.ErrClosed {
 		t.Errorf("Record after Close: %v", err)
 	}
 	recs := readRecords(t, path)
@@ -197,7 +198,7 @@ func TestFileDeferred(t *testing.T) {
 		return n
 	}
 	path := filepath.Join(t.TempDir(), "audit.log")
-	a := fileAuditor(t, audit.FileConfig{Path: path})
+	a := fileAuditor(t, sink.FileConfig{Path: path})
 	base := count(path) // the start record, if any
 
 	rec := func(id string, deferred bool) *audit.Record {

@@ -1,4 +1,4 @@
-package audit_test
+package sink_test
 
 import (
 	"bufio"
@@ -29,6 +29,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/portcullis/portcullis/internal/audit"
+	"github.com/portcullis/portcullis/internal/audit/sink"
 )
 
 func quietLogger() logrus.FieldLogger {
@@ -173,13 +174,13 @@ func (s *tcpServer) next(t *testing.T) syslogMsg {
 	return syslogMsg{}
 }
 
-func syslogAuditor(t *testing.T, sc audit.SyslogConfig) *audit.Auditor {
+func syslogAuditor(t *testing.T, sc sink.SyslogConfig) *sink.Auditor {
 	t.Helper()
 	if sc.ReconnectMin == 0 {
 		sc.ReconnectMin, sc.ReconnectMax = 5*time.Millisecond, 40*time.Millisecond
 	}
 	sc.Hostname = "host-1"
-	a, err := audit.New(audit.Config{PluginVersion: "test", Syslog: &sc, Logger: quietLogger(), CloseTimeout: 200 * time.Millisecond})
+	a, err := sink.New(sink.Config{PluginVersion: "test", Syslog: &sc, Logger: quietLogger(), CloseTimeout: 200 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -214,7 +215,7 @@ func TestSyslogFraming(t *testing.T) {
 			}
 		}
 	}
-	send := func(t *testing.T, a *audit.Auditor) {
+	send := func(t *testing.T, a *sink.Auditor) {
 		for _, r := range recs {
 			r.rec.ID = ""
 			if err := a.Record(r.rec); err != nil {
@@ -224,14 +225,14 @@ func TestSyslogFraming(t *testing.T) {
 	}
 	t.Run("tcp", func(t *testing.T) {
 		srv := newTCPServer(t, nil)
-		a := syslogAuditor(t, audit.SyslogConfig{Network: "tcp", Address: srv.addr, Facility: "local3", AppName: "pc-test"})
+		a := syslogAuditor(t, sink.SyslogConfig{Network: "tcp", Address: srv.addr, Facility: "local3", AppName: "pc-test"})
 		send(t, a)
 		check(t, func() syslogMsg { return srv.next(t) })
 	})
 	t.Run("tls", func(t *testing.T) {
 		caFile, serverConf := testCA(t)
 		srv := newTCPServer(t, serverConf)
-		a := syslogAuditor(t, audit.SyslogConfig{Network: "tls", Address: srv.addr, CAFile: caFile, ServerName: "syslog.test", Facility: "local3", AppName: "pc-test"})
+		a := syslogAuditor(t, sink.SyslogConfig{Network: "tls", Address: srv.addr, CAFile: caFile, ServerName: "syslog.test", Facility: "local3", AppName: "pc-test"})
 		send(t, a)
 		check(t, func() syslogMsg { return srv.next(t) })
 	})
@@ -241,7 +242,7 @@ func TestSyslogFraming(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer pc.Close()
-		a := syslogAuditor(t, audit.SyslogConfig{Network: "udp", Address: pc.LocalAddr().String(), Facility: "local3", AppName: "pc-test"})
+		a := syslogAuditor(t, sink.SyslogConfig{Network: "udp", Address: pc.LocalAddr().String(), Facility: "local3", AppName: "pc-test"})
 		send(t, a)
 		check(t, func() syslogMsg { return readPacket(t, pc) })
 	})
@@ -252,7 +253,7 @@ func TestSyslogFraming(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer pc.Close()
-		a := syslogAuditor(t, audit.SyslogConfig{Network: "unixgram", Address: path, Facility: "local3", AppName: "pc-test"})
+		a := syslogAuditor(t, sink.SyslogConfig{Network: "unixgram", Address: path, Facility: "local3", AppName: "pc-test"})
 		send(t, a)
 		check(t, func() syslogMsg { return readPacket(t, pc) })
 	})
@@ -275,7 +276,7 @@ func TestSyslogFraming(t *testing.T) {
 				lines <- sc.Text()
 			}
 		}()
-		a := syslogAuditor(t, audit.SyslogConfig{Network: "unix", Address: path, Facility: "local3", AppName: "pc-test"})
+		a := syslogAuditor(t, sink.SyslogConfig{Network: "unix", Address: path, Facility: "local3", AppName: "pc-test"})
 		send(t, a)
 		check(t, func() syslogMsg {
 			select {
@@ -343,7 +344,7 @@ func TestSyslogOutage(t *testing.T) {
 		{"tls", 1000, false, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			sc := audit.SyslogConfig{Network: "tcp", QueueSize: tc.queueSize}
+			sc := sink.SyslogConfig{Network: "tcp", QueueSize: tc.queueSize}
 			var serverConf *tls.Config
 			if tc.tls {
 				sc.Network, sc.ServerName = "tls", "syslog.test"
@@ -393,7 +394,7 @@ func TestSyslogLoss(t *testing.T) {
 	srv := newTCPServer(t, nil)
 	addr := srv.addr
 	srv.stop()
-	a := syslogAuditor(t, audit.SyslogConfig{Network: "tcp", Address: addr, QueueSize: 5})
+	a := syslogAuditor(t, sink.SyslogConfig{Network: "tcp", Address: addr, QueueSize: 5})
 	for i := 0; i < 20; i++ {
 		if err := a.Record(event(i)); err != nil {
 			t.Fatalf("optional sink failed Record: %v", err)
@@ -430,15 +431,15 @@ func TestRequiredSinks(t *testing.T) {
 		srv := newTCPServer(t, nil)
 		addr := srv.addr
 		srv.stop()
-		a := syslogAuditor(t, audit.SyslogConfig{Network: "tcp", Address: addr, QueueSize: 2, Required: true})
+		a := syslogAuditor(t, sink.SyslogConfig{Network: "tcp", Address: addr, QueueSize: 2, Required: true})
 		for i := 0; i < 2; i++ {
 			if err := a.Record(event(i)); err != nil {
 				t.Fatalf("record %d: %v", i, err)
 			}
 		}
 		err := a.Record(event(2))
-		var se *audit.SinkError
-		if !errors.As(err, &se) || se.Sink != "syslog" || !errors.Is(err, audit.ErrQueueFull) {
+		var se *sink.SinkError
+		if !errors.As(err, &se) || se.Sink != "syslog" || !errors.Is(err, sink.ErrQueueFull) {
 			t.Fatalf("want a syslog SinkError wrapping ErrQueueFull, got %v", err)
 		}
 	})
@@ -446,21 +447,21 @@ func TestRequiredSinks(t *testing.T) {
 		if _, err := os.Stat("/dev/full"); err != nil {
 			t.Skip("no /dev/full")
 		}
-		a, err := audit.New(audit.Config{PluginVersion: "test", File: &audit.FileConfig{Path: "/dev/full", Sync: "never"}, Logger: quietLogger()})
+		a, err := sink.New(sink.Config{PluginVersion: "test", File: &sink.FileConfig{Path: "/dev/full", Sync: "never"}, Logger: quietLogger()})
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer a.Close()
 		err = a.Record(event(1))
-		var se *audit.SinkError
+		var se *sink.SinkError
 		if !errors.As(err, &se) || se.Sink != "file" {
 			t.Fatalf("want a file SinkError, got %v", err)
 		}
 	})
 	t.Run("optional_failure_is_not_an_error", func(t *testing.T) {
 		var out bytes.Buffer
-		a, err := audit.New(audit.Config{PluginVersion: "test", Stdout: &out, Logger: quietLogger(),
-			Sinks: []audit.NamedSink{{Name: "broken", Sink: failingSink{}}}})
+		a, err := sink.New(sink.Config{PluginVersion: "test", Stdout: &out, Logger: quietLogger(),
+			Sinks: []sink.NamedSink{{Name: "broken", Sink: failingSink{}}}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -483,26 +484,28 @@ func (failingSink) Close(context.Context) error       { return nil }
 func TestConfigErrors(t *testing.T) {
 	for _, tc := range []struct {
 		name string
-		cfg  audit.Config
+		cfg  sink.Config
 		key  string
 	}{
-		{"no version", audit.Config{Stdout: io.Discard}, "plugin_version"},
-		{"no sink", audit.Config{PluginVersion: "v"}, "file"},
-		{"no path", audit.Config{PluginVersion: "v", File: &audit.FileConfig{}}, "file.path"},
-		{"bad sync", audit.Config{PluginVersion: "v", File: &audit.FileConfig{Path: "/tmp/x", Sync: "sometimes"}}, "file.sync"},
-		{"bad network", audit.Config{PluginVersion: "v", Syslog: &audit.SyslogConfig{Network: "sctp"}}, "syslog.network"},
-		{"tcp without address", audit.Config{PluginVersion: "v", Syslog: &audit.SyslogConfig{Network: "tcp"}}, "syslog.address"},
-		{"bad facility", audit.Config{PluginVersion: "v", Syslog: &audit.SyslogConfig{Facility: "local9"}}, "syslog.facility"},
-		{"udp framing", audit.Config{PluginVersion: "v", Syslog: &audit.SyslogConfig{Network: "udp", Address: "h:514", Framing: "lf"}}, "syslog.framing"},
-		{"ca without tls", audit.Config{PluginVersion: "v", Syslog: &audit.SyslogConfig{Network: "tcp", Address: "h:514", CAFile: "/ca"}}, "syslog.ca_file"},
-		{"app name with space", audit.Config{PluginVersion: "v", Syslog: &audit.SyslogConfig{AppName: "a b"}}, "syslog.app_name"},
+		{"no version", sink.Config{Stdout: io.Discard}, "plugin_version"},
+		{"no sink", sink.Config{PluginVersion: "v"}, "file"},
+		{"no path", sink.Config{PluginVersion: "v", File: &sink.FileConfig{}}, "file.path"},
+		{"bad sync", sink.Config{PluginVersion: "v", File: &sink.FileConfig{Path: "/tmp/x", Sync: "sometimes"}}, "file.sync"},
+		{"bad network", sink.Config{PluginVersion: "v", Syslog: &sink.SyslogConfig{Network: "sctp"}}, "syslog.network"},
+		{"tcp without address", sink.Config{PluginVersion: "v", Syslog: &sink.SyslogConfig{Network: "tcp"}}, "syslog.address"},
+		{"bad facility", sink.Config{PluginVersion: "v", Syslog: &sink.SyslogConfig{Facility: "local9"}}, "syslog.facility"},
+		{"udp framing", sink.Config{PluginVersion: "v", Syslog: &sink.SyslogConfig{Network: "udp", Address: "h:514", Framing: "lf"}}, "syslog.framing"},
+		{"ca without tls", sink.Config{PluginVersion: "v", Syslog: &sink.SyslogConfig{Network: "tcp", Address: "h:514", CAFile: "/ca"}}, "syslog.ca_file"},
+		{"app name with space", sink.Config{PluginVersion: "v", Syslog: &sink.SyslogConfig{AppName: "a b"}}, "syslog.app_name"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := audit.New(tc.cfg)
-			var ce *audit.ConfigError
+			_, err := sink.New(tc.cfg)
+			var ce *sink.ConfigError
 			if !errors.As(err, &ce) || ce.Key != tc.key {
 				t.Fatalf("want ConfigError for %s, got %v", tc.key, err)
 			}
 		})
 	}
 }
+
+func yes() *bool { b := true; return &b }

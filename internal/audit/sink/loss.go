@@ -1,4 +1,4 @@
-package audit
+package sink
 
 import (
 	"bufio"
@@ -12,16 +12,18 @@ import (
 	"slices"
 	"strings"
 	"sync"
+
+	"github.com/portcullis/portcullis/internal/audit"
 )
 
 // lossKey is what an audit.loss record counts records by.
 type lossKey struct {
-	typ      Type
-	phase    Phase
-	decision Decision
+	typ      audit.Type
+	phase    audit.Phase
+	decision audit.Decision
 }
 
-func keyOf(r *Record) lossKey { return lossKey{r.Type, r.Phase, r.Decision} }
+func keyOf(r *audit.Record) lossKey { return lossKey{r.Type, r.Phase, r.Decision} }
 
 // lossTally counts the records one sink did not take, twice: once until
 // an audit.loss record reaches that sink itself (when it recovers), once
@@ -74,14 +76,14 @@ func (t *lossTally) putBack(self bool, counts map[lossKey]uint64) {
 }
 
 // lossCounts lists counts in a stable order and returns their sum.
-func lossCounts(counts map[lossKey]uint64) ([]LossCount, uint64) {
-	out := make([]LossCount, 0, len(counts))
+func lossCounts(counts map[lossKey]uint64) ([]audit.LossCount, uint64) {
+	out := make([]audit.LossCount, 0, len(counts))
 	var sum uint64
 	for k, n := range counts {
-		out = append(out, LossCount{Type: k.typ, Phase: k.phase, Decision: k.decision, Count: n})
+		out = append(out, audit.LossCount{Type: k.typ, Phase: k.phase, Decision: k.decision, Count: n})
 		sum += n
 	}
-	slices.SortFunc(out, func(a, b LossCount) int {
+	slices.SortFunc(out, func(a, b audit.LossCount) int {
 		return strings.Compare(string(a.Type)+"\x00"+string(a.Phase)+"\x00"+string(a.Decision),
 			string(b.Type)+"\x00"+string(b.Phase)+"\x00"+string(b.Decision))
 	})
@@ -90,7 +92,7 @@ func lossCounts(counts map[lossKey]uint64) ([]LossCount, uint64) {
 
 // countLoss counts rec as lost by sink i after err. A full syslog queue
 // counts and reports its own losses.
-func (a *Auditor) countLoss(i int, rec *Record, err error) {
+func (a *Auditor) countLoss(i int, rec *audit.Record, err error) {
 	if errors.Is(err, ErrQueueFull) || errors.Is(err, ErrClosed) {
 		return
 	}
@@ -100,9 +102,9 @@ func (a *Auditor) countLoss(i int, rec *Record, err error) {
 }
 
 // lossRecord is an audit.loss record for counts lost by the sink named.
-func (a *Auditor) lossRecord(sink string, counts map[lossKey]uint64, where string) *Record {
+func (a *Auditor) lossRecord(sink string, counts map[lossKey]uint64, where string) *audit.Record {
 	list, sum := lossCounts(counts)
-	rec := a.newRecord(TypeAuditLoss)
+	rec := a.newRecord(audit.TypeAuditLoss)
 	rec.Sink, rec.Dropped, rec.Losses = sink, sum, list
 	rec.Message = fmt.Sprintf("%d audit records were not written to %s %s", sum, sink, where)
 	return rec
@@ -120,7 +122,7 @@ func (a *Auditor) reportSelf(failed uint64) {
 			continue
 		}
 		rec := a.lossRecord(s.Name, counts, "while it failed; it takes records again")
-		line := appendRecord(nil, rec)
+		line := audit.AppendRecord(nil, rec)
 		if err := s.Sink.Write(rec, line); err != nil {
 			a.losses[i].putBack(true, counts)
 		}
@@ -140,7 +142,7 @@ func (a *Auditor) reportOthers() {
 			continue
 		}
 		rec := a.lossRecord(s.Name, counts, "(it failed or was full)")
-		line := appendRecord(nil, rec)
+		line := audit.AppendRecord(nil, rec)
 		for j, o := range a.sinks {
 			if j == i {
 				continue
