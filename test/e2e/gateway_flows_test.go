@@ -201,7 +201,14 @@ func timed(t *testing.T, what string, f func() Result) Result {
 // start on this machine fails `up`, not the test, as long as the plugin
 // did not deny.
 func TestGatewayCompose(t *testing.T) {
-	e := newGatewayEnvPolicy(t, flowsPolicy)
+	// The project's network is a bridge on this host, its subnet taken
+	// from the daemon's address pools, checked against the host's routes,
+	// where every other test daemon's bridges are too: the default pools
+	// (31 subnets of /16 and /20) run out when several suites run at once
+	// ("all predefined address pools have been fully subnetted", "could
+	// not find an available, non-overlapping IPv4 address pool"). The
+	// same private range in /28s does not.
+	e := newGatewayEnvPolicy(t, flowsPolicy, "--default-address-pool", "base=172.16.0.0/12,size=28")
 	alice := e.user(t, "a", "web")
 	e.installPlugins(t, alice)
 	r := e.as(alice, "", nil, nil, "compose", "version")

@@ -81,14 +81,14 @@ func newGatewayEnv(t *testing.T) *gatewayEnv {
 
 // newGatewayEnvPolicy is newGatewayEnv with the policy files policy
 // returns for the test's tag (group names are <tag><team>) and the
-// users' homes.
-func newGatewayEnvPolicy(t *testing.T, policy func(tag, homes string) map[string]string) *gatewayEnv {
+// users' homes, and extra dockerd arguments.
+func newGatewayEnvPolicy(t *testing.T, policy func(tag, homes string) map[string]string, daemonArgs ...string) *gatewayEnv {
 	t.Helper()
 	tag := "gateway" + randomHex(3)
 	dir0 := ShortTempDir(t)
 	homes := filepath.Join(dir0, "home")
 	e := &gatewayEnv{tag: tag, Homes: homes}
-	e.Env = NewEnv(t, Options{TLS: true, PolicyFiles: policy(tag, homes)})
+	e.Env = NewEnv(t, Options{TLS: true, PolicyFiles: policy(tag, homes), DaemonArgs: daemonArgs})
 	// Users must reach the gateway's socket and their homes.
 	for _, d := range []string{dir0, e.Dir} {
 		if err := os.Chmod(d, 0o755); err != nil {
