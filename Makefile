@@ -13,7 +13,7 @@ AUDIT_FILE ?= $(RUN_DIR)/audit/audit.log
 STATE_DIR ?= $(RUN_DIR)/state
 DOCKER_HOST_SOCKET ?= unix:///var/run/docker.sock
 
-.PHONY: all build run test race e2e engine lint fuzz bench plugin install clean
+.PHONY: all build run test race e2e engine cli-plugins lint fuzz bench plugin install clean
 
 all: lint test build
 
@@ -40,17 +40,26 @@ test: lint
 # End-to-end tests against a private dockerd, once per daemon in
 # E2E_DAEMONS: Docker Engine 29 (built by `make engine`) and 20.10 (Debian's
 # docker.io). As root; installs docker.io, busybox-static, rsyslog and the
-# engine's build dependencies when missing. E2E_RUN=regexp runs some tests.
+# engine's build dependencies when missing, and builds the docker CLI
+# plugins the gateway's tests drive (Compose, buildx; `make cli-plugins`).
+# E2E_RUN=regexp runs some tests.
 E2E_DAEMONS ?= 29 20.10
 e2e:
 	bash test/e2e/deps.sh
 	$(if $(filter 29,$(E2E_DAEMONS)),bash build/engine/build.sh >/dev/null)
+	bash build/cli-plugins/build.sh >/dev/null
 	GO=$(GO) bash test/e2e/run.sh $(E2E_DAEMONS)
 
 # Docker Engine 29 (dockerd, containerd, shim, runc) from the Go module
 # proxy, cached in .build/engine; seconds when cached.
 engine:
 	bash build/engine/build.sh >/dev/null
+
+# Docker Compose and buildx from the Go module proxy, cached in
+# .build/cli-plugins (never installed into the system: the e2e tests link
+# them into their own DOCKER_CONFIG); seconds when cached.
+cli-plugins:
+	bash build/cli-plugins/build.sh >/dev/null
 
 lint:
 	@echo "== lint: gofmt, go mod tidy -diff, go vet, the shipped policies"

@@ -76,11 +76,19 @@ team "ops" { groups = ["%[1]sops"] }
 
 func newGatewayEnv(t *testing.T) *gatewayEnv {
 	t.Helper()
+	return newGatewayEnvPolicy(t, gatewayPolicy)
+}
+
+// newGatewayEnvPolicy is newGatewayEnv with the policy files policy
+// returns for the test's tag (group names are <tag><team>) and the
+// users' homes, and extra dockerd arguments.
+func newGatewayEnvPolicy(t *testing.T, policy func(tag, homes string) map[string]string, daemonArgs ...string) *gatewayEnv {
+	t.Helper()
 	tag := "gateway" + randomHex(3)
 	dir0 := ShortTempDir(t)
 	homes := filepath.Join(dir0, "home")
 	e := &gatewayEnv{tag: tag, Homes: homes}
-	e.Env = NewEnv(t, Options{TLS: true, PolicyFiles: gatewayPolicy(tag, homes)})
+	e.Env = NewEnv(t, Options{TLS: true, PolicyFiles: policy(tag, homes), DaemonArgs: daemonArgs})
 	// Users must reach the gateway's socket and their homes.
 	for _, d := range []string{dir0, e.Dir} {
 		if err := os.Chmod(d, 0o755); err != nil {
@@ -249,6 +257,7 @@ func errorsAs(err error, target **exec.ExitError) bool {
 type auditIdentity struct {
 	Decision string `json:"decision"`
 	Type     string `json:"type"`
+	Phase    string `json:"phase"`
 	Action   string `json:"action"`
 	URI      string `json:"uri"`
 	Identity *struct {
