@@ -17,6 +17,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -76,6 +77,7 @@ func runMain(m *testing.M) int {
 		fmt.Fprintf(os.Stderr, "e2e: SKIP: these tests start a private dockerd and must run as root (euid is %d)\n", os.Geteuid())
 		return 0
 	}
+	removeStaleSpecs()
 	shared, err := os.MkdirTemp("", "portcullis-e2e-")
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "e2e: %v\n", err)
@@ -228,4 +230,28 @@ func buildPlugin(dir string) (string, error) {
 		return "", fmt.Errorf("go build ./cmd/portcullis: %w\n%s", err, b)
 	}
 	return out, nil
+}
+
+// removeStaleSpecs removes this suite's plugin specs left behind by a run
+// that was killed: a spec whose socket file is gone. Every daemon asks
+// every spec in /etc/docker/plugins whether it is a volume driver when it
+// lists volumes, retrying one that does not answer for about 15 s, so a
+// stale spec slows every later test (and the plugin's first reading of
+// the daemon's volumes). Only portcullis-e2e-* specs are touched, and a
+// spec is written only after its socket exists, so a concurrent run's
+// live specs stay.
+func removeStaleSpecs() {
+	specs, _ := filepath.Glob(filepath.Join(specDir, "portcullis-e2e-*.spec"))
+	for _, f := range specs {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		sock := strings.TrimPrefix(strings.TrimSpace(string(b)), "unix://")
+		if _, err := os.Stat(sock); errors.Is(err, os.ErrNotExist) {
+			if os.Remove(f) == nil {
+				fmt.Fprintf(os.Stderr, "e2e: removed %s, left by an earlier run (its socket %s is gone)\n", f, sock)
+			}
+		}
+	}
 }
