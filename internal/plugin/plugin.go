@@ -284,7 +284,7 @@ func (p *Plugin) finish(o *Outcome) authorization.Response {
 
 // observe counts a request-phase answer.
 func (p *Plugin) observe(o *Outcome) {
-	action := "unknown"
+	action := string(request.ActionUnknown)
 	if o.Request != nil && o.Request.Action != "" {
 		action = string(o.Request.Action)
 	}

@@ -243,7 +243,7 @@ func (cc *compiler) compile(name string, e *policyBlock, own *policyBlock) (*com
 		// The one-line build setting: the classic builder's endpoint
 		// and BuildKit's two, whatever the actions lists say.
 		allowed := append(actionSet(nil), p.allowed...)
-		for _, a := range []request.Action{"image.build", "session", "grpc"} {
+		for _, a := range []request.Action{request.ActionImageBuild, request.ActionSession, request.ActionGrpc} {
 			if i, ok := actionIndex[a]; ok {
 				allowed[i/64] |= 1 << (i % 64)
 			}

@@ -17,54 +17,54 @@ import (
 func decodeBody(r *Request, body []byte) error {
 	var err error
 	switch r.Action {
-	case "container.create":
+	case ActionContainerCreate:
 		r.ContainerCreate, err = decodeCreate(body, &r.UnknownFields)
 		if r.ContainerCreate != nil {
 			r.ContainerCreate.Name = r.Query.Get("name")
 			r.ContainerCreate.Platform = r.Query.Get("platform")
 		}
-	case "commit":
+	case ActionCommit:
 		var c *ContainerCreate
 		if c, err = decodeCreate(body, &r.UnknownFields); c != nil {
 			r.CommitConfig = c.Config
 		}
-	case "container.exec":
+	case ActionContainerExec:
 		err = decodeInto(body, &r.Exec, &r.UnknownFields)
-	case "exec.start":
+	case ActionExecStart:
 		err = decodeInto(body, &r.ExecStart, &r.UnknownFields)
-	case "container.update":
+	case ActionContainerUpdate:
 		err = decodeInto(body, &r.ContainerUpdate, &r.UnknownFields)
-	case "checkpoint.create":
+	case ActionCheckpointCreate:
 		err = decodeInto(body, &r.CheckpointCreate, &r.UnknownFields)
-	case "volume.create":
+	case ActionVolumeCreate:
 		err = decodeInto(body, &r.VolumeCreate, &r.UnknownFields)
-	case "volume.update":
+	case ActionVolumeUpdate:
 		err = decodeInto(body, &r.VolumeUpdate, &r.UnknownFields)
-	case "network.create":
+	case ActionNetworkCreate:
 		err = decodeInto(body, &r.NetworkCreate, &r.UnknownFields)
-	case "network.connect":
+	case ActionNetworkConnect:
 		err = decodeInto(body, &r.NetworkConnect, &r.UnknownFields)
-	case "network.disconnect":
+	case ActionNetworkDisconnect:
 		err = decodeInto(body, &r.NetworkDisconnect, &r.UnknownFields)
-	case "service.create", "service.update", ActionServiceRollback:
+	case ActionServiceCreate, ActionServiceUpdate, ActionServiceRollback:
 		err = decodeInto(body, &r.ServiceSpec, &r.UnknownFields)
-	case "swarm.init":
+	case ActionSwarmInit:
 		err = decodeInto(body, &r.SwarmInit, &r.UnknownFields)
-	case "swarm.join":
+	case ActionSwarmJoin:
 		err = decodeInto(body, &r.SwarmJoin, &r.UnknownFields)
-	case "swarm.update":
+	case ActionSwarmUpdate:
 		err = decodeInto(body, &r.SwarmUpdate, &r.UnknownFields)
-	case "swarm.unlock":
+	case ActionSwarmUnlock:
 		err = decodeInto(body, &r.SwarmUnlock, &r.UnknownFields)
-	case "node.update":
+	case ActionNodeUpdate:
 		err = decodeInto(body, &r.NodeSpec, &r.UnknownFields)
-	case "secret.create", "secret.update":
+	case ActionSecretCreate, ActionSecretUpdate:
 		err = decodeInto(body, &r.SecretSpec, &r.UnknownFields)
-	case "config.create", "config.update":
+	case ActionConfigCreate, ActionConfigUpdate:
 		err = decodeInto(body, &r.ConfigSpec, &r.UnknownFields)
-	case "plugin.pull", "plugin.upgrade":
+	case ActionPluginPull, ActionPluginUpgrade:
 		err = decodeSlice(body, &r.PluginPrivileges, &r.UnknownFields)
-	case "plugin.set":
+	case ActionPluginSet:
 		err = decodeSlice(body, &r.PluginSettings, &r.UnknownFields)
 	default:
 		// A JSON body on a route whose body the daemon ignores.

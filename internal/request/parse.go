@@ -161,10 +161,10 @@ func classify(method, uri string) (r *Request, rt *route, err error) {
 	if rt.action == ActionCheckpointDelete {
 		r.Target, r.Checkpoint, _ = strings.Cut(v, "\x00")
 	}
-	if rt.action == "image.pull" && q.Get("fromSrc") != "" {
+	if rt.action == ActionImagePull && q.Get("fromSrc") != "" {
 		r.Action = ActionImageImport
 	}
-	if rt.action == "service.update" && q.Get("rollback") == "previous" {
+	if rt.action == ActionServiceUpdate && q.Get("rollback") == "previous" {
 		r.Action = ActionServiceRollback
 	}
 	return r, rt, nil
@@ -174,8 +174,8 @@ func classify(method, uri string) (r *Request, rt *route, err error) {
 // which the daemon reads through its form parser (httputils.ParseForm,
 // r.FormValue): image create (pull, import), commit, tag, push, build.
 var formReaders = map[Action]bool{
-	"image.pull": true, ActionImageImport: true, "commit": true, "image.tag": true,
-	"image.push": true, "image.build": true,
+	ActionImagePull: true, ActionImageImport: true, ActionCommit: true, ActionImageTag: true,
+	ActionImagePush: true, ActionImageBuild: true,
 }
 
 // formBody denies a request whose body the daemon would read as form
@@ -208,7 +208,7 @@ func formBody(r *Request, rt *route, headers map[string]string) *Error {
 	if !formReaders[r.Action] || r.HasBody {
 		return nil
 	}
-	stream := r.Action == "image.build" || r.Action == ActionImageImport && r.Query.Get("fromSrc") == "-"
+	stream := r.Action == ActionImageBuild || r.Action == ActionImageImport && r.Query.Get("fromSrc") == "-"
 	if stream {
 		return nil
 	}

@@ -59,183 +59,147 @@ type route struct {
 // container routes, as in the daemon, so their DELETE is not masked.
 var routes = []route{
 	// checkpoint
-	{"GET", "/containers/", varAny, "/checkpoints", "checkpoint.list", bodyNone, KindContainer, KindNone},
-	{"POST", "/containers/", varAny, "/checkpoints", "checkpoint.create", bodyRequired, KindContainer, KindNone},
+	{"GET", "/containers/", varAny, "/checkpoints", ActionCheckpointList, bodyNone, KindContainer, KindNone},
+	{"POST", "/containers/", varAny, "/checkpoints", ActionCheckpointCreate, bodyRequired, KindContainer, KindNone},
 	// DELETE /containers/{name}/checkpoints/{checkpoint} is matched in classify.
 
 	// container
-	{"HEAD", "/containers/", varAny, "/archive", "container.archive.head", bodyNone, KindContainer, KindNone},
-	{"GET", "/containers/json", varNone, "", "container.list", bodyNone, KindNone, KindNone},
-	{"GET", "/containers/", varAny, "/export", "container.export", bodyNone, KindContainer, KindNone},
-	{"GET", "/containers/", varAny, "/changes", "container.changes", bodyNone, KindContainer, KindNone},
-	{"GET", "/containers/", varAny, "/json", "container.inspect", bodyNone, KindContainer, KindNone},
-	{"GET", "/containers/", varAny, "/top", "container.top", bodyNone, KindContainer, KindNone},
-	{"GET", "/containers/", varAny, "/logs", "container.logs", bodyNone, KindContainer, KindNone},
-	{"GET", "/containers/", varAny, "/stats", "container.stats", bodyNone, KindContainer, KindNone},
-	{"GET", "/containers/", varAny, "/attach/ws", "container.attach.ws", bodyNone, KindContainer, KindNone},
-	{"GET", "/exec/", varAny, "/json", "exec.inspect", bodyNone, KindExec, KindNone},
-	{"GET", "/containers/", varAny, "/archive", "container.archive.get", bodyNone, KindContainer, KindNone},
-	{"POST", "/containers/create", varNone, "", "container.create", bodyRequired, KindNone, KindContainer},
-	{"POST", "/containers/", varAny, "/kill", "container.kill", bodyNone, KindContainer, KindNone},
-	{"POST", "/containers/", varAny, "/pause", "container.pause", bodyNone, KindContainer, KindNone},
-	{"POST", "/containers/", varAny, "/unpause", "container.unpause", bodyNone, KindContainer, KindNone},
-	{"POST", "/containers/", varAny, "/restart", "container.restart", bodyNone, KindContainer, KindNone},
-	{"POST", "/containers/", varAny, "/start", "container.start", bodyForbidden, KindContainer, KindNone},
-	{"POST", "/containers/", varAny, "/stop", "container.stop", bodyNone, KindContainer, KindNone},
-	{"POST", "/containers/", varAny, "/wait", "container.wait", bodyNone, KindContainer, KindNone},
-	{"POST", "/containers/", varAny, "/resize", "container.resize", bodyNone, KindContainer, KindNone},
-	{"POST", "/containers/", varAny, "/attach", "container.attach", bodyNone, KindContainer, KindNone},
-	{"POST", "/containers/", varAny, "/exec", "container.exec", bodyRequired, KindContainer, KindExec},
-	{"POST", "/exec/", varAny, "/start", "exec.start", bodyOptional, KindExec, KindNone},
-	{"POST", "/exec/", varAny, "/resize", "exec.resize", bodyNone, KindExec, KindNone},
-	{"POST", "/containers/", varAny, "/rename", "container.rename", bodyNone, KindContainer, KindNone},
-	{"POST", "/containers/", varAny, "/update", "container.update", bodyRequired, KindContainer, KindNone},
-	{"POST", "/containers/prune", varNone, "", "container.prune", bodyNone, KindNone, KindNone},
-	{"POST", "/commit", varNone, "", "commit", bodyOptional, KindNone, KindImage},
-	{"PUT", "/containers/", varAny, "/archive", "container.archive.put", bodyOpaque, KindContainer, KindNone},
-	{"DELETE", "/containers/", varAny, "", "container.remove", bodyNone, KindContainer, KindNone},
+	{"HEAD", "/containers/", varAny, "/archive", ActionContainerArchiveHead, bodyNone, KindContainer, KindNone},
+	{"GET", "/containers/json", varNone, "", ActionContainerList, bodyNone, KindNone, KindNone},
+	{"GET", "/containers/", varAny, "/export", ActionContainerExport, bodyNone, KindContainer, KindNone},
+	{"GET", "/containers/", varAny, "/changes", ActionContainerChanges, bodyNone, KindContainer, KindNone},
+	{"GET", "/containers/", varAny, "/json", ActionContainerInspect, bodyNone, KindContainer, KindNone},
+	{"GET", "/containers/", varAny, "/top", ActionContainerTop, bodyNone, KindContainer, KindNone},
+	{"GET", "/containers/", varAny, "/logs", ActionContainerLogs, bodyNone, KindContainer, KindNone},
+	{"GET", "/containers/", varAny, "/stats", ActionContainerStats, bodyNone, KindContainer, KindNone},
+	{"GET", "/containers/", varAny, "/attach/ws", ActionContainerAttachWS, bodyNone, KindContainer, KindNone},
+	{"GET", "/exec/", varAny, "/json", ActionExecInspect, bodyNone, KindExec, KindNone},
+	{"GET", "/containers/", varAny, "/archive", ActionContainerArchiveGet, bodyNone, KindContainer, KindNone},
+	{"POST", "/containers/create", varNone, "", ActionContainerCreate, bodyRequired, KindNone, KindContainer},
+	{"POST", "/containers/", varAny, "/kill", ActionContainerKill, bodyNone, KindContainer, KindNone},
+	{"POST", "/containers/", varAny, "/pause", ActionContainerPause, bodyNone, KindContainer, KindNone},
+	{"POST", "/containers/", varAny, "/unpause", ActionContainerUnpause, bodyNone, KindContainer, KindNone},
+	{"POST", "/containers/", varAny, "/restart", ActionContainerRestart, bodyNone, KindContainer, KindNone},
+	{"POST", "/containers/", varAny, "/start", ActionContainerStart, bodyForbidden, KindContainer, KindNone},
+	{"POST", "/containers/", varAny, "/stop", ActionContainerStop, bodyNone, KindContainer, KindNone},
+	{"POST", "/containers/", varAny, "/wait", ActionContainerWait, bodyNone, KindContainer, KindNone},
+	{"POST", "/containers/", varAny, "/resize", ActionContainerResize, bodyNone, KindContainer, KindNone},
+	{"POST", "/containers/", varAny, "/attach", ActionContainerAttach, bodyNone, KindContainer, KindNone},
+	{"POST", "/containers/", varAny, "/exec", ActionContainerExec, bodyRequired, KindContainer, KindExec},
+	{"POST", "/exec/", varAny, "/start", ActionExecStart, bodyOptional, KindExec, KindNone},
+	{"POST", "/exec/", varAny, "/resize", ActionExecResize, bodyNone, KindExec, KindNone},
+	{"POST", "/containers/", varAny, "/rename", ActionContainerRename, bodyNone, KindContainer, KindNone},
+	{"POST", "/containers/", varAny, "/update", ActionContainerUpdate, bodyRequired, KindContainer, KindNone},
+	{"POST", "/containers/prune", varNone, "", ActionContainerPrune, bodyNone, KindNone, KindNone},
+	{"POST", "/commit", varNone, "", ActionCommit, bodyOptional, KindNone, KindImage},
+	{"PUT", "/containers/", varAny, "/archive", ActionContainerArchivePut, bodyOpaque, KindContainer, KindNone},
+	{"DELETE", "/containers/", varAny, "", ActionContainerRemove, bodyNone, KindContainer, KindNone},
 
 	// image
-	{"GET", "/images/json", varNone, "", "image.list", bodyNone, KindNone, KindNone},
-	{"GET", "/images/search", varNone, "", "image.search", bodyNone, KindNone, KindNone},
-	{"GET", "/images/get", varNone, "", "image.get", bodyNone, KindNone, KindNone},
-	{"GET", "/images/", varAny, "/get", "image.get", bodyNone, KindImage, KindNone},
-	{"GET", "/images/", varAny, "/history", "image.history", bodyNone, KindImage, KindNone},
-	{"GET", "/images/", varAny, "/json", "image.inspect", bodyNone, KindImage, KindNone},
-	{"POST", "/images/load", varNone, "", "image.load", bodyOpaque, KindNone, KindNone},
-	{"POST", "/images/create", varNone, "", "image.pull", bodyOpaque, KindNone, KindNone}, // image.import with fromSrc
-	{"POST", "/images/", varAny, "/push", "image.push", bodyNone, KindImage, KindNone},
-	{"POST", "/images/", varAny, "/tag", "image.tag", bodyNone, KindImage, KindNone},
-	{"POST", "/images/prune", varNone, "", "image.prune", bodyNone, KindNone, KindNone},
-	{"DELETE", "/images/", varAny, "", "image.remove", bodyNone, KindImage, KindNone},
+	{"GET", "/images/json", varNone, "", ActionImageList, bodyNone, KindNone, KindNone},
+	{"GET", "/images/search", varNone, "", ActionImageSearch, bodyNone, KindNone, KindNone},
+	{"GET", "/images/get", varNone, "", ActionImageGet, bodyNone, KindNone, KindNone},
+	{"GET", "/images/", varAny, "/get", ActionImageGet, bodyNone, KindImage, KindNone},
+	{"GET", "/images/", varAny, "/history", ActionImageHistory, bodyNone, KindImage, KindNone},
+	{"GET", "/images/", varAny, "/json", ActionImageInspect, bodyNone, KindImage, KindNone},
+	{"POST", "/images/load", varNone, "", ActionImageLoad, bodyOpaque, KindNone, KindNone},
+	{"POST", "/images/create", varNone, "", ActionImagePull, bodyOpaque, KindNone, KindNone}, // image.import with fromSrc
+	{"POST", "/images/", varAny, "/push", ActionImagePush, bodyNone, KindImage, KindNone},
+	{"POST", "/images/", varAny, "/tag", ActionImageTag, bodyNone, KindImage, KindNone},
+	{"POST", "/images/prune", varNone, "", ActionImagePrune, bodyNone, KindNone, KindNone},
+	{"DELETE", "/images/", varAny, "", ActionImageRemove, bodyNone, KindImage, KindNone},
 
 	// system
-	{"OPTIONS", "/", varAny, "", "options", bodyNone, KindNone, KindNone},
-	{"GET", "/_ping", varNone, "", "system.ping", bodyNone, KindNone, KindNone},
-	{"HEAD", "/_ping", varNone, "", "system.ping", bodyNone, KindNone, KindNone},
-	{"GET", "/events", varNone, "", "system.events", bodyNone, KindNone, KindNone},
-	{"GET", "/info", varNone, "", "system.info", bodyNone, KindNone, KindNone},
-	{"GET", "/version", varNone, "", "system.version", bodyNone, KindNone, KindNone},
-	{"GET", "/system/df", varNone, "", "system.df", bodyNone, KindNone, KindNone},
-	{"POST", "/auth", varNone, "", "system.auth", bodyNone, KindNone, KindNone},
+	{"OPTIONS", "/", varAny, "", ActionOptions, bodyNone, KindNone, KindNone},
+	{"GET", "/_ping", varNone, "", ActionSystemPing, bodyNone, KindNone, KindNone},
+	{"HEAD", "/_ping", varNone, "", ActionSystemPing, bodyNone, KindNone, KindNone},
+	{"GET", "/events", varNone, "", ActionSystemEvents, bodyNone, KindNone, KindNone},
+	{"GET", "/info", varNone, "", ActionSystemInfo, bodyNone, KindNone, KindNone},
+	{"GET", "/version", varNone, "", ActionSystemVersion, bodyNone, KindNone, KindNone},
+	{"GET", "/system/df", varNone, "", ActionSystemDf, bodyNone, KindNone, KindNone},
+	{"POST", "/auth", varNone, "", ActionSystemAuth, bodyNone, KindNone, KindNone},
 
 	// volume
-	{"GET", "/volumes", varNone, "", "volume.list", bodyNone, KindNone, KindNone},
-	{"GET", "/volumes/", varAny, "", "volume.inspect", bodyNone, KindVolume, KindNone},
-	{"POST", "/volumes/create", varNone, "", "volume.create", bodyRequired, KindNone, KindVolume},
-	{"POST", "/volumes/prune", varNone, "", "volume.prune", bodyNone, KindNone, KindNone},
-	{"PUT", "/volumes/", varAny, "", "volume.update", bodyRequired, KindVolume, KindNone},
-	{"DELETE", "/volumes/", varAny, "", "volume.remove", bodyNone, KindVolume, KindNone},
+	{"GET", "/volumes", varNone, "", ActionVolumeList, bodyNone, KindNone, KindNone},
+	{"GET", "/volumes/", varAny, "", ActionVolumeInspect, bodyNone, KindVolume, KindNone},
+	{"POST", "/volumes/create", varNone, "", ActionVolumeCreate, bodyRequired, KindNone, KindVolume},
+	{"POST", "/volumes/prune", varNone, "", ActionVolumePrune, bodyNone, KindNone, KindNone},
+	{"PUT", "/volumes/", varAny, "", ActionVolumeUpdate, bodyRequired, KindVolume, KindNone},
+	{"DELETE", "/volumes/", varAny, "", ActionVolumeRemove, bodyNone, KindVolume, KindNone},
 
 	// build
-	{"POST", "/build", varNone, "", "image.build", bodyOpaque, KindNone, KindNone},
-	{"POST", "/build/prune", varNone, "", "image.build.prune", bodyNone, KindNone, KindNone},
-	{"POST", "/build/cancel", varNone, "", "image.build.cancel", bodyNone, KindNone, KindNone},
+	{"POST", "/build", varNone, "", ActionImageBuild, bodyOpaque, KindNone, KindNone},
+	{"POST", "/build/prune", varNone, "", ActionImageBuildPrune, bodyNone, KindNone, KindNone},
+	{"POST", "/build/cancel", varNone, "", ActionImageBuildCancel, bodyNone, KindNone, KindNone},
 
 	// session
-	{"POST", "/session", varNone, "", "session", bodyOpaque, KindNone, KindNone},
+	{"POST", "/session", varNone, "", ActionSession, bodyOpaque, KindNone, KindNone},
 
 	// swarm
-	{"GET", "/swarm", varNone, "", "swarm.inspect", bodyNone, KindNone, KindNone},
-	{"GET", "/swarm/unlockkey", varNone, "", "swarm.unlockkey", bodyNone, KindNone, KindNone},
-	{"POST", "/swarm/init", varNone, "", "swarm.init", bodyRequired, KindNone, KindNone},
-	{"POST", "/swarm/join", varNone, "", "swarm.join", bodyRequired, KindNone, KindNone},
-	{"POST", "/swarm/leave", varNone, "", "swarm.leave", bodyNone, KindNone, KindNone},
-	{"POST", "/swarm/update", varNone, "", "swarm.update", bodyRequired, KindNone, KindNone},
-	{"POST", "/swarm/unlock", varNone, "", "swarm.unlock", bodyRequired, KindNone, KindNone},
-	{"GET", "/services", varNone, "", "service.list", bodyNone, KindNone, KindNone},
-	{"GET", "/services/", varSegment, "", "service.inspect", bodyNone, KindService, KindNone},
-	{"POST", "/services/create", varNone, "", "service.create", bodyRequired, KindNone, KindService},
-	{"POST", "/services/", varSegment, "/update", "service.update", bodyRequired, KindService, KindNone},
-	{"DELETE", "/services/", varSegment, "", "service.remove", bodyNone, KindService, KindNone},
-	{"GET", "/services/", varSegment, "/logs", "service.logs", bodyNone, KindService, KindNone},
-	{"GET", "/nodes", varNone, "", "node.list", bodyNone, KindNone, KindNone},
-	{"GET", "/nodes/", varSegment, "", "node.inspect", bodyNone, KindNode, KindNone},
-	{"DELETE", "/nodes/", varSegment, "", "node.remove", bodyNone, KindNode, KindNone},
-	{"POST", "/nodes/", varSegment, "/update", "node.update", bodyRequired, KindNode, KindNone},
-	{"GET", "/tasks", varNone, "", "task.list", bodyNone, KindNone, KindNone},
-	{"GET", "/tasks/", varSegment, "", "task.inspect", bodyNone, KindTask, KindNone},
-	{"GET", "/tasks/", varSegment, "/logs", "task.logs", bodyNone, KindTask, KindNone},
-	{"GET", "/secrets", varNone, "", "secret.list", bodyNone, KindNone, KindNone},
-	{"POST", "/secrets/create", varNone, "", "secret.create", bodyRequired, KindNone, KindSecret},
-	{"DELETE", "/secrets/", varSegment, "", "secret.remove", bodyNone, KindSecret, KindNone},
-	{"GET", "/secrets/", varSegment, "", "secret.inspect", bodyNone, KindSecret, KindNone},
-	{"POST", "/secrets/", varSegment, "/update", "secret.update", bodyRequired, KindSecret, KindNone},
-	{"GET", "/configs", varNone, "", "config.list", bodyNone, KindNone, KindNone},
-	{"POST", "/configs/create", varNone, "", "config.create", bodyRequired, KindNone, KindConfig},
-	{"DELETE", "/configs/", varSegment, "", "config.remove", bodyNone, KindConfig, KindNone},
-	{"GET", "/configs/", varSegment, "", "config.inspect", bodyNone, KindConfig, KindNone},
-	{"POST", "/configs/", varSegment, "/update", "config.update", bodyRequired, KindConfig, KindNone},
+	{"GET", "/swarm", varNone, "", ActionSwarmInspect, bodyNone, KindNone, KindNone},
+	{"GET", "/swarm/unlockkey", varNone, "", ActionSwarmUnlockKey, bodyNone, KindNone, KindNone},
+	{"POST", "/swarm/init", varNone, "", ActionSwarmInit, bodyRequired, KindNone, KindNone},
+	{"POST", "/swarm/join", varNone, "", ActionSwarmJoin, bodyRequired, KindNone, KindNone},
+	{"POST", "/swarm/leave", varNone, "", ActionSwarmLeave, bodyNone, KindNone, KindNone},
+	{"POST", "/swarm/update", varNone, "", ActionSwarmUpdate, bodyRequired, KindNone, KindNone},
+	{"POST", "/swarm/unlock", varNone, "", ActionSwarmUnlock, bodyRequired, KindNone, KindNone},
+	{"GET", "/services", varNone, "", ActionServiceList, bodyNone, KindNone, KindNone},
+	{"GET", "/services/", varSegment, "", ActionServiceInspect, bodyNone, KindService, KindNone},
+	{"POST", "/services/create", varNone, "", ActionServiceCreate, bodyRequired, KindNone, KindService},
+	{"POST", "/services/", varSegment, "/update", ActionServiceUpdate, bodyRequired, KindService, KindNone},
+	{"DELETE", "/services/", varSegment, "", ActionServiceRemove, bodyNone, KindService, KindNone},
+	{"GET", "/services/", varSegment, "/logs", ActionServiceLogs, bodyNone, KindService, KindNone},
+	{"GET", "/nodes", varNone, "", ActionNodeList, bodyNone, KindNone, KindNone},
+	{"GET", "/nodes/", varSegment, "", ActionNodeInspect, bodyNone, KindNode, KindNone},
+	{"DELETE", "/nodes/", varSegment, "", ActionNodeRemove, bodyNone, KindNode, KindNone},
+	{"POST", "/nodes/", varSegment, "/update", ActionNodeUpdate, bodyRequired, KindNode, KindNone},
+	{"GET", "/tasks", varNone, "", ActionTaskList, bodyNone, KindNone, KindNone},
+	{"GET", "/tasks/", varSegment, "", ActionTaskInspect, bodyNone, KindTask, KindNone},
+	{"GET", "/tasks/", varSegment, "/logs", ActionTaskLogs, bodyNone, KindTask, KindNone},
+	{"GET", "/secrets", varNone, "", ActionSecretList, bodyNone, KindNone, KindNone},
+	{"POST", "/secrets/create", varNone, "", ActionSecretCreate, bodyRequired, KindNone, KindSecret},
+	{"DELETE", "/secrets/", varSegment, "", ActionSecretRemove, bodyNone, KindSecret, KindNone},
+	{"GET", "/secrets/", varSegment, "", ActionSecretInspect, bodyNone, KindSecret, KindNone},
+	{"POST", "/secrets/", varSegment, "/update", ActionSecretUpdate, bodyRequired, KindSecret, KindNone},
+	{"GET", "/configs", varNone, "", ActionConfigList, bodyNone, KindNone, KindNone},
+	{"POST", "/configs/create", varNone, "", ActionConfigCreate, bodyRequired, KindNone, KindConfig},
+	{"DELETE", "/configs/", varSegment, "", ActionConfigRemove, bodyNone, KindConfig, KindNone},
+	{"GET", "/configs/", varSegment, "", ActionConfigInspect, bodyNone, KindConfig, KindNone},
+	{"POST", "/configs/", varSegment, "/update", ActionConfigUpdate, bodyRequired, KindConfig, KindNone},
 
 	// plugin
-	{"GET", "/plugins", varNone, "", "plugin.list", bodyNone, KindNone, KindNone},
-	{"GET", "/plugins/", varAny, "/json", "plugin.inspect", bodyNone, KindPlugin, KindNone},
-	{"GET", "/plugins/privileges", varNone, "", "plugin.privileges", bodyNone, KindNone, KindNone},
-	{"DELETE", "/plugins/", varAny, "", "plugin.remove", bodyNone, KindPlugin, KindNone},
-	{"POST", "/plugins/", varAny, "/enable", "plugin.enable", bodyNone, KindPlugin, KindNone},
-	{"POST", "/plugins/", varAny, "/disable", "plugin.disable", bodyNone, KindPlugin, KindNone},
-	{"POST", "/plugins/pull", varNone, "", "plugin.pull", bodyRequired, KindNone, KindNone},
-	{"POST", "/plugins/", varAny, "/push", "plugin.push", bodyNone, KindPlugin, KindNone},
-	{"POST", "/plugins/", varAny, "/upgrade", "plugin.upgrade", bodyRequired, KindPlugin, KindNone},
-	{"POST", "/plugins/", varAny, "/set", "plugin.set", bodyRequired, KindPlugin, KindNone},
-	{"POST", "/plugins/create", varNone, "", "plugin.create", bodyOpaque, KindNone, KindNone},
+	{"GET", "/plugins", varNone, "", ActionPluginList, bodyNone, KindNone, KindNone},
+	{"GET", "/plugins/", varAny, "/json", ActionPluginInspect, bodyNone, KindPlugin, KindNone},
+	{"GET", "/plugins/privileges", varNone, "", ActionPluginPrivileges, bodyNone, KindNone, KindNone},
+	{"DELETE", "/plugins/", varAny, "", ActionPluginRemove, bodyNone, KindPlugin, KindNone},
+	{"POST", "/plugins/", varAny, "/enable", ActionPluginEnable, bodyNone, KindPlugin, KindNone},
+	{"POST", "/plugins/", varAny, "/disable", ActionPluginDisable, bodyNone, KindPlugin, KindNone},
+	{"POST", "/plugins/pull", varNone, "", ActionPluginPull, bodyRequired, KindNone, KindNone},
+	{"POST", "/plugins/", varAny, "/push", ActionPluginPush, bodyNone, KindPlugin, KindNone},
+	{"POST", "/plugins/", varAny, "/upgrade", ActionPluginUpgrade, bodyRequired, KindPlugin, KindNone},
+	{"POST", "/plugins/", varAny, "/set", ActionPluginSet, bodyRequired, KindPlugin, KindNone},
+	{"POST", "/plugins/create", varNone, "", ActionPluginCreate, bodyOpaque, KindNone, KindNone},
 
 	// distribution
-	{"GET", "/distribution/", varAny, "/json", "distribution.inspect", bodyNone, KindNone, KindNone},
+	{"GET", "/distribution/", varAny, "/json", ActionDistributionInspect, bodyNone, KindNone, KindNone},
 
 	// grpc (BuildKit)
-	{"POST", "/grpc", varNone, "", "grpc", bodyOpaque, KindNone, KindNone},
+	{"POST", "/grpc", varNone, "", ActionGrpc, bodyOpaque, KindNone, KindNone},
 
 	// network
-	{"GET", "/networks", varNone, "", "network.list", bodyNone, KindNone, KindNone},
-	{"GET", "/networks/", varNone, "", "network.list", bodyNone, KindNone, KindNone},
-	{"GET", "/networks/", varPlus, "", "network.inspect", bodyNone, KindNetwork, KindNone},
-	{"POST", "/networks/create", varNone, "", "network.create", bodyRequired, KindNone, KindNetwork},
-	{"POST", "/networks/", varAny, "/connect", "network.connect", bodyRequired, KindNetwork, KindNone},
-	{"POST", "/networks/", varAny, "/disconnect", "network.disconnect", bodyOptional, KindNetwork, KindNone},
-	{"POST", "/networks/prune", varNone, "", "network.prune", bodyNone, KindNone, KindNone},
-	{"DELETE", "/networks/", varAny, "", "network.remove", bodyNone, KindNetwork, KindNone},
+	{"GET", "/networks", varNone, "", ActionNetworkList, bodyNone, KindNone, KindNone},
+	{"GET", "/networks/", varNone, "", ActionNetworkList, bodyNone, KindNone, KindNone},
+	{"GET", "/networks/", varPlus, "", ActionNetworkInspect, bodyNone, KindNetwork, KindNone},
+	{"POST", "/networks/create", varNone, "", ActionNetworkCreate, bodyRequired, KindNone, KindNetwork},
+	{"POST", "/networks/", varAny, "/connect", ActionNetworkConnect, bodyRequired, KindNetwork, KindNone},
+	{"POST", "/networks/", varAny, "/disconnect", ActionNetworkDisconnect, bodyOptional, KindNetwork, KindNone},
+	{"POST", "/networks/prune", varNone, "", ActionNetworkPrune, bodyNone, KindNone, KindNone},
+	{"DELETE", "/networks/", varAny, "", ActionNetworkRemove, bodyNone, KindNetwork, KindNone},
 
 	// debug (only served by a daemon in debug mode)
-	{"GET", "/debug/vars", varNone, "", "debug", bodyNone, KindNone, KindNone},
-	{"GET", "/debug/pprof/", varAny, "", "debug", bodyNone, KindNone, KindNone},
+	{"GET", "/debug/vars", varNone, "", ActionDebug, bodyNone, KindNone, KindNone},
+	{"GET", "/debug/pprof/", varAny, "", ActionDebug, bodyNone, KindNone, KindNone},
 }
-
-// Actions lists every action name the route table can produce, plus the
-// derived ones (image.import, checkpoint.delete) and ActionUnknown. Policy
-// loaders use it to reject misspelled action names.
-func Actions() []Action {
-	seen := map[Action]bool{}
-	var out []Action
-	add := func(a Action) {
-		if !seen[a] {
-			seen[a] = true
-			out = append(out, a)
-		}
-	}
-	for _, r := range routes {
-		add(r.action)
-	}
-	add(ActionImageImport)
-	add(ActionCheckpointDelete)
-	add(ActionServiceRollback)
-	add(ActionUnknown)
-	return out
-}
-
-// Derived actions, not rows of the route table.
-const (
-	// ActionImageImport is POST /images/create with fromSrc: an image
-	// made from a tarball rather than pulled.
-	ActionImageImport Action = "image.import"
-	// ActionCheckpointDelete is DELETE /containers/{name}/checkpoints/{checkpoint}.
-	ActionCheckpointDelete Action = "checkpoint.delete"
-	// ActionServiceRollback is POST /services/{id}/update?rollback=previous:
-	// the daemon applies the service's previous spec, not the one in the
-	// body (api/server/router/swarm/cluster_routes.go reads the URL
-	// query; swarmkit manager/controlapi/service.go UpdateService).
-	ActionServiceRollback Action = "service.rollback"
-)
 
 // routeIndex groups the table by method and first path segment so that a
 // lookup scans a handful of rows, in table order.
@@ -279,7 +243,7 @@ func match(method, path string) (*route, string) {
 
 var (
 	checkpointDelete = route{method: "DELETE", action: ActionCheckpointDelete, body: bodyNone, target: KindContainer}
-	optionsRoute     = route{method: "OPTIONS", action: "options", body: bodyNone}
+	optionsRoute     = route{method: "OPTIONS", action: ActionOptions, body: bodyNone}
 )
 
 // matchCheckpointDelete matches /containers/{name}/checkpoints/{checkpoint}

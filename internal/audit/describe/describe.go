@@ -91,41 +91,41 @@ func TargetOf(req *request.Request) *audit.Target {
 		t.Object = req.Target
 	}
 	switch req.Action {
-	case "container.create":
+	case request.ActionContainerCreate:
 		t.Container = req.Query.Get("name")
 		if c := req.ContainerCreate; c != nil && c.Config != nil {
 			t.Image = c.Config.Image
 		}
-	case "container.exec":
+	case request.ActionContainerExec:
 		t.Container = req.Target
-	case "commit":
+	case request.ActionCommit:
 		t.Container = req.Query.Get("container")
 		t.Image = joinRef(req.Query.Get("repo"), req.Query.Get("tag"))
-	case "image.pull":
+	case request.ActionImagePull:
 		t.Image = joinRef(req.Query.Get("fromImage"), req.Query.Get("tag"))
-	case "image.import":
+	case request.ActionImageImport:
 		t.Image = joinRef(req.Query.Get("repo"), req.Query.Get("tag"))
-	case "image.build":
+	case request.ActionImageBuild:
 		t.Image = req.Query.Get("t")
-	case "image.tag":
+	case request.ActionImageTag:
 		t.Object = joinRef(req.Query.Get("repo"), req.Query.Get("tag"))
-	case "volume.create":
+	case request.ActionVolumeCreate:
 		if v := req.VolumeCreate; v != nil {
 			t.Volume = v.Name
 		}
-	case "network.create":
+	case request.ActionNetworkCreate:
 		if n := req.NetworkCreate; n != nil {
 			t.Network = n.Name
 		}
-	case "network.connect":
+	case request.ActionNetworkConnect:
 		if n := req.NetworkConnect; n != nil {
 			t.Container = n.Container
 		}
-	case "network.disconnect":
+	case request.ActionNetworkDisconnect:
 		if n := req.NetworkDisconnect; n != nil {
 			t.Container = n.Container
 		}
-	case "service.create":
+	case request.ActionServiceCreate:
 		if s := req.ServiceSpec; s != nil {
 			t.Object = s.Name
 		}

@@ -194,7 +194,7 @@ func Summarize(req *request.Request) *audit.Summary {
 	for _, p := range req.PluginPrivileges {
 		s.PluginPrivileges = append(s.PluginPrivileges, audit.PluginPrivilege{Name: p.Name, Value: p.Value})
 	}
-	if req.Action == "image.build" {
+	if req.Action == request.ActionImageBuild {
 		m.build(s, req.Query)
 	}
 	if empty(s) {
