@@ -164,6 +164,18 @@ func (e *evaluator) request() {
 			e.add(ruleServiceRollback, "rollback", "rolling back applies the service's previous spec, which is not in the request and so cannot be judged")
 		}
 		e.service()
+	case request.ActionCheckpointCreate:
+		if c := r.CheckpointCreate; c != nil && c.CheckpointDir != "" {
+			e.checkpointDir(c.CheckpointDir, "CheckpointDir")
+		}
+	case request.ActionCheckpointList, request.ActionCheckpointDelete:
+		if d := r.Query.Get("dir"); d != "" {
+			e.checkpointDir(d, "dir")
+		}
+	case request.ActionContainerStart:
+		if d := r.Query.Get("checkpoint-dir"); d != "" {
+			e.checkpointDir(d, "checkpoint-dir")
+		}
 	case request.ActionImagePull:
 		ref := r.Query.Get("fromImage")
 		if t := r.Query.Get("tag"); t != "" && !strings.Contains(ref, "@") {
@@ -435,6 +447,15 @@ func effectiveNanoCPUs(nano, quota, period int64) int64 {
 		return quota * 1e9 / period
 	}
 	return 0
+}
+
+// checkpointDir denies a checkpoint directory named by the request. The
+// daemon takes it as a host path and, as root, writes a checkpoint there
+// (creating it), lists it, removes DIR/NAME (os.RemoveAll) or restores
+// the container from it (daemon/checkpoint.go getCheckpointDir,
+// daemon/start.go); without one it uses the container's own directory.
+func (e *evaluator) checkpointDir(dir, field string) {
+	e.add("checkpoint.dir", field, "checkpoint directory "+strconv.Quote(dir)+" is a host path the daemon writes, removes or restores from as root")
 }
 
 // healthActions are the read-only health calls audit_health_calls

@@ -50,6 +50,8 @@ var remedies = map[string]string{
 	"resources.oom_score_adj":  "remove --oom-score-adj (or give it a value of 0 or more)",
 	ruleServiceRollback:        "update the service with the spec you want instead of --rollback, or ask the policy's owners to allow service.rollback",
 
+	"checkpoint.dir": "leave out --checkpoint-dir (and the dir parameter): checkpoints stay in the daemon's directory for the container",
+
 	"identity.ambiguous": "your identity matches two teams; ask the policy's owners to make team membership unambiguous",
 
 	"images.digest":   "pin the image by digest: IMAGE@sha256:...",
