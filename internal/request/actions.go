@@ -175,9 +175,9 @@ func Actions() []Action {
 	for _, r := range routes {
 		add(r.action)
 	}
-	add(ActionImageImport)
-	add(ActionCheckpointDelete)
-	add(ActionServiceRollback)
+	add(imageImport.action)
+	add(checkpointDelete.action)
+	add(serviceRollback.action)
 	add(ActionUnknown)
 	return out
 }

@@ -77,7 +77,7 @@ func Parse(method, uri string, headers map[string]string, body []byte) (*Request
 		}
 	}
 
-	switch rt.body {
+	switch rt.body.kind {
 	case bodyForbidden:
 		if r.HasBody {
 			return r, reject(CodeBodyUnexpected, "body", "%s %s must not carry a body: daemons before API 1.24 apply a HostConfig sent here", method, r.Path)
@@ -88,7 +88,7 @@ func Parse(method, uri string, headers map[string]string, body []byte) (*Request
 		return r, nil
 	case bodyRequired, bodyOptional:
 		if !r.HasBody {
-			if rt.body == bodyRequired {
+			if rt.body.kind == bodyRequired {
 				return r, missingBody(r, headers)
 			}
 			return r, nil
@@ -96,7 +96,7 @@ func Parse(method, uri string, headers map[string]string, body []byte) (*Request
 		if r.ContentType != "application/json" {
 			return r, reject(CodeBodyInvalid, "Content-Type", "%s needs a JSON body, got Content-Type %q", r.Action, header(headers, "Content-Type"))
 		}
-		if err := decodeBody(r, body); err != nil {
+		if err := decodeBody(r, rt.body.decode, body); err != nil {
 			return r, err
 		}
 	}
@@ -154,18 +154,18 @@ func classify(method, uri string) (r *Request, rt *route, err error) {
 		r.Action = ActionUnknown
 		return r, nil, nil
 	}
+	switch {
+	case rt.action == ActionImagePull && q.Get("fromSrc") != "":
+		rt = &imageImport
+	case rt.action == ActionServiceUpdate && q.Get("rollback") == "previous":
+		rt = &serviceRollback
+	}
 	r.Action = rt.action
 	r.Target = v
 	r.TargetKind = rt.target
 	r.Creates = rt.creates
 	if rt.action == ActionCheckpointDelete {
 		r.Target, r.Checkpoint, _ = strings.Cut(v, "\x00")
-	}
-	if rt.action == ActionImagePull && q.Get("fromSrc") != "" {
-		r.Action = ActionImageImport
-	}
-	if rt.action == ActionServiceUpdate && q.Get("rollback") == "previous" {
-		r.Action = ActionServiceRollback
 	}
 	return r, rt, nil
 }
