@@ -66,7 +66,7 @@ func Parse(method, uri string, headers map[string]string, body []byte) (*Request
 	if rt == nil {
 		return r, nil
 	}
-	if err := formBody(r, rt, headers); err != nil {
+	if err := formBody(r, headers); err != nil {
 		return r, err
 	}
 
@@ -191,7 +191,7 @@ var formReaders = map[Action]bool{
 // daemon reads (everything but build and import from stdin), any body
 // the plugin was not shown is therefore denied too, whatever its declared
 // type; so is a body of unknown length (no Content-Length: chunked).
-func formBody(r *Request, rt *route, headers map[string]string) *Error {
+func formBody(r *Request, headers map[string]string) *Error {
 	switch r.Method {
 	case "POST", "PUT", "PATCH":
 	default:
