@@ -3,7 +3,6 @@ package policy
 import (
 	"encoding/binary"
 	"reflect"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -411,13 +410,4 @@ func normCap(c string) string {
 		return c
 	}
 	return "CAP_" + c
-}
-
-func sortedCaps(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
