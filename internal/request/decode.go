@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net/url"
 	"reflect"
 	"strconv"
 	"strings"
@@ -23,6 +24,26 @@ type decoder struct {
 	// typ is the daemon's type the body decodes into.
 	typ    reflect.Type
 	decode func(r *Request, body []byte) error
+}
+
+// field is the name of the Request field d fills: the one decoding an
+// empty value of its JSON kind sets.
+func (d *decoder) field() string {
+	body := "{}"
+	if d.typ.Kind() == reflect.Slice {
+		body = "[]"
+	}
+	r := &Request{Query: url.Values{}}
+	if d.decode(r, []byte(body)) != nil {
+		return ""
+	}
+	rv := reflect.ValueOf(r).Elem()
+	for i := 0; i < rv.NumField(); i++ {
+		if f := rv.Field(i); (f.Kind() == reflect.Pointer || f.Kind() == reflect.Slice) && !f.IsNil() && rv.Type().Field(i).Name != "UnknownFields" {
+			return rv.Type().Field(i).Name
+		}
+	}
+	return ""
 }
 
 // into is the decoder of a body that is one JSON value of type T, into

@@ -137,7 +137,7 @@ var routes = []route{
 	{"POST", "/containers/", varAny, "/update", ActionContainerUpdate, required(decContainerUpdate), KindContainer, KindNone, nil},
 	{"POST", "/containers/prune", varNone, "", ActionContainerPrune, noBody, KindNone, KindNone, nil},
 	{"POST", "/commit", varNone, "", ActionCommit, optional(decCommit).judgedByNothing(
-		"the Config becomes the committed image's configuration (daemon/commit.go merges it); no check trusts an image's configuration, which a pulled, loaded or imported image can set to anything, so it grants nothing a container create is not judged for"), KindNone, KindImage, namesCommit},
+		"the Config becomes the committed image's configuration (daemon/commit.go merges it), as a pulled, loaded or imported image's can be anything; a container made from it is judged by its create body, and by the image's USER as the daemon reads it from the image, so the config grants nothing unjudged"), KindNone, KindImage, namesCommit},
 	{"PUT", "/containers/", varAny, "/archive", ActionContainerArchivePut, opaqueBody, KindContainer, KindNone, nil},
 	{"DELETE", "/containers/", varAny, "", ActionContainerRemove, noBody, KindContainer, KindNone, nil},
 
@@ -209,19 +209,15 @@ var routes = []route{
 	{"GET", "/tasks/", varSegment, "", ActionTaskInspect, noBody, KindTask, KindNone, nil},
 	{"GET", "/tasks/", varSegment, "/logs", ActionTaskLogs, noBody, KindTask, KindNone, nil},
 	{"GET", "/secrets", varNone, "", ActionSecretList, noBody, KindNone, KindNone, nil},
-	{"POST", "/secrets/create", varNone, "", ActionSecretCreate, required(decSecretSpec).judgedByNothing(
-		"a secret's name, labels, data, driver and templating; it reaches a container only through a service that names it, which service.create and service.update judge, and its driver is a plugin, which only plugin actions install"), KindNone, KindSecret, nil},
+	{"POST", "/secrets/create", varNone, "", ActionSecretCreate, required(decSecretSpec), KindNone, KindSecret, nil},
 	{"DELETE", "/secrets/", varSegment, "", ActionSecretRemove, noBody, KindSecret, KindNone, nil},
 	{"GET", "/secrets/", varSegment, "", ActionSecretInspect, noBody, KindSecret, KindNone, nil},
-	{"POST", "/secrets/", varSegment, "/update", ActionSecretUpdate, required(decSecretSpec).judgedByNothing(
-		"a secret's name, labels, data, driver and templating; it reaches a container only through a service that names it, which service.create and service.update judge, and its driver is a plugin, which only plugin actions install"), KindSecret, KindNone, nil},
+	{"POST", "/secrets/", varSegment, "/update", ActionSecretUpdate, required(decSecretSpec), KindSecret, KindNone, nil},
 	{"GET", "/configs", varNone, "", ActionConfigList, noBody, KindNone, KindNone, nil},
-	{"POST", "/configs/create", varNone, "", ActionConfigCreate, required(decConfigSpec).judgedByNothing(
-		"a config's name, labels, data, driver and templating; it reaches a container only through a service that names it, which service.create and service.update judge, and its driver is a plugin, which only plugin actions install"), KindNone, KindConfig, nil},
+	{"POST", "/configs/create", varNone, "", ActionConfigCreate, required(decConfigSpec), KindNone, KindConfig, nil},
 	{"DELETE", "/configs/", varSegment, "", ActionConfigRemove, noBody, KindConfig, KindNone, nil},
 	{"GET", "/configs/", varSegment, "", ActionConfigInspect, noBody, KindConfig, KindNone, nil},
-	{"POST", "/configs/", varSegment, "/update", ActionConfigUpdate, required(decConfigSpec).judgedByNothing(
-		"a config's name, labels, data, driver and templating; it reaches a container only through a service that names it, which service.create and service.update judge, and its driver is a plugin, which only plugin actions install"), KindConfig, KindNone, nil},
+	{"POST", "/configs/", varSegment, "/update", ActionConfigUpdate, required(decConfigSpec), KindConfig, KindNone, nil},
 
 	// plugin
 	{"GET", "/plugins", varNone, "", ActionPluginList, noBody, KindNone, KindNone, nil},
@@ -387,8 +383,10 @@ func (r *route) match(path string) (string, bool) {
 type DecodedBody struct {
 	Action Action
 	Method string
-	// Type is the daemon's type the body decodes into.
-	Type reflect.Type
+	// Type is the daemon's type the body decodes into, and Field the
+	// field of Request that holds it.
+	Type  reflect.Type
+	Field string
 	// Unjudged says why no check reads the body; empty when one must.
 	Unjudged string
 }
@@ -399,7 +397,7 @@ func DecodedBodies() []DecodedBody {
 	var out []DecodedBody
 	for _, a := range Actions() {
 		if rt := byAction[a]; rt != nil && rt.body.decode != nil {
-			out = append(out, DecodedBody{Action: a, Method: rt.method, Type: rt.body.decode.typ, Unjudged: rt.body.unjudged})
+			out = append(out, DecodedBody{Action: a, Method: rt.method, Type: rt.body.decode.typ, Field: rt.body.decode.field(), Unjudged: rt.body.unjudged})
 		}
 	}
 	return out
