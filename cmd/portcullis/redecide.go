@@ -91,29 +91,29 @@ func (r *recordedDecision) envelope() (env *plugin.Envelope, notes []string, err
 	}
 	s := r.Summary
 	var body any
-	switch r.Action {
-	case "container.create":
+	switch request.Action(r.Action) {
+	case request.ActionContainerCreate:
 		if s == nil {
 			return nil, nil, fmt.Errorf("decision %s has no summary to rebuild the container from", r.ID)
 		}
 		body = createFromSummary(s)
 		notes = append(notes, "rebuilt from the record's summary: resources, sysctls, restart policy, log options, mount propagation, ulimits and runtime are not recorded and are judged as unset")
-	case "container.exec":
+	case request.ActionContainerExec:
 		if s == nil || s.Exec == nil {
 			return nil, nil, fmt.Errorf("decision %s has no exec summary", r.ID)
 		}
 		body = map[string]any{"User": s.Exec.User, "Privileged": s.Exec.Privileged, "Cmd": s.Exec.Cmd}
-	case "volume.create":
+	case request.ActionVolumeCreate:
 		if s == nil {
 			s = &audit.Summary{}
 		}
 		body = map[string]any{"Driver": s.Driver, "DriverOpts": s.DriverOpts}
-	case "network.create":
+	case request.ActionNetworkCreate:
 		if s == nil {
 			s = &audit.Summary{}
 		}
 		body = map[string]any{"Driver": s.Driver}
-	case "service.create", "service.update", "container.update", "plugin.pull", "plugin.upgrade", "plugin.set", "swarm.init", "swarm.join", "swarm.update", "secret.create", "config.create", "node.update", "image.build":
+	case request.ActionServiceCreate, request.ActionServiceUpdate, request.ActionContainerUpdate, request.ActionPluginPull, request.ActionPluginUpgrade, request.ActionPluginSet, request.ActionSwarmInit, request.ActionSwarmJoin, request.ActionSwarmUpdate, request.ActionSecretCreate, request.ActionConfigCreate, request.ActionNodeUpdate, request.ActionImageBuild:
 		return nil, nil, fmt.Errorf("decision %s (%s): the audit record does not hold the request body, so it cannot be judged again; use eval with the request itself", r.ID, r.Action)
 	}
 	if body != nil {

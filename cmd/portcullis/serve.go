@@ -96,7 +96,6 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 }
 
 func serve(ctx context.Context, cfg serveConfig, log *logrus.Logger, stderr io.Writer) error {
-	plugin.Version = version
 	tuneGC(ctx)
 	instance := audit.NewID()
 	auditor, err := cfg.audit.open(instance, log)
@@ -145,7 +144,7 @@ func serve(ctx context.Context, cfg serveConfig, log *logrus.Logger, stderr io.W
 	// carry a load-time peak for the life of the process.
 	debug.FreeOSMemory()
 	trail := plugin.NewTrail(auditor)
-	popt := []plugin.Option{plugin.WithLogger(log), plugin.WithAuditor(trail), plugin.WithInstance(instance)}
+	popt := []plugin.Option{plugin.WithLogger(log), plugin.WithAuditor(trail), plugin.WithInstance(instance), plugin.WithVersion(version)}
 	owners, err := state.Open(cfg.stateDir)
 	if err != nil {
 		return fmt.Errorf("--state-dir: %w", err)

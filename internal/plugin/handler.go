@@ -92,13 +92,10 @@ type Status struct {
 	Policies       []string `json:"policies"`
 }
 
-// Version is set by the CLI at start-up (from build information).
-var Version = "dev"
-
 func (p *Plugin) serveStatus(w http.ResponseWriter, r *http.Request) {
 	st := Status{
 		Instance:      p.instance,
-		Version:       Version,
+		Version:       p.version,
 		Started:       p.started.UTC().Format("2006-01-02T15:04:05Z07:00"),
 		UptimeSeconds: p.now().Sub(p.started).Seconds(),
 	}

@@ -62,7 +62,7 @@ func (p *Plugin) followResponse(e *Envelope, set *policy.Set, id request.Identit
 			p.owners.Remove(o.Kind, o.ID)
 			return &o, nil
 		}
-	case route.Action == "container.rename":
+	case route.Action == request.ActionContainerRename:
 		if o, res := p.owners.Resolve(request.KindContainer, route.Target); res == request.Found {
 			p.owners.Rename(request.KindContainer, o.ID, strings.TrimPrefix(route.Query.Get("name"), "/"))
 			return &o, nil

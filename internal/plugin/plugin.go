@@ -30,6 +30,7 @@ type Plugin struct {
 	audit    Auditor
 	log      logrus.FieldLogger
 	instance string
+	version  string
 	started  time.Time
 	now      func() time.Time
 	// auditErrs rate-limits the log line of a failed audit record.
@@ -54,6 +55,9 @@ func WithLogger(l logrus.FieldLogger) Option { return func(p *Plugin) { p.log = 
 // WithInstance sets the plugin instance id (default: a new random id).
 func WithInstance(id string) Option { return func(p *Plugin) { p.instance = id } }
 
+// WithVersion sets the version /Portcullis.Status reports (default "dev").
+func WithVersion(v string) Option { return func(p *Plugin) { p.version = v } }
+
 // WithClock replaces time.Now, for tests.
 func WithClock(now func() time.Time) Option { return func(p *Plugin) { p.now = now } }
 
@@ -63,6 +67,7 @@ func New(set *policy.Set, opts ...Option) *Plugin {
 		audit:    nopAuditor{},
 		log:      logrus.StandardLogger(),
 		instance: newID(),
+		version:  "dev",
 		now:      time.Now,
 	}
 	for _, o := range opts {
@@ -284,7 +289,7 @@ func (p *Plugin) finish(o *Outcome) authorization.Response {
 
 // observe counts a request-phase answer.
 func (p *Plugin) observe(o *Outcome) {
-	action := "unknown"
+	action := string(request.ActionUnknown)
 	if o.Request != nil && o.Request.Action != "" {
 		action = string(o.Request.Action)
 	}

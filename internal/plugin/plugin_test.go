@@ -336,3 +336,30 @@ func TestListenRefusesLiveSocketAndReplacesStale(t *testing.T) {
 		t.Error("Listen replaced a regular file")
 	}
 }
+
+// TestStatusVersion: /Portcullis.Status reports the version the plugin
+// was made with, "dev" by default.
+func TestStatusVersion(t *testing.T) {
+	for _, tc := range []struct {
+		opts []plugin.Option
+		want string
+	}{
+		{nil, "dev"},
+		{[]plugin.Option{plugin.WithVersion("1.2.3")}, "1.2.3"},
+	} {
+		c, _ := serve(t, plugin.New(loadPolicies(t), tc.opts...))
+		res, err := c.Get("http://plugin/Portcullis.Status")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var st plugin.Status
+		err = json.NewDecoder(res.Body).Decode(&st)
+		res.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Version != tc.want {
+			t.Errorf("version %q, want %q", st.Version, tc.want)
+		}
+	}
+}

@@ -26,19 +26,19 @@ const SelfPolicy = "portcullis.self"
 
 // selfActions are the only actions Portcullis's own requests may perform.
 var selfActions = map[request.Action]bool{
-	"system.ping":    true,
-	"system.version": true,
-	"system.events":  true,
-	"container.list": true,
-	"volume.list":    true,
-	"network.list":   true,
-	"service.list":   true,
-	"secret.list":    true,
-	"config.list":    true,
+	request.ActionSystemPing:    true,
+	request.ActionSystemVersion: true,
+	request.ActionSystemEvents:  true,
+	request.ActionContainerList: true,
+	request.ActionVolumeList:    true,
+	request.ActionNetworkList:   true,
+	request.ActionServiceList:   true,
+	request.ActionSecretList:    true,
+	request.ActionConfigList:    true,
 	// The follower reads the USER of a container's image by its id
 	// (internal/state/user.go): images have no owner and an inspect
 	// changes nothing.
-	"image.inspect": true,
+	request.ActionImageInspect: true,
 }
 
 // WithSelfToken makes requests that carry token in SelfHeader Portcullis's

@@ -3,7 +3,6 @@ package policy
 import (
 	"encoding/binary"
 	"reflect"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -243,7 +242,7 @@ func (cc *compiler) compile(name string, e *policyBlock, own *policyBlock) (*com
 		// The one-line build setting: the classic builder's endpoint
 		// and BuildKit's two, whatever the actions lists say.
 		allowed := append(actionSet(nil), p.allowed...)
-		for _, a := range []request.Action{"image.build", "session", "grpc"} {
+		for _, a := range []request.Action{request.ActionImageBuild, request.ActionSession, request.ActionGrpc} {
 			if i, ok := actionIndex[a]; ok {
 				allowed[i/64] |= 1 << (i % 64)
 			}
@@ -411,13 +410,4 @@ func normCap(c string) string {
 		return c
 	}
 	return "CAP_" + c
-}
-
-func sortedCaps(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

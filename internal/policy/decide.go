@@ -132,39 +132,51 @@ func (e *evaluator) request() {
 			e.add(request.CodeUnknownField, f, "field "+f+" is not in the Docker API types Portcullis judges by, so nothing judged it, and a daemon of another version may apply it; remove it (or set allow_unknown_fields in the policy)")
 		}
 	}
-	if e.p.readOnly && (r.Method != "GET" && r.Method != "HEAD" || r.Action == "container.attach.ws") {
+	if e.p.readOnly && (r.Method != "GET" && r.Method != "HEAD" || r.Action == request.ActionContainerAttachWS) {
 		e.add("actions.read_only", "", "policy allows read-only access; "+string(r.Action)+" changes state")
 	}
 	switch r.Action {
-	case "container.create":
+	case request.ActionContainerCreate:
 		if c := r.ContainerCreate; c != nil {
 			e.container(c, createFields)
 		} else {
 			e.add(request.CodeBodyMissing, "body", "container.create has no body to judge")
 		}
-	case "container.exec":
+	case request.ActionContainerExec:
 		e.execCreate()
-	case "container.update":
+	case request.ActionContainerUpdate:
 		e.update()
-	case "volume.create":
+	case request.ActionVolumeCreate:
 		e.volumeCreate()
-	case "network.create":
+	case request.ActionNetworkCreate:
 		e.networkCreate()
-	case "network.connect":
+	case request.ActionNetworkConnect:
 		if !ctlNetworks.of(e.p.c).match(r.Target) {
 			e.add("network.mode", "", "network "+strconv.Quote(r.Target)+" is not allowed")
 		}
 		if nc := r.NetworkConnect; nc != nil && nc.EndpointConfig != nil {
 			e.endpoint(nc.EndpointConfig, "EndpointConfig")
 		}
-	case "service.create", "service.update":
+	case request.ActionServiceCreate, request.ActionServiceUpdate:
 		e.service()
 	case request.ActionServiceRollback:
 		if !e.p.allowed.has(request.ActionServiceRollback) {
-			e.add("service.rollback", "rollback", "rolling back applies the service's previous spec, which is not in the request and so cannot be judged")
+			e.add(ruleServiceRollback, "rollback", "rolling back applies the service's previous spec, which is not in the request and so cannot be judged")
 		}
 		e.service()
-	case "image.pull":
+	case request.ActionCheckpointCreate:
+		if c := r.CheckpointCreate; c != nil && c.CheckpointDir != "" {
+			e.checkpointDir(c.CheckpointDir, "CheckpointDir")
+		}
+	case request.ActionCheckpointList, request.ActionCheckpointDelete:
+		if d := r.Query.Get("dir"); d != "" {
+			e.checkpointDir(d, "dir")
+		}
+	case request.ActionContainerStart:
+		if d := r.Query.Get("checkpoint-dir"); d != "" {
+			e.checkpointDir(d, "checkpoint-dir")
+		}
+	case request.ActionImagePull:
 		ref := r.Query.Get("fromImage")
 		if t := r.Query.Get("tag"); t != "" && !strings.Contains(ref, "@") {
 			if strings.HasPrefix(t, "sha256:") {
@@ -174,18 +186,18 @@ func (e *evaluator) request() {
 			}
 		}
 		e.imageName(ref, "fromImage")
-	case "image.import", "image.tag", "commit":
+	case request.ActionImageImport, request.ActionImageTag, request.ActionCommit:
 		if repo := r.Query.Get("repo"); repo != "" {
 			e.imageName(repo, "repo")
 		}
-		if r.Action == "image.import" {
+		if r.Action == request.ActionImageImport {
 			e.importURL(r.Query.Get("fromSrc"))
 		}
-	case "plugin.pull", "plugin.upgrade", "plugin.privileges":
+	case request.ActionPluginPull, request.ActionPluginUpgrade, request.ActionPluginPrivileges:
 		e.pluginRemote(r.Query.Get("remote"))
-	case "image.push":
+	case request.ActionImagePush:
 		e.imageName(r.Target, "name")
-	case "image.build":
+	case request.ActionImageBuild:
 		for _, t := range r.Query["t"] {
 			e.imageName(t, "t")
 		}
@@ -437,9 +449,18 @@ func effectiveNanoCPUs(nano, quota, period int64) int64 {
 	return 0
 }
 
+// checkpointDir denies a checkpoint directory named by the request. The
+// daemon takes it as a host path and, as root, writes a checkpoint there
+// (creating it), lists it, removes DIR/NAME (os.RemoveAll) or restores
+// the container from it (daemon/checkpoint.go getCheckpointDir,
+// daemon/start.go); without one it uses the container's own directory.
+func (e *evaluator) checkpointDir(dir, field string) {
+	e.add("checkpoint.dir", field, "checkpoint directory "+strconv.Quote(dir)+" is a host path the daemon writes, removes or restores from as root")
+}
+
 // healthActions are the read-only health calls audit_health_calls
 // applies to.
-var healthActions = map[request.Action]bool{"system.ping": true, "system.version": true}
+var healthActions = map[request.Action]bool{request.ActionSystemPing: true, request.ActionSystemVersion: true}
 
 // build judges the classic builder's query (POST /build). What a build
 // runs (its Dockerfile's RUN steps) is in the context, which the daemon

@@ -292,7 +292,7 @@ var fieldTable = map[string]fieldClass{
 	"Service.Mode":                                                  harmlessAll(scheduling),
 	"Service.UpdateConfig.Parallelism":                              harmless(scheduling),
 	"Service.UpdateConfig.Delay":                                    harmless(scheduling),
-	"Service.UpdateConfig.FailureAction":                            judged("service.rollback"),
+	"Service.UpdateConfig.FailureAction":                            judged(ruleServiceRollback),
 	"Service.UpdateConfig.Monitor":                                  harmless(scheduling),
 	"Service.UpdateConfig.MaxFailureRatio":                          harmless(scheduling),
 	"Service.UpdateConfig.Order":                                    harmless(scheduling),

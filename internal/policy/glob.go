@@ -123,8 +123,6 @@ func (g *globList) match(s string) bool {
 	return false
 }
 
-func (g *globList) empty() bool { return !g.all && len(g.exact) == 0 && len(g.patterns) == 0 }
-
 // Host paths.
 //
 // A host path is judged after cleaning (path.Clean: "//", "/./", "..",

@@ -32,25 +32,25 @@ type ownerLabelSubject struct {
 func (e *evaluator) ownerLabelSubject() (ownerLabelSubject, bool) {
 	r := e.r
 	switch r.Action {
-	case "service.create", "service.update":
+	case request.ActionServiceCreate, request.ActionServiceUpdate:
 		s := ownerLabelSubject{command: commandOf(r), required: true}
 		if r.ServiceSpec != nil {
 			s.labels, s.present = r.ServiceSpec.Labels, true
 		}
 		return s, true
-	case "secret.create", "secret.update":
+	case request.ActionSecretCreate, request.ActionSecretUpdate:
 		s := ownerLabelSubject{command: commandOf(r), required: true}
 		if r.SecretSpec != nil {
 			s.labels, s.present = r.SecretSpec.Labels, true
 		}
 		return s, true
-	case "config.create", "config.update":
+	case request.ActionConfigCreate, request.ActionConfigUpdate:
 		s := ownerLabelSubject{command: commandOf(r), required: true}
 		if r.ConfigSpec != nil {
 			s.labels, s.present = r.ConfigSpec.Labels, true
 		}
 		return s, true
-	case "network.create":
+	case request.ActionNetworkCreate:
 		s := ownerLabelSubject{command: commandOf(r)}
 		if nc := r.NetworkCreate; nc != nil {
 			s.labels, s.present = nc.Labels, true

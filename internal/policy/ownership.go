@@ -40,8 +40,8 @@ func (cc *compiler) actionPatterns(items *[]string) actionSet {
 
 // pruneActions remove every team's unused objects, not the caller's.
 var pruneActions = map[request.Action]bool{
-	"container.prune": true, "volume.prune": true, "network.prune": true,
-	"image.prune": true, "image.build.prune": true,
+	request.ActionContainerPrune: true, request.ActionVolumePrune: true, request.ActionNetworkPrune: true,
+	request.ActionImagePrune: true, request.ActionImageBuildPrune: true,
 }
 
 // ownedKinds are the kinds whose objects have owners.

@@ -1,6 +1,10 @@
 package policy
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/portcullis/portcullis/internal/request"
+)
 
 // remedies says, for each rule id, what the person who sent the request
 // can change: the docker flag or request field to add, remove or change.
@@ -44,7 +48,9 @@ var remedies = map[string]string{
 	"network.endpoint_options": "remove the endpoint's driver options and sysctls (--network name=...,driver-opt=...)",
 	"network.options":          "remove that network option (-o/--opt), or ask for it in networks.options",
 	"resources.oom_score_adj":  "remove --oom-score-adj (or give it a value of 0 or more)",
-	"service.rollback":         "update the service with the spec you want instead of --rollback, or ask the policy's owners to allow service.rollback",
+	ruleServiceRollback:        "update the service with the spec you want instead of --rollback, or ask the policy's owners to allow service.rollback",
+
+	"checkpoint.dir": "leave out --checkpoint-dir (and the dir parameter): checkpoints stay in the daemon's directory for the container",
 
 	"identity.ambiguous": "your identity matches two teams; ask the policy's owners to make team membership unambiguous",
 
@@ -111,11 +117,11 @@ var remedies = map[string]string{
 // actionRemedies override remedies["actions.denied"] for the actions
 // whose denial has a reason of its own, by action glob.
 var actionRemedies = []struct{ glob, remedy string }{
-	{"container.archive.put", "docker cp into a container is off: the daemon writes the files as root, setuid bits kept, through the container's writable binds too; pipe a file in as the container's user instead: docker exec -i CONTAINER sh -c 'cat > /path' < FILE"},
+	{string(request.ActionContainerArchivePut), "docker cp into a container is off: the daemon writes the files as root, setuid bits kept, through the container's writable binds too; pipe a file in as the container's user instead: docker exec -i CONTAINER sh -c 'cat > /path' < FILE"},
 	{"plugin.*", "self-protection: plugins run as root on the host and Portcullis itself is one, so plugin actions are denied unless a team's policy allows plugin.*; ask the host's administrators"},
-	{"image.build", "builds are off for your team; ask the policy's owners for build { allow = true } (see docs/policy.md, builds)"},
-	{"grpc", "BuildKit builds are off for your team; ask the policy's owners for build { allow = true } (see docs/policy.md, builds)"},
-	{"session", "BuildKit builds are off for your team; ask the policy's owners for build { allow = true } (see docs/policy.md, builds)"},
+	{string(request.ActionImageBuild), "builds are off for your team; ask the policy's owners for build { allow = true } (see docs/policy.md, builds)"},
+	{string(request.ActionGrpc), "BuildKit builds are off for your team; ask the policy's owners for build { allow = true } (see docs/policy.md, builds)"},
+	{string(request.ActionSession), "BuildKit builds are off for your team; ask the policy's owners for build { allow = true } (see docs/policy.md, builds)"},
 }
 
 // remedyFor is the remedy for a violation of rule by a request of action.

@@ -14,6 +14,15 @@ import (
 // service judges a service spec: its container spec with the same checks
 // as container create, and plugin tasks (Runtime "plugin"), which install
 // a plugin on every node and are allowed only with plugin.pull.
+// ruleServiceRollback is the rule that denies a request making the daemon
+// apply a service's previous spec (?rollback=previous, or an update whose
+// FailureAction is rollback) when the policy does not allow the action
+// service.rollback. It is the one rule id that is also an action name, on
+// purpose: it fires exactly when that action, which the request implies,
+// is not allowed, and records and docs/policy.md name it so. It is a rule
+// id, not an action: action code uses request.ActionServiceRollback.
+const ruleServiceRollback = "service.rollback"
+
 func (e *evaluator) service() {
 	s := e.r.ServiceSpec
 	if s == nil {
@@ -21,13 +30,13 @@ func (e *evaluator) service() {
 		return
 	}
 	tt := &s.TaskTemplate
-	if (tt.Runtime == swarm.RuntimePlugin || tt.PluginSpec != nil) && !e.p.allowed.has("plugin.pull") {
+	if (tt.Runtime == swarm.RuntimePlugin || tt.PluginSpec != nil) && !e.p.allowed.has(request.ActionPluginPull) {
 		e.add("service.plugin", "TaskTemplate.PluginSpec", "services that install plugins are not allowed")
 	}
 	// FailureAction "rollback" makes the daemon apply the previous spec by
 	// itself when an update fails (swarmkit orchestrator/update/updater.go).
 	if u := s.UpdateConfig; u != nil && u.FailureAction == swarm.UpdateFailureActionRollback && !e.p.allowed.has(request.ActionServiceRollback) {
-		e.add("service.rollback", "UpdateConfig.FailureAction", "an automatic rollback applies the service's previous spec, which is not in the request and so cannot be judged")
+		e.add(ruleServiceRollback, "UpdateConfig.FailureAction", "an automatic rollback applies the service's previous spec, which is not in the request and so cannot be judged")
 	}
 	cs := tt.ContainerSpec
 	if cs == nil {

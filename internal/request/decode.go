@@ -5,72 +5,112 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net/url"
 	"reflect"
 	"strconv"
 	"strings"
 
+	"github.com/docker/docker/api/types"
+	"github.com/docker/docker/api/types/checkpoint"
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/network"
+	"github.com/docker/docker/api/types/swarm"
+	"github.com/docker/docker/api/types/volume"
 )
 
-// decodeBody decodes r's JSON body into the daemon's type for r.Action.
-func decodeBody(r *Request, body []byte) error {
-	var err error
-	switch r.Action {
-	case "container.create":
+// decoder decodes one route's JSON body into its field of the request
+// model.
+type decoder struct {
+	// typ is the daemon's type the body decodes into.
+	typ    reflect.Type
+	decode func(r *Request, body []byte) error
+}
+
+// field is the name of the Request field d fills: the one decoding an
+// empty value of its JSON kind sets.
+func (d *decoder) field() string {
+	body := "{}"
+	if d.typ.Kind() == reflect.Slice {
+		body = "[]"
+	}
+	r := &Request{Query: url.Values{}}
+	if d.decode(r, []byte(body)) != nil {
+		return ""
+	}
+	rv := reflect.ValueOf(r).Elem()
+	for i := 0; i < rv.NumField(); i++ {
+		if f := rv.Field(i); (f.Kind() == reflect.Pointer || f.Kind() == reflect.Slice) && !f.IsNil() && rv.Type().Field(i).Name != "UnknownFields" {
+			return rv.Type().Field(i).Name
+		}
+	}
+	return ""
+}
+
+// into is the decoder of a body that is one JSON value of type T, into
+// the field of r that field returns.
+func into[T any](field func(r *Request) **T) *decoder {
+	return &decoder{typ: reflect.TypeFor[T](), decode: func(r *Request, body []byte) error {
+		return decodeInto(body, field(r), &r.UnknownFields)
+	}}
+}
+
+// intoSlice is into for bodies that are JSON arrays.
+func intoSlice[S ~[]E, E any](field func(r *Request) *S) *decoder {
+	return &decoder{typ: reflect.TypeFor[S](), decode: func(r *Request, body []byte) error {
+		return decodeSlice(body, field(r), &r.UnknownFields)
+	}}
+}
+
+// The decoders of the route table's bodies, one per body type.
+var (
+	decContainerCreate = &decoder{typ: reflect.TypeFor[ContainerCreate](), decode: func(r *Request, body []byte) error {
+		var err error
 		r.ContainerCreate, err = decodeCreate(body, &r.UnknownFields)
 		if r.ContainerCreate != nil {
 			r.ContainerCreate.Name = r.Query.Get("name")
 			r.ContainerCreate.Platform = r.Query.Get("platform")
 		}
-	case "commit":
-		var c *ContainerCreate
-		if c, err = decodeCreate(body, &r.UnknownFields); c != nil {
+		return err
+	}}
+	// decCommit: the body of a commit is a container Config, which the
+	// daemon decodes as a create body (api/server/router/container/
+	// container_routes.go postCommit: decoder.DecodeConfig).
+	decCommit = &decoder{typ: reflect.TypeFor[container.Config](), decode: func(r *Request, body []byte) error {
+		c, err := decodeCreate(body, &r.UnknownFields)
+		if c != nil {
 			r.CommitConfig = c.Config
 		}
-	case "container.exec":
-		err = decodeInto(body, &r.Exec, &r.UnknownFields)
-	case "exec.start":
-		err = decodeInto(body, &r.ExecStart, &r.UnknownFields)
-	case "container.update":
-		err = decodeInto(body, &r.ContainerUpdate, &r.UnknownFields)
-	case "checkpoint.create":
-		err = decodeInto(body, &r.CheckpointCreate, &r.UnknownFields)
-	case "volume.create":
-		err = decodeInto(body, &r.VolumeCreate, &r.UnknownFields)
-	case "volume.update":
-		err = decodeInto(body, &r.VolumeUpdate, &r.UnknownFields)
-	case "network.create":
-		err = decodeInto(body, &r.NetworkCreate, &r.UnknownFields)
-	case "network.connect":
-		err = decodeInto(body, &r.NetworkConnect, &r.UnknownFields)
-	case "network.disconnect":
-		err = decodeInto(body, &r.NetworkDisconnect, &r.UnknownFields)
-	case "service.create", "service.update", ActionServiceRollback:
-		err = decodeInto(body, &r.ServiceSpec, &r.UnknownFields)
-	case "swarm.init":
-		err = decodeInto(body, &r.SwarmInit, &r.UnknownFields)
-	case "swarm.join":
-		err = decodeInto(body, &r.SwarmJoin, &r.UnknownFields)
-	case "swarm.update":
-		err = decodeInto(body, &r.SwarmUpdate, &r.UnknownFields)
-	case "swarm.unlock":
-		err = decodeInto(body, &r.SwarmUnlock, &r.UnknownFields)
-	case "node.update":
-		err = decodeInto(body, &r.NodeSpec, &r.UnknownFields)
-	case "secret.create", "secret.update":
-		err = decodeInto(body, &r.SecretSpec, &r.UnknownFields)
-	case "config.create", "config.update":
-		err = decodeInto(body, &r.ConfigSpec, &r.UnknownFields)
-	case "plugin.pull", "plugin.upgrade":
-		err = decodeSlice(body, &r.PluginPrivileges, &r.UnknownFields)
-	case "plugin.set":
-		err = decodeSlice(body, &r.PluginSettings, &r.UnknownFields)
-	default:
-		// A JSON body on a route whose body the daemon ignores.
-		return nil
+		return err
+	}}
+	decExec              = into(func(r *Request) **container.ExecOptions { return &r.Exec })
+	decExecStart         = into(func(r *Request) **container.ExecStartOptions { return &r.ExecStart })
+	decContainerUpdate   = into(func(r *Request) **container.UpdateConfig { return &r.ContainerUpdate })
+	decCheckpointCreate  = into(func(r *Request) **checkpoint.CreateOptions { return &r.CheckpointCreate })
+	decVolumeCreate      = into(func(r *Request) **volume.CreateOptions { return &r.VolumeCreate })
+	decVolumeUpdate      = into(func(r *Request) **volume.UpdateOptions { return &r.VolumeUpdate })
+	decNetworkCreate     = into(func(r *Request) **network.CreateRequest { return &r.NetworkCreate })
+	decNetworkConnect    = into(func(r *Request) **network.ConnectOptions { return &r.NetworkConnect })
+	decNetworkDisconnect = into(func(r *Request) **network.DisconnectOptions { return &r.NetworkDisconnect })
+	decServiceSpec       = into(func(r *Request) **swarm.ServiceSpec { return &r.ServiceSpec })
+	decSwarmInit         = into(func(r *Request) **swarm.InitRequest { return &r.SwarmInit })
+	decSwarmJoin         = into(func(r *Request) **swarm.JoinRequest { return &r.SwarmJoin })
+	decSwarmUpdate       = into(func(r *Request) **swarm.Spec { return &r.SwarmUpdate })
+	decSwarmUnlock       = into(func(r *Request) **swarm.UnlockRequest { return &r.SwarmUnlock })
+	decNodeSpec          = into(func(r *Request) **swarm.NodeSpec { return &r.NodeSpec })
+	decSecretSpec        = into(func(r *Request) **swarm.SecretSpec { return &r.SecretSpec })
+	decConfigSpec        = into(func(r *Request) **swarm.ConfigSpec { return &r.ConfigSpec })
+	decPluginPrivileges  = intoSlice(func(r *Request) *types.PluginPrivileges { return &r.PluginPrivileges })
+	decPluginSettings    = intoSlice(func(r *Request) *[]string { return &r.PluginSettings })
+)
+
+// decodeBody decodes r's JSON body with d, the decoder of r's route. Every
+// route whose body is bodyRequired or bodyOptional has one
+// (TestRouteTable); a nil d is refused all the same.
+func decodeBody(r *Request, d *decoder, body []byte) error {
+	if d == nil {
+		return reject(CodeBodyInvalid, "body", "the %s body has no decoder", r.Action)
 	}
-	if err != nil {
+	if err := d.decode(r, body); err != nil {
 		var re *Error
 		if errors.As(err, &re) {
 			return re

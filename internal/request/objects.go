@@ -75,7 +75,7 @@ func (r *Request) References() []Ref {
 		}
 	}
 	switch r.Action {
-	case "container.create":
+	case ActionContainerCreate:
 		c := r.ContainerCreate
 		if c == nil || c.HostConfig == nil {
 			return nil
@@ -123,15 +123,15 @@ func (r *Request) References() []Ref {
 				}
 			}
 		}
-	case "network.connect":
+	case ActionNetworkConnect:
 		if r.NetworkConnect != nil {
 			add(KindContainer, r.NetworkConnect.Container, "Container")
 		}
-	case "network.disconnect":
+	case ActionNetworkDisconnect:
 		if r.NetworkDisconnect != nil {
 			add(KindContainer, r.NetworkDisconnect.Container, "Container")
 		}
-	case "commit":
+	case ActionCommit:
 		add(KindContainer, r.Query.Get("container"), "container")
 	}
 	return out

@@ -66,7 +66,7 @@ func Parse(method, uri string, headers map[string]string, body []byte) (*Request
 	if rt == nil {
 		return r, nil
 	}
-	if err := formBody(r, rt, headers); err != nil {
+	if err := formBody(r, headers); err != nil {
 		return r, err
 	}
 
@@ -77,7 +77,7 @@ func Parse(method, uri string, headers map[string]string, body []byte) (*Request
 		}
 	}
 
-	switch rt.body {
+	switch rt.body.kind {
 	case bodyForbidden:
 		if r.HasBody {
 			return r, reject(CodeBodyUnexpected, "body", "%s %s must not carry a body: daemons before API 1.24 apply a HostConfig sent here", method, r.Path)
@@ -88,7 +88,7 @@ func Parse(method, uri string, headers map[string]string, body []byte) (*Request
 		return r, nil
 	case bodyRequired, bodyOptional:
 		if !r.HasBody {
-			if rt.body == bodyRequired {
+			if rt.body.kind == bodyRequired {
 				return r, missingBody(r, headers)
 			}
 			return r, nil
@@ -96,7 +96,7 @@ func Parse(method, uri string, headers map[string]string, body []byte) (*Request
 		if r.ContentType != "application/json" {
 			return r, reject(CodeBodyInvalid, "Content-Type", "%s needs a JSON body, got Content-Type %q", r.Action, header(headers, "Content-Type"))
 		}
-		if err := decodeBody(r, body); err != nil {
+		if err := decodeBody(r, rt.body.decode, body); err != nil {
 			return r, err
 		}
 	}
@@ -154,18 +154,18 @@ func classify(method, uri string) (r *Request, rt *route, err error) {
 		r.Action = ActionUnknown
 		return r, nil, nil
 	}
+	switch {
+	case rt.action == ActionImagePull && q.Get("fromSrc") != "":
+		rt = &imageImport
+	case rt.action == ActionServiceUpdate && q.Get("rollback") == "previous":
+		rt = &serviceRollback
+	}
 	r.Action = rt.action
 	r.Target = v
 	r.TargetKind = rt.target
 	r.Creates = rt.creates
 	if rt.action == ActionCheckpointDelete {
 		r.Target, r.Checkpoint, _ = strings.Cut(v, "\x00")
-	}
-	if rt.action == "image.pull" && q.Get("fromSrc") != "" {
-		r.Action = ActionImageImport
-	}
-	if rt.action == "service.update" && q.Get("rollback") == "previous" {
-		r.Action = ActionServiceRollback
 	}
 	return r, rt, nil
 }
@@ -174,8 +174,8 @@ func classify(method, uri string) (r *Request, rt *route, err error) {
 // which the daemon reads through its form parser (httputils.ParseForm,
 // r.FormValue): image create (pull, import), commit, tag, push, build.
 var formReaders = map[Action]bool{
-	"image.pull": true, ActionImageImport: true, "commit": true, "image.tag": true,
-	"image.push": true, "image.build": true,
+	ActionImagePull: true, ActionImageImport: true, ActionCommit: true, ActionImageTag: true,
+	ActionImagePush: true, ActionImageBuild: true,
 }
 
 // formBody denies a request whose body the daemon would read as form
@@ -191,7 +191,7 @@ var formReaders = map[Action]bool{
 // daemon reads (everything but build and import from stdin), any body
 // the plugin was not shown is therefore denied too, whatever its declared
 // type; so is a body of unknown length (no Content-Length: chunked).
-func formBody(r *Request, rt *route, headers map[string]string) *Error {
+func formBody(r *Request, headers map[string]string) *Error {
 	switch r.Method {
 	case "POST", "PUT", "PATCH":
 	default:
@@ -208,7 +208,7 @@ func formBody(r *Request, rt *route, headers map[string]string) *Error {
 	if !formReaders[r.Action] || r.HasBody {
 		return nil
 	}
-	stream := r.Action == "image.build" || r.Action == ActionImageImport && r.Query.Get("fromSrc") == "-"
+	stream := r.Action == ActionImageBuild || r.Action == ActionImageImport && r.Query.Get("fromSrc") == "-"
 	if stream {
 		return nil
 	}

@@ -133,8 +133,5 @@ type ContainerCreate struct {
 
 // Action names a Docker Engine API route: a resource and a verb joined by
 // dots, for example "container.create" or "container.archive.put". The
-// full list is in routes.go.
+// full list is in actions.go.
 type Action string
-
-// ActionUnknown is the action of a request that matches no daemon route.
-const ActionUnknown Action = "unknown"

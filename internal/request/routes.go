@@ -1,6 +1,9 @@
 package request
 
-import "strings"
+import (
+	"reflect"
+	"strings"
+)
 
 // bodyKind says what a route's body is and whether the plugin must see it.
 type bodyKind uint8
@@ -36,14 +39,19 @@ const (
 )
 
 // route is one entry of the daemon's route table: prefix, optional path
-// variable, suffix.
+// variable, suffix, and everything Portcullis knows about the route. It
+// is the one place that knows a route: adding one is adding a row (and,
+// for a new body type, its decoder and a check or a reason; see
+// TestRouteTable and, in internal/policy, TestDecodedBodiesJudged).
 type route struct {
 	method string
 	prefix string
 	vk     varKind
 	suffix string
 	action Action
-	body   bodyKind
+	// body is what the route's body is and, for a JSON body the daemon
+	// reads, how it is decoded into the request model.
+	body bodySpec
 	// target is the kind of object the path variable names (KindNone
 	// for routes without one, or whose variable names no object Portcullis
 	// tracks, such as a registry reference).
@@ -51,6 +59,42 @@ type route struct {
 	// creates is the kind of object a successful response names as
 	// created (its id in the body), KindNone for routes that create none.
 	creates Kind
+	// names adds what the request names besides its path target (the
+	// query's image reference, the body's volume name, ...) to what the
+	// audit record shows of it; nil when the path target is all (see
+	// Request.Names).
+	names func(r *Request, n *Names)
+}
+
+// bodySpec is a route's body: its kind and, for bodyRequired and
+// bodyOptional, its decoder.
+type bodySpec struct {
+	kind   bodyKind
+	decode *decoder
+	// unjudged, when set, says why no policy check reads the decoded
+	// body: what the daemon does with it (checked in its source) and why
+	// that grants nothing beyond what allowing the action does. When it
+	// is empty a check must read the body (TestDecodedBodiesJudged).
+	unjudged string
+}
+
+var (
+	noBody     = bodySpec{kind: bodyNone}
+	opaqueBody = bodySpec{kind: bodyOpaque}
+	forbidden  = bodySpec{kind: bodyForbidden}
+)
+
+// required is a JSON body that decides the request, decoded by d.
+func required(d *decoder) bodySpec { return bodySpec{kind: bodyRequired, decode: d} }
+
+// optional is a JSON body the daemon reads when present, decoded by d.
+func optional(d *decoder) bodySpec { return bodySpec{kind: bodyOptional, decode: d} }
+
+// judgedByNothing declares that no check reads the body, and why that is
+// safe.
+func (b bodySpec) judgedByNothing(why string) bodySpec {
+	b.unjudged = why
+	return b
 }
 
 // routes is the Docker Engine API route table (moby api/server/router,
@@ -59,183 +103,158 @@ type route struct {
 // container routes, as in the daemon, so their DELETE is not masked.
 var routes = []route{
 	// checkpoint
-	{"GET", "/containers/", varAny, "/checkpoints", "checkpoint.list", bodyNone, KindContainer, KindNone},
-	{"POST", "/containers/", varAny, "/checkpoints", "checkpoint.create", bodyRequired, KindContainer, KindNone},
-	// DELETE /containers/{name}/checkpoints/{checkpoint} is matched in classify.
+	{"GET", "/containers/", varAny, "/checkpoints", ActionCheckpointList, noBody, KindContainer, KindNone, nil},
+	{"POST", "/containers/", varAny, "/checkpoints", ActionCheckpointCreate, required(decCheckpointCreate), KindContainer, KindNone, nil},
+	// DELETE /containers/{name}/checkpoints/{checkpoint} is matched in match (checkpointDelete).
 
 	// container
-	{"HEAD", "/containers/", varAny, "/archive", "container.archive.head", bodyNone, KindContainer, KindNone},
-	{"GET", "/containers/json", varNone, "", "container.list", bodyNone, KindNone, KindNone},
-	{"GET", "/containers/", varAny, "/export", "container.export", bodyNone, KindContainer, KindNone},
-	{"GET", "/containers/", varAny, "/changes", "container.changes", bodyNone, KindContainer, KindNone},
-	{"GET", "/containers/", varAny, "/json", "container.inspect", bodyNone, KindContainer, KindNone},
-	{"GET", "/containers/", varAny, "/top", "container.top", bodyNone, KindContainer, KindNone},
-	{"GET", "/containers/", varAny, "/logs", "container.logs", bodyNone, KindContainer, KindNone},
-	{"GET", "/containers/", varAny, "/stats", "container.stats", bodyNone, KindContainer, KindNone},
-	{"GET", "/containers/", varAny, "/attach/ws", "container.attach.ws", bodyNone, KindContainer, KindNone},
-	{"GET", "/exec/", varAny, "/json", "exec.inspect", bodyNone, KindExec, KindNone},
-	{"GET", "/containers/", varAny, "/archive", "container.archive.get", bodyNone, KindContainer, KindNone},
-	{"POST", "/containers/create", varNone, "", "container.create", bodyRequired, KindNone, KindContainer},
-	{"POST", "/containers/", varAny, "/kill", "container.kill", bodyNone, KindContainer, KindNone},
-	{"POST", "/containers/", varAny, "/pause", "container.pause", bodyNone, KindContainer, KindNone},
-	{"POST", "/containers/", varAny, "/unpause", "container.unpause", bodyNone, KindContainer, KindNone},
-	{"POST", "/containers/", varAny, "/restart", "container.restart", bodyNone, KindContainer, KindNone},
-	{"POST", "/containers/", varAny, "/start", "container.start", bodyForbidden, KindContainer, KindNone},
-	{"POST", "/containers/", varAny, "/stop", "container.stop", bodyNone, KindContainer, KindNone},
-	{"POST", "/containers/", varAny, "/wait", "container.wait", bodyNone, KindContainer, KindNone},
-	{"POST", "/containers/", varAny, "/resize", "container.resize", bodyNone, KindContainer, KindNone},
-	{"POST", "/containers/", varAny, "/attach", "container.attach", bodyNone, KindContainer, KindNone},
-	{"POST", "/containers/", varAny, "/exec", "container.exec", bodyRequired, KindContainer, KindExec},
-	{"POST", "/exec/", varAny, "/start", "exec.start", bodyOptional, KindExec, KindNone},
-	{"POST", "/exec/", varAny, "/resize", "exec.resize", bodyNone, KindExec, KindNone},
-	{"POST", "/containers/", varAny, "/rename", "container.rename", bodyNone, KindContainer, KindNone},
-	{"POST", "/containers/", varAny, "/update", "container.update", bodyRequired, KindContainer, KindNone},
-	{"POST", "/containers/prune", varNone, "", "container.prune", bodyNone, KindNone, KindNone},
-	{"POST", "/commit", varNone, "", "commit", bodyOptional, KindNone, KindImage},
-	{"PUT", "/containers/", varAny, "/archive", "container.archive.put", bodyOpaque, KindContainer, KindNone},
-	{"DELETE", "/containers/", varAny, "", "container.remove", bodyNone, KindContainer, KindNone},
+	{"HEAD", "/containers/", varAny, "/archive", ActionContainerArchiveHead, noBody, KindContainer, KindNone, nil},
+	{"GET", "/containers/json", varNone, "", ActionContainerList, noBody, KindNone, KindNone, nil},
+	{"GET", "/containers/", varAny, "/export", ActionContainerExport, noBody, KindContainer, KindNone, nil},
+	{"GET", "/containers/", varAny, "/changes", ActionContainerChanges, noBody, KindContainer, KindNone, nil},
+	{"GET", "/containers/", varAny, "/json", ActionContainerInspect, noBody, KindContainer, KindNone, nil},
+	{"GET", "/containers/", varAny, "/top", ActionContainerTop, noBody, KindContainer, KindNone, nil},
+	{"GET", "/containers/", varAny, "/logs", ActionContainerLogs, noBody, KindContainer, KindNone, nil},
+	{"GET", "/containers/", varAny, "/stats", ActionContainerStats, noBody, KindContainer, KindNone, nil},
+	{"GET", "/containers/", varAny, "/attach/ws", ActionContainerAttachWS, noBody, KindContainer, KindNone, nil},
+	{"GET", "/exec/", varAny, "/json", ActionExecInspect, noBody, KindExec, KindNone, nil},
+	{"GET", "/containers/", varAny, "/archive", ActionContainerArchiveGet, noBody, KindContainer, KindNone, nil},
+	{"POST", "/containers/create", varNone, "", ActionContainerCreate, required(decContainerCreate), KindNone, KindContainer, namesContainerCreate},
+	{"POST", "/containers/", varAny, "/kill", ActionContainerKill, noBody, KindContainer, KindNone, nil},
+	{"POST", "/containers/", varAny, "/pause", ActionContainerPause, noBody, KindContainer, KindNone, nil},
+	{"POST", "/containers/", varAny, "/unpause", ActionContainerUnpause, noBody, KindContainer, KindNone, nil},
+	{"POST", "/containers/", varAny, "/restart", ActionContainerRestart, noBody, KindContainer, KindNone, nil},
+	{"POST", "/containers/", varAny, "/start", ActionContainerStart, forbidden, KindContainer, KindNone, nil},
+	{"POST", "/containers/", varAny, "/stop", ActionContainerStop, noBody, KindContainer, KindNone, nil},
+	{"POST", "/containers/", varAny, "/wait", ActionContainerWait, noBody, KindContainer, KindNone, nil},
+	{"POST", "/containers/", varAny, "/resize", ActionContainerResize, noBody, KindContainer, KindNone, nil},
+	{"POST", "/containers/", varAny, "/attach", ActionContainerAttach, noBody, KindContainer, KindNone, nil},
+	{"POST", "/containers/", varAny, "/exec", ActionContainerExec, required(decExec), KindContainer, KindExec, nil},
+	{"POST", "/exec/", varAny, "/start", ActionExecStart, optional(decExecStart).judgedByNothing(
+		"Detach, Tty and ConsoleSize only choose how the exec's streams attach (api/server/router/container/exec.go postContainerExecStart); what runs and as whom was judged at container.exec, and whose exec it is by ownership"), KindExec, KindNone, nil},
+	{"POST", "/exec/", varAny, "/resize", ActionExecResize, noBody, KindExec, KindNone, nil},
+	{"POST", "/containers/", varAny, "/rename", ActionContainerRename, noBody, KindContainer, KindNone, nil},
+	{"POST", "/containers/", varAny, "/update", ActionContainerUpdate, required(decContainerUpdate), KindContainer, KindNone, nil},
+	{"POST", "/containers/prune", varNone, "", ActionContainerPrune, noBody, KindNone, KindNone, nil},
+	{"POST", "/commit", varNone, "", ActionCommit, optional(decCommit).judgedByNothing(
+		"the Config becomes the committed image's configuration (daemon/commit.go merges it), as a pulled, loaded or imported image's can be anything; a container made from it is judged by its create body, and by the image's USER as the daemon reads it from the image, so the config grants nothing unjudged"), KindNone, KindImage, namesCommit},
+	{"PUT", "/containers/", varAny, "/archive", ActionContainerArchivePut, opaqueBody, KindContainer, KindNone, nil},
+	{"DELETE", "/containers/", varAny, "", ActionContainerRemove, noBody, KindContainer, KindNone, nil},
 
 	// image
-	{"GET", "/images/json", varNone, "", "image.list", bodyNone, KindNone, KindNone},
-	{"GET", "/images/search", varNone, "", "image.search", bodyNone, KindNone, KindNone},
-	{"GET", "/images/get", varNone, "", "image.get", bodyNone, KindNone, KindNone},
-	{"GET", "/images/", varAny, "/get", "image.get", bodyNone, KindImage, KindNone},
-	{"GET", "/images/", varAny, "/history", "image.history", bodyNone, KindImage, KindNone},
-	{"GET", "/images/", varAny, "/json", "image.inspect", bodyNone, KindImage, KindNone},
-	{"POST", "/images/load", varNone, "", "image.load", bodyOpaque, KindNone, KindNone},
-	{"POST", "/images/create", varNone, "", "image.pull", bodyOpaque, KindNone, KindNone}, // image.import with fromSrc
-	{"POST", "/images/", varAny, "/push", "image.push", bodyNone, KindImage, KindNone},
-	{"POST", "/images/", varAny, "/tag", "image.tag", bodyNone, KindImage, KindNone},
-	{"POST", "/images/prune", varNone, "", "image.prune", bodyNone, KindNone, KindNone},
-	{"DELETE", "/images/", varAny, "", "image.remove", bodyNone, KindImage, KindNone},
+	{"GET", "/images/json", varNone, "", ActionImageList, noBody, KindNone, KindNone, nil},
+	{"GET", "/images/search", varNone, "", ActionImageSearch, noBody, KindNone, KindNone, nil},
+	{"GET", "/images/get", varNone, "", ActionImageGet, noBody, KindNone, KindNone, nil},
+	{"GET", "/images/", varAny, "/get", ActionImageGet, noBody, KindImage, KindNone, nil},
+	{"GET", "/images/", varAny, "/history", ActionImageHistory, noBody, KindImage, KindNone, nil},
+	{"GET", "/images/", varAny, "/json", ActionImageInspect, noBody, KindImage, KindNone, nil},
+	{"POST", "/images/load", varNone, "", ActionImageLoad, opaqueBody, KindNone, KindNone, nil},
+	{"POST", "/images/create", varNone, "", ActionImagePull, opaqueBody, KindNone, KindNone, namesImagePull}, // image.import with fromSrc
+	{"POST", "/images/", varAny, "/push", ActionImagePush, noBody, KindImage, KindNone, nil},
+	{"POST", "/images/", varAny, "/tag", ActionImageTag, noBody, KindImage, KindNone, namesImageTag},
+	{"POST", "/images/prune", varNone, "", ActionImagePrune, noBody, KindNone, KindNone, nil},
+	{"DELETE", "/images/", varAny, "", ActionImageRemove, noBody, KindImage, KindNone, nil},
 
 	// system
-	{"OPTIONS", "/", varAny, "", "options", bodyNone, KindNone, KindNone},
-	{"GET", "/_ping", varNone, "", "system.ping", bodyNone, KindNone, KindNone},
-	{"HEAD", "/_ping", varNone, "", "system.ping", bodyNone, KindNone, KindNone},
-	{"GET", "/events", varNone, "", "system.events", bodyNone, KindNone, KindNone},
-	{"GET", "/info", varNone, "", "system.info", bodyNone, KindNone, KindNone},
-	{"GET", "/version", varNone, "", "system.version", bodyNone, KindNone, KindNone},
-	{"GET", "/system/df", varNone, "", "system.df", bodyNone, KindNone, KindNone},
-	{"POST", "/auth", varNone, "", "system.auth", bodyNone, KindNone, KindNone},
+	{"OPTIONS", "/", varAny, "", ActionOptions, noBody, KindNone, KindNone, nil},
+	{"GET", "/_ping", varNone, "", ActionSystemPing, noBody, KindNone, KindNone, nil},
+	{"HEAD", "/_ping", varNone, "", ActionSystemPing, noBody, KindNone, KindNone, nil},
+	{"GET", "/events", varNone, "", ActionSystemEvents, noBody, KindNone, KindNone, nil},
+	{"GET", "/info", varNone, "", ActionSystemInfo, noBody, KindNone, KindNone, nil},
+	{"GET", "/version", varNone, "", ActionSystemVersion, noBody, KindNone, KindNone, nil},
+	{"GET", "/system/df", varNone, "", ActionSystemDf, noBody, KindNone, KindNone, nil},
+	{"POST", "/auth", varNone, "", ActionSystemAuth, noBody, KindNone, KindNone, nil},
 
 	// volume
-	{"GET", "/volumes", varNone, "", "volume.list", bodyNone, KindNone, KindNone},
-	{"GET", "/volumes/", varAny, "", "volume.inspect", bodyNone, KindVolume, KindNone},
-	{"POST", "/volumes/create", varNone, "", "volume.create", bodyRequired, KindNone, KindVolume},
-	{"POST", "/volumes/prune", varNone, "", "volume.prune", bodyNone, KindNone, KindNone},
-	{"PUT", "/volumes/", varAny, "", "volume.update", bodyRequired, KindVolume, KindNone},
-	{"DELETE", "/volumes/", varAny, "", "volume.remove", bodyNone, KindVolume, KindNone},
+	{"GET", "/volumes", varNone, "", ActionVolumeList, noBody, KindNone, KindNone, nil},
+	{"GET", "/volumes/", varAny, "", ActionVolumeInspect, noBody, KindVolume, KindNone, nil},
+	{"POST", "/volumes/create", varNone, "", ActionVolumeCreate, required(decVolumeCreate), KindNone, KindVolume, namesVolumeCreate},
+	{"POST", "/volumes/prune", varNone, "", ActionVolumePrune, noBody, KindNone, KindNone, nil},
+	{"PUT", "/volumes/", varAny, "", ActionVolumeUpdate, required(decVolumeUpdate).judgedByNothing(
+		"only a cluster volume's Availability (active, pause, drain) is applied (daemon/cluster/volumes.go UpdateVolume plucks Spec.Availability; swarmkit controlapi UpdateVolume refuses other changes); whose volume it is, is judged by ownership"), KindVolume, KindNone, nil},
+	{"DELETE", "/volumes/", varAny, "", ActionVolumeRemove, noBody, KindVolume, KindNone, nil},
 
 	// build
-	{"POST", "/build", varNone, "", "image.build", bodyOpaque, KindNone, KindNone},
-	{"POST", "/build/prune", varNone, "", "image.build.prune", bodyNone, KindNone, KindNone},
-	{"POST", "/build/cancel", varNone, "", "image.build.cancel", bodyNone, KindNone, KindNone},
+	{"POST", "/build", varNone, "", ActionImageBuild, opaqueBody, KindNone, KindNone, namesImageBuild},
+	{"POST", "/build/prune", varNone, "", ActionImageBuildPrune, noBody, KindNone, KindNone, nil},
+	{"POST", "/build/cancel", varNone, "", ActionImageBuildCancel, noBody, KindNone, KindNone, nil},
 
 	// session
-	{"POST", "/session", varNone, "", "session", bodyOpaque, KindNone, KindNone},
+	{"POST", "/session", varNone, "", ActionSession, opaqueBody, KindNone, KindNone, nil},
 
 	// swarm
-	{"GET", "/swarm", varNone, "", "swarm.inspect", bodyNone, KindNone, KindNone},
-	{"GET", "/swarm/unlockkey", varNone, "", "swarm.unlockkey", bodyNone, KindNone, KindNone},
-	{"POST", "/swarm/init", varNone, "", "swarm.init", bodyRequired, KindNone, KindNone},
-	{"POST", "/swarm/join", varNone, "", "swarm.join", bodyRequired, KindNone, KindNone},
-	{"POST", "/swarm/leave", varNone, "", "swarm.leave", bodyNone, KindNone, KindNone},
-	{"POST", "/swarm/update", varNone, "", "swarm.update", bodyRequired, KindNone, KindNone},
-	{"POST", "/swarm/unlock", varNone, "", "swarm.unlock", bodyRequired, KindNone, KindNone},
-	{"GET", "/services", varNone, "", "service.list", bodyNone, KindNone, KindNone},
-	{"GET", "/services/", varSegment, "", "service.inspect", bodyNone, KindService, KindNone},
-	{"POST", "/services/create", varNone, "", "service.create", bodyRequired, KindNone, KindService},
-	{"POST", "/services/", varSegment, "/update", "service.update", bodyRequired, KindService, KindNone},
-	{"DELETE", "/services/", varSegment, "", "service.remove", bodyNone, KindService, KindNone},
-	{"GET", "/services/", varSegment, "/logs", "service.logs", bodyNone, KindService, KindNone},
-	{"GET", "/nodes", varNone, "", "node.list", bodyNone, KindNone, KindNone},
-	{"GET", "/nodes/", varSegment, "", "node.inspect", bodyNone, KindNode, KindNone},
-	{"DELETE", "/nodes/", varSegment, "", "node.remove", bodyNone, KindNode, KindNone},
-	{"POST", "/nodes/", varSegment, "/update", "node.update", bodyRequired, KindNode, KindNone},
-	{"GET", "/tasks", varNone, "", "task.list", bodyNone, KindNone, KindNone},
-	{"GET", "/tasks/", varSegment, "", "task.inspect", bodyNone, KindTask, KindNone},
-	{"GET", "/tasks/", varSegment, "/logs", "task.logs", bodyNone, KindTask, KindNone},
-	{"GET", "/secrets", varNone, "", "secret.list", bodyNone, KindNone, KindNone},
-	{"POST", "/secrets/create", varNone, "", "secret.create", bodyRequired, KindNone, KindSecret},
-	{"DELETE", "/secrets/", varSegment, "", "secret.remove", bodyNone, KindSecret, KindNone},
-	{"GET", "/secrets/", varSegment, "", "secret.inspect", bodyNone, KindSecret, KindNone},
-	{"POST", "/secrets/", varSegment, "/update", "secret.update", bodyRequired, KindSecret, KindNone},
-	{"GET", "/configs", varNone, "", "config.list", bodyNone, KindNone, KindNone},
-	{"POST", "/configs/create", varNone, "", "config.create", bodyRequired, KindNone, KindConfig},
-	{"DELETE", "/configs/", varSegment, "", "config.remove", bodyNone, KindConfig, KindNone},
-	{"GET", "/configs/", varSegment, "", "config.inspect", bodyNone, KindConfig, KindNone},
-	{"POST", "/configs/", varSegment, "/update", "config.update", bodyRequired, KindConfig, KindNone},
+	{"GET", "/swarm", varNone, "", ActionSwarmInspect, noBody, KindNone, KindNone, nil},
+	{"GET", "/swarm/unlockkey", varNone, "", ActionSwarmUnlockKey, noBody, KindNone, KindNone, nil},
+	{"POST", "/swarm/init", varNone, "", ActionSwarmInit, required(decSwarmInit).judgedByNothing(
+		"addresses, CA, raft and autolock settings of the swarm this daemon founds; allowing swarm.init already hands the caller that swarm and every task it runs here, which no field widens"), KindNone, KindNone, nil},
+	{"POST", "/swarm/join", varNone, "", ActionSwarmJoin, required(decSwarmJoin).judgedByNothing(
+		"the managers and token of the swarm to join; allowing swarm.join already lets that swarm's managers run tasks here, whichever swarm the body names"), KindNone, KindNone, nil},
+	{"POST", "/swarm/leave", varNone, "", ActionSwarmLeave, noBody, KindNone, KindNone, nil},
+	{"POST", "/swarm/update", varNone, "", ActionSwarmUpdate, required(decSwarmUpdate).judgedByNothing(
+		"the swarm's own settings (CA, raft, dispatcher, task defaults, autolock); allowing swarm.update already hands the caller the swarm, which no field widens"), KindNone, KindNone, nil},
+	{"POST", "/swarm/unlock", varNone, "", ActionSwarmUnlock, required(decSwarmUnlock).judgedByNothing(
+		"the unlock key of a locked swarm, used only to decrypt the manager's own state; it grants nothing but the action"), KindNone, KindNone, nil},
+	{"GET", "/services", varNone, "", ActionServiceList, noBody, KindNone, KindNone, nil},
+	{"GET", "/services/", varSegment, "", ActionServiceInspect, noBody, KindService, KindNone, nil},
+	{"POST", "/services/create", varNone, "", ActionServiceCreate, required(decServiceSpec), KindNone, KindService, namesServiceCreate},
+	{"POST", "/services/", varSegment, "/update", ActionServiceUpdate, required(decServiceSpec), KindService, KindNone, nil},
+	{"DELETE", "/services/", varSegment, "", ActionServiceRemove, noBody, KindService, KindNone, nil},
+	{"GET", "/services/", varSegment, "/logs", ActionServiceLogs, noBody, KindService, KindNone, nil},
+	{"GET", "/nodes", varNone, "", ActionNodeList, noBody, KindNone, KindNone, nil},
+	{"GET", "/nodes/", varSegment, "", ActionNodeInspect, noBody, KindNode, KindNone, nil},
+	{"DELETE", "/nodes/", varSegment, "", ActionNodeRemove, noBody, KindNode, KindNone, nil},
+	{"POST", "/nodes/", varSegment, "/update", ActionNodeUpdate, required(decNodeSpec).judgedByNothing(
+		"a node's name, labels, role and availability; allowing node.update already hands the caller the swarm's scheduling, which no field widens"), KindNode, KindNone, nil},
+	{"GET", "/tasks", varNone, "", ActionTaskList, noBody, KindNone, KindNone, nil},
+	{"GET", "/tasks/", varSegment, "", ActionTaskInspect, noBody, KindTask, KindNone, nil},
+	{"GET", "/tasks/", varSegment, "/logs", ActionTaskLogs, noBody, KindTask, KindNone, nil},
+	{"GET", "/secrets", varNone, "", ActionSecretList, noBody, KindNone, KindNone, nil},
+	{"POST", "/secrets/create", varNone, "", ActionSecretCreate, required(decSecretSpec), KindNone, KindSecret, nil},
+	{"DELETE", "/secrets/", varSegment, "", ActionSecretRemove, noBody, KindSecret, KindNone, nil},
+	{"GET", "/secrets/", varSegment, "", ActionSecretInspect, noBody, KindSecret, KindNone, nil},
+	{"POST", "/secrets/", varSegment, "/update", ActionSecretUpdate, required(decSecretSpec), KindSecret, KindNone, nil},
+	{"GET", "/configs", varNone, "", ActionConfigList, noBody, KindNone, KindNone, nil},
+	{"POST", "/configs/create", varNone, "", ActionConfigCreate, required(decConfigSpec), KindNone, KindConfig, nil},
+	{"DELETE", "/configs/", varSegment, "", ActionConfigRemove, noBody, KindConfig, KindNone, nil},
+	{"GET", "/configs/", varSegment, "", ActionConfigInspect, noBody, KindConfig, KindNone, nil},
+	{"POST", "/configs/", varSegment, "/update", ActionConfigUpdate, required(decConfigSpec), KindConfig, KindNone, nil},
 
 	// plugin
-	{"GET", "/plugins", varNone, "", "plugin.list", bodyNone, KindNone, KindNone},
-	{"GET", "/plugins/", varAny, "/json", "plugin.inspect", bodyNone, KindPlugin, KindNone},
-	{"GET", "/plugins/privileges", varNone, "", "plugin.privileges", bodyNone, KindNone, KindNone},
-	{"DELETE", "/plugins/", varAny, "", "plugin.remove", bodyNone, KindPlugin, KindNone},
-	{"POST", "/plugins/", varAny, "/enable", "plugin.enable", bodyNone, KindPlugin, KindNone},
-	{"POST", "/plugins/", varAny, "/disable", "plugin.disable", bodyNone, KindPlugin, KindNone},
-	{"POST", "/plugins/pull", varNone, "", "plugin.pull", bodyRequired, KindNone, KindNone},
-	{"POST", "/plugins/", varAny, "/push", "plugin.push", bodyNone, KindPlugin, KindNone},
-	{"POST", "/plugins/", varAny, "/upgrade", "plugin.upgrade", bodyRequired, KindPlugin, KindNone},
-	{"POST", "/plugins/", varAny, "/set", "plugin.set", bodyRequired, KindPlugin, KindNone},
-	{"POST", "/plugins/create", varNone, "", "plugin.create", bodyOpaque, KindNone, KindNone},
+	{"GET", "/plugins", varNone, "", ActionPluginList, noBody, KindNone, KindNone, nil},
+	{"GET", "/plugins/", varAny, "/json", ActionPluginInspect, noBody, KindPlugin, KindNone, nil},
+	{"GET", "/plugins/privileges", varNone, "", ActionPluginPrivileges, noBody, KindNone, KindNone, nil},
+	{"DELETE", "/plugins/", varAny, "", ActionPluginRemove, noBody, KindPlugin, KindNone, nil},
+	{"POST", "/plugins/", varAny, "/enable", ActionPluginEnable, noBody, KindPlugin, KindNone, nil},
+	{"POST", "/plugins/", varAny, "/disable", ActionPluginDisable, noBody, KindPlugin, KindNone, nil},
+	{"POST", "/plugins/pull", varNone, "", ActionPluginPull, required(decPluginPrivileges).judgedByNothing(
+		"the privileges the caller grants the plugin; a plugin runs as root on the host whatever it is granted, so allowing plugin.pull or plugin.upgrade already trusts the caller with the host (docs/security.md, self-protection); the audit summary records them"), KindNone, KindNone, nil},
+	{"POST", "/plugins/", varAny, "/push", ActionPluginPush, noBody, KindPlugin, KindNone, nil},
+	{"POST", "/plugins/", varAny, "/upgrade", ActionPluginUpgrade, required(decPluginPrivileges).judgedByNothing(
+		"the privileges the caller grants the plugin; a plugin runs as root on the host whatever it is granted, so allowing plugin.pull or plugin.upgrade already trusts the caller with the host (docs/security.md, self-protection); the audit summary records them"), KindPlugin, KindNone, nil},
+	{"POST", "/plugins/", varAny, "/set", ActionPluginSet, required(decPluginSettings).judgedByNothing(
+		"a plugin's environment, mount sources, device paths and args; a plugin runs as root on the host, so allowing plugin.set already trusts the caller with the host (docs/security.md, self-protection)"), KindPlugin, KindNone, nil},
+	{"POST", "/plugins/create", varNone, "", ActionPluginCreate, opaqueBody, KindNone, KindNone, nil},
 
 	// distribution
-	{"GET", "/distribution/", varAny, "/json", "distribution.inspect", bodyNone, KindNone, KindNone},
+	{"GET", "/distribution/", varAny, "/json", ActionDistributionInspect, noBody, KindNone, KindNone, nil},
 
 	// grpc (BuildKit)
-	{"POST", "/grpc", varNone, "", "grpc", bodyOpaque, KindNone, KindNone},
+	{"POST", "/grpc", varNone, "", ActionGrpc, opaqueBody, KindNone, KindNone, nil},
 
 	// network
-	{"GET", "/networks", varNone, "", "network.list", bodyNone, KindNone, KindNone},
-	{"GET", "/networks/", varNone, "", "network.list", bodyNone, KindNone, KindNone},
-	{"GET", "/networks/", varPlus, "", "network.inspect", bodyNone, KindNetwork, KindNone},
-	{"POST", "/networks/create", varNone, "", "network.create", bodyRequired, KindNone, KindNetwork},
-	{"POST", "/networks/", varAny, "/connect", "network.connect", bodyRequired, KindNetwork, KindNone},
-	{"POST", "/networks/", varAny, "/disconnect", "network.disconnect", bodyOptional, KindNetwork, KindNone},
-	{"POST", "/networks/prune", varNone, "", "network.prune", bodyNone, KindNone, KindNone},
-	{"DELETE", "/networks/", varAny, "", "network.remove", bodyNone, KindNetwork, KindNone},
+	{"GET", "/networks", varNone, "", ActionNetworkList, noBody, KindNone, KindNone, nil},
+	{"GET", "/networks/", varNone, "", ActionNetworkList, noBody, KindNone, KindNone, nil},
+	{"GET", "/networks/", varPlus, "", ActionNetworkInspect, noBody, KindNetwork, KindNone, nil},
+	{"POST", "/networks/create", varNone, "", ActionNetworkCreate, required(decNetworkCreate), KindNone, KindNetwork, namesNetworkCreate},
+	{"POST", "/networks/", varAny, "/connect", ActionNetworkConnect, required(decNetworkConnect), KindNetwork, KindNone, namesNetworkConnect},
+	{"POST", "/networks/", varAny, "/disconnect", ActionNetworkDisconnect, optional(decNetworkDisconnect), KindNetwork, KindNone, namesNetworkDisconnect},
+	{"POST", "/networks/prune", varNone, "", ActionNetworkPrune, noBody, KindNone, KindNone, nil},
+	{"DELETE", "/networks/", varAny, "", ActionNetworkRemove, noBody, KindNetwork, KindNone, nil},
 
 	// debug (only served by a daemon in debug mode)
-	{"GET", "/debug/vars", varNone, "", "debug", bodyNone, KindNone, KindNone},
-	{"GET", "/debug/pprof/", varAny, "", "debug", bodyNone, KindNone, KindNone},
+	{"GET", "/debug/vars", varNone, "", ActionDebug, noBody, KindNone, KindNone, nil},
+	{"GET", "/debug/pprof/", varAny, "", ActionDebug, noBody, KindNone, KindNone, nil},
 }
-
-// Actions lists every action name the route table can produce, plus the
-// derived ones (image.import, checkpoint.delete) and ActionUnknown. Policy
-// loaders use it to reject misspelled action names.
-func Actions() []Action {
-	seen := map[Action]bool{}
-	var out []Action
-	add := func(a Action) {
-		if !seen[a] {
-			seen[a] = true
-			out = append(out, a)
-		}
-	}
-	for _, r := range routes {
-		add(r.action)
-	}
-	add(ActionImageImport)
-	add(ActionCheckpointDelete)
-	add(ActionServiceRollback)
-	add(ActionUnknown)
-	return out
-}
-
-// Derived actions, not rows of the route table.
-const (
-	// ActionImageImport is POST /images/create with fromSrc: an image
-	// made from a tarball rather than pulled.
-	ActionImageImport Action = "image.import"
-	// ActionCheckpointDelete is DELETE /containers/{name}/checkpoints/{checkpoint}.
-	ActionCheckpointDelete Action = "checkpoint.delete"
-	// ActionServiceRollback is POST /services/{id}/update?rollback=previous:
-	// the daemon applies the service's previous spec, not the one in the
-	// body (api/server/router/swarm/cluster_routes.go reads the URL
-	// query; swarmkit manager/controlapi/service.go UpdateService).
-	ActionServiceRollback Action = "service.rollback"
-)
 
 // routeIndex groups the table by method and first path segment so that a
 // lookup scans a handful of rows, in table order.
@@ -277,10 +296,51 @@ func match(method, path string) (*route, string) {
 	return nil, ""
 }
 
+// Rows that match no path of their own: checkpoint delete and OPTIONS
+// are matched in match; image import and service rollback are image pull
+// and service update with a query parameter that makes them another
+// action (classify).
 var (
-	checkpointDelete = route{method: "DELETE", action: ActionCheckpointDelete, body: bodyNone, target: KindContainer}
-	optionsRoute     = route{method: "OPTIONS", action: "options", body: bodyNone}
+	checkpointDelete = route{method: "DELETE", action: ActionCheckpointDelete, body: noBody, target: KindContainer}
+	optionsRoute     = route{method: "OPTIONS", action: ActionOptions, body: noBody}
+	imageImport      = derive(ActionImagePull, ActionImageImport, namesImageImport)
+	serviceRollback  = derive(ActionServiceUpdate, ActionServiceRollback, nil)
 )
+
+// derive is the table's row for action, as action a, with names as what
+// the audit record shows of it.
+func derive(from, a Action, names func(*Request, *Names)) route {
+	for _, r := range routes {
+		if r.action == from {
+			r.action, r.names = a, names
+			return r
+		}
+	}
+	panic("request: no route for " + string(from))
+}
+
+// specialRoutes are the rows outside the table.
+func specialRoutes() []*route {
+	return []*route{&checkpointDelete, &optionsRoute, &imageImport, &serviceRollback}
+}
+
+// byAction is the first row of each action, derived rows included. Rows
+// that share an action agree on everything but their path and target
+// (TestRouteTable).
+var byAction = func() map[Action]*route {
+	m := map[Action]*route{}
+	for i := range routes {
+		if _, ok := m[routes[i].action]; !ok {
+			m[routes[i].action] = &routes[i]
+		}
+	}
+	for _, r := range specialRoutes() {
+		if _, ok := m[r.action]; !ok {
+			m[r.action] = r
+		}
+	}
+	return m
+}()
 
 // matchCheckpointDelete matches /containers/{name}/checkpoints/{checkpoint}
 // where both variables are single segments.
@@ -316,4 +376,29 @@ func (r *route) match(path string) (string, bool) {
 		}
 	}
 	return v, true
+}
+
+// DecodedBody is a route whose JSON body is decoded into the request
+// model, as the tests of the checks see it.
+type DecodedBody struct {
+	Action Action
+	Method string
+	// Type is the daemon's type the body decodes into, and Field the
+	// field of Request that holds it.
+	Type  reflect.Type
+	Field string
+	// Unjudged says why no check reads the body; empty when one must.
+	Unjudged string
+}
+
+// DecodedBodies lists, for each action whose route decodes a body, that
+// body, derived actions included.
+func DecodedBodies() []DecodedBody {
+	var out []DecodedBody
+	for _, a := range Actions() {
+		if rt := byAction[a]; rt != nil && rt.body.decode != nil {
+			out = append(out, DecodedBody{Action: a, Method: rt.method, Type: rt.body.decode.typ, Field: rt.body.decode.field(), Unjudged: rt.body.unjudged})
+		}
+	}
+	return out
 }

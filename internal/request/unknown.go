@@ -246,18 +246,18 @@ func hasFields(t reflect.Type) bool {
 	if v, ok := fieldsReach.Load(t); ok {
 		return v.(bool)
 	}
-	v := reaches(t, map[reflect.Type]bool{})
+	v := reaches(t)
 	fieldsReach.Store(t, v)
 	return v
 }
 
-func reaches(t reflect.Type, seen map[reflect.Type]bool) bool {
+func reaches(t reflect.Type) bool {
 	if opaque(t) {
 		return false
 	}
 	switch t.Kind() {
 	case reflect.Pointer, reflect.Slice, reflect.Array, reflect.Map:
-		return reaches(t.Elem(), seen)
+		return reaches(t.Elem())
 	case reflect.Struct:
 		return true
 	}

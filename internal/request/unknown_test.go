@@ -33,7 +33,7 @@ func TestUnknownFields(t *testing.T) {
 		{"container.exec", `null`, nil},
 	} {
 		r := &Request{Action: tc.action}
-		if err := decodeBody(r, []byte(tc.body)); err != nil {
+		if err := decodeBody(r, byAction[tc.action].body.decode, []byte(tc.body)); err != nil {
 			t.Fatalf("%s: %v", tc.body, err)
 		}
 		got := slices.Clone(r.UnknownFields)

@@ -67,82 +67,17 @@ func dedupe(s []string) []string {
 	return out
 }
 
-// TargetOf names the objects req acts on, from its route's path variable,
-// its query and its body. It returns nil when there are none.
+// TargetOf is the record's target: what req names (request.Names, from
+// its route's row). It returns nil when req names nothing.
 func TargetOf(req *request.Request) *audit.Target {
 	if req == nil {
 		return nil
 	}
-	var target audit.Target // on the stack until it is known to be non-empty
-	t := &target
-	// The route table says what the path names.
-	switch req.TargetKind {
-	case request.KindContainer:
-		t.Container = req.Target
-	case request.KindExec:
-		t.Exec = req.Target
-	case request.KindImage:
-		t.Image = req.Target
-	case request.KindVolume:
-		t.Volume = req.Target
-	case request.KindNetwork:
-		t.Network = req.Target
-	default:
-		t.Object = req.Target
-	}
-	switch req.Action {
-	case "container.create":
-		t.Container = req.Query.Get("name")
-		if c := req.ContainerCreate; c != nil && c.Config != nil {
-			t.Image = c.Config.Image
-		}
-	case "container.exec":
-		t.Container = req.Target
-	case "commit":
-		t.Container = req.Query.Get("container")
-		t.Image = joinRef(req.Query.Get("repo"), req.Query.Get("tag"))
-	case "image.pull":
-		t.Image = joinRef(req.Query.Get("fromImage"), req.Query.Get("tag"))
-	case "image.import":
-		t.Image = joinRef(req.Query.Get("repo"), req.Query.Get("tag"))
-	case "image.build":
-		t.Image = req.Query.Get("t")
-	case "image.tag":
-		t.Object = joinRef(req.Query.Get("repo"), req.Query.Get("tag"))
-	case "volume.create":
-		if v := req.VolumeCreate; v != nil {
-			t.Volume = v.Name
-		}
-	case "network.create":
-		if n := req.NetworkCreate; n != nil {
-			t.Network = n.Name
-		}
-	case "network.connect":
-		if n := req.NetworkConnect; n != nil {
-			t.Container = n.Container
-		}
-	case "network.disconnect":
-		if n := req.NetworkDisconnect; n != nil {
-			t.Container = n.Container
-		}
-	case "service.create":
-		if s := req.ServiceSpec; s != nil {
-			t.Object = s.Name
-		}
-	}
-	if target == (audit.Target{}) {
+	n := req.Names()
+	if n == (request.Names{}) {
 		return nil
 	}
-	out := new(audit.Target)
-	*out = target
-	return out
-}
-
-func joinRef(repo, tag string) string {
-	if repo == "" || tag == "" {
-		return repo
-	}
-	return repo + ":" + tag
+	return &audit.Target{Container: n.Container, Exec: n.Exec, Image: n.Image, Volume: n.Volume, Network: n.Network, Object: n.Object}
 }
 
 // SanitizeURI masks secrets in a request URI's query and returns it with

@@ -148,7 +148,7 @@ func Summarize(req *request.Request) *audit.Summary {
 	var sum audit.Summary
 	s := &sum
 	if c := req.ContainerCreate; c != nil {
-		m.config(s, "config", c.Config)
+		m.config(s, c.Config)
 		m.hostConfig(s, c.HostConfig)
 	}
 	if e := req.Exec; e != nil {
@@ -156,7 +156,7 @@ func Summarize(req *request.Request) *audit.Summary {
 		s.Env = m.env("exec.env", e.Env)
 	}
 	if c := req.CommitConfig; c != nil {
-		m.config(s, "config", c)
+		m.config(s, c)
 	}
 	if v := req.VolumeCreate; v != nil {
 		s.Driver = v.Driver
@@ -194,7 +194,7 @@ func Summarize(req *request.Request) *audit.Summary {
 	for _, p := range req.PluginPrivileges {
 		s.PluginPrivileges = append(s.PluginPrivileges, audit.PluginPrivilege{Name: p.Name, Value: p.Value})
 	}
-	if req.Action == "image.build" {
+	if req.Action == request.ActionImageBuild {
 		m.build(s, req.Query)
 	}
 	if empty(s) {
@@ -220,7 +220,7 @@ func empty(s *audit.Summary) bool {
 		s.PluginPrivileges == nil && s.Masked == nil
 }
 
-func (m *masker) config(s *audit.Summary, prefix string, c *container.Config) {
+func (m *masker) config(s *audit.Summary, c *container.Config) {
 	if c == nil {
 		return
 	}
