@@ -122,6 +122,11 @@ func TestFilePartialWrites(t *testing.T) {
 		return f.Write(p)
 	}
 	fs.fmu.Unlock()
+	// The test flushes each deferred record itself: the sink's own timer
+	// must not get there first on a loaded machine.
+	fs.mu.Lock()
+	fs.deferDelay = time.Hour
+	fs.mu.Unlock()
 
 	req := func(i int, d audit.Decision) *audit.Record {
 		return &audit.Record{Type: audit.TypeDecision, Phase: audit.PhaseRequest, Decision: d, Action: "container.create", Message: fmt.Sprint(i)}

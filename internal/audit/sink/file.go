@@ -37,6 +37,8 @@ type fileSink struct {
 	spare    []byte
 	// deferArmed: a flushDeferred is scheduled.
 	deferArmed bool
+	// deferDelay is deferDelay; tests that flush themselves lengthen it.
+	deferDelay time.Duration
 	// onLoss counts deferred records whose write failed: no caller hears
 	// of it, so the auditor reports them by an audit.loss record. Set
 	// before the first Write.
@@ -78,7 +80,7 @@ type batch struct {
 }
 
 func openFileSink(cfg FileConfig, log logrus.FieldLogger) (*fileSink, error) {
-	s := &fileSink{cfg: cfg, log: log, cur: &batch{}, tornAt: -1, writeFile: (*os.File).Write, reopen: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+	s := &fileSink{cfg: cfg, log: log, cur: &batch{}, tornAt: -1, deferDelay: deferDelay, writeFile: (*os.File).Write, reopen: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
 	s.cond = sync.NewCond(&s.mu)
 	if err := os.MkdirAll(filepath.Dir(cfg.Path), 0o700); err != nil {
 		return nil, &ConfigError{Key: "file.path", Reason: err.Error()}
@@ -174,7 +176,7 @@ func (s *fileSink) Write(rec *audit.Record, line []byte) error {
 		b.deferred = append(b.deferred, keyOf(rec))
 		if !s.deferArmed {
 			s.deferArmed = true
-			time.AfterFunc(deferDelay, s.flushDeferred)
+			time.AfterFunc(s.deferDelay, s.flushDeferred)
 		}
 		return nil
 	}
