@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"sync"
 
-	"github.com/portcullis/portcullis/internal/plugin/jsonfast"
 	"github.com/portcullis/portcullis/internal/request"
 )
 
@@ -57,16 +56,10 @@ func decodeEnvelope(r io.Reader, size int64) (*Envelope, error) {
 	if len(data) > maxEnvelope {
 		return nil, fmt.Errorf("authorization request larger than %d bytes", maxEnvelope)
 	}
-	// The daemon's own form (json.Marshal of authorization.Request) is
-	// read by jsonfast, which decodes only when its result is what
-	// encoding/json gives; anything else by encoding/json. It stays
-	// because the plugin-level comparison needs it (docs/performance.md:
-	// without it Portcullis spends 1.5-1.7x the allow-all plugin's CPU
-	// per call); bodies inside are decoded by encoding/json only.
+	// The daemon's message, like the bodies it carries, is read by
+	// encoding/json only (issue 12: the end-to-end benchmark did not show
+	// the hand-written fast path that was here; docs/performance.md).
 	var e *Envelope
-	if jsonfast.Decode(data, &e) && e != nil {
-		return e, nil
-	}
 	// Unmarshal accepts exactly the messages the decoder path below
 	// accepts, without copying the message into the decoder's buffer
 	// first; the decoder path only runs to word the error.
