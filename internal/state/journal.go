@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -116,10 +117,42 @@ type journal struct {
 	// tests); writeFile is (*os.File).Write (a fault in tests).
 	max, segSize int64
 	writeFile    func(*os.File, []byte) (int, error)
+	syncFile     func(*os.File) error
 }
 
 func newJournal(dir string) journal {
-	return journal{dir: dir, max: JournalMax, segSize: JournalSegmentSize, writeFile: (*os.File).Write}
+	return journal{dir: dir, max: JournalMax, segSize: JournalSegmentSize, writeFile: (*os.File).Write, syncFile: fdatasync}
+}
+
+func fdatasync(f *os.File) error {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var serr error
+	if err := rc.Control(func(fd uintptr) {
+		for {
+			serr = syscall.Fdatasync(int(fd))
+			if serr != syscall.EINTR {
+				return
+			}
+		}
+	}); err != nil {
+		return err
+	}
+	return serr
+}
+
+// sync makes the open segment durable, and with it every line before
+// (closed segments were synced when they were closed).
+func (j *journal) sync() error {
+	if j.f == nil {
+		return nil
+	}
+	if err := j.syncFile(j.f); err != nil {
+		return fmt.Errorf("state journal: sync: %w", err)
+	}
+	return nil
 }
 
 type closedSeg struct {
@@ -165,6 +198,9 @@ func (j *journal) open(n uint64) error {
 // starts the next.
 func (j *journal) rotate() error {
 	if j.f != nil {
+		// Synced as it closes, so that a sync of a later segment
+		// makes every line before it durable (see Store.write).
+		_ = j.syncFile(j.f)
 		j.f.Close()
 		j.closed = append(j.closed, closedSeg{j.f.Name(), j.size})
 		j.f = nil

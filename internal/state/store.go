@@ -384,7 +384,7 @@ func (s *Store) save(o *request.Object) error {
 	if err != nil {
 		return err
 	}
-	return s.write(&entry{Put: string(key(o.Kind, o.ID)), V: v})
+	return s.write(&entry{Put: string(key(o.Kind, o.ID)), V: v}, o.Kind == request.KindVolume)
 }
 
 // write journals e and queues it for bbolt. When it returns nil, e is in
@@ -394,7 +394,14 @@ func (s *Store) save(o *request.Object) error {
 // background commit (group commit: all writes queued meanwhile share one
 // transaction and its fsync) covers it. The order of the journal is the
 // order of the commits.
-func (s *Store) write(e *entry) error {
+//
+// With durable, the journal is also synced (fdatasync) before write
+// returns: for volumes, whose key is a name the daemon gives again once
+// it is free. A power loss that lost the removal of web's volume "v" but
+// kept its creation would give data's new "v" to web; synced, every
+// acknowledged creation and removal of a volume is on disk, and a lost
+// line leaves the volume unowned, never another team's.
+func (s *Store) write(e *entry, durable bool) error {
 	if e.Put != "" && (len(e.Put) > bolt.MaxKeySize || len(e.V) > bolt.MaxValueSize) {
 		return fmt.Errorf("record %.40q: larger than the store can hold", e.Put)
 	}
@@ -411,11 +418,24 @@ func (s *Store) write(e *entry) error {
 		return err
 	}
 	s.pending = append(s.pending, e)
+	if durable {
+		if err := s.j.sync(); err != nil {
+			// The line stays (it is true: replaying it is right);
+			// its caller is told it may not be on disk.
+			s.kickLocked()
+			return err
+		}
+	}
+	s.kickLocked()
+	return nil
+}
+
+// kickLocked starts the committer if it is not running; s.commitMu held.
+func (s *Store) kickLocked() {
 	if !s.committing {
 		s.committing = true
 		go s.commitLoop()
 	}
-	return nil
 }
 
 // CommitInterval is the least time between the starts of two background
@@ -607,7 +627,7 @@ func (s *Store) Remove(kind request.Kind, id string) {
 	for i, o := range gone {
 		keys[i] = string(key(o.Kind, o.ID))
 	}
-	_ = s.write(&entry{Del: keys})
+	_ = s.write(&entry{Del: keys}, kind == request.KindVolume)
 	for _, o := range gone {
 		s.publish(Change{Type: ChangeRemoved, Object: o})
 	}
