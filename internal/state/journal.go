@@ -138,18 +138,31 @@ func fdatasync(f *os.File) error {
 			}
 		}
 	}); err != nil {
-		return err
+		// Control fails only once f is closed (or closing).
+		return fmt.Errorf("%w (%v)", os.ErrClosed, err)
 	}
 	return serr
 }
 
-// sync makes the open segment durable, and with it every line before
-// (closed segments were synced when they were closed).
-func (j *journal) sync() error {
-	if j.f == nil {
-		return nil
+// syncSegment makes segment f durable, and with it every line before
+// (closed segments are synced as they close). Called without the lock:
+// f may have been closed meanwhile by rotate; then it is synced through
+// its path, or, if it is gone, a synced bbolt commit covered it.
+func (j *journal) syncSegment(f *os.File) error {
+	err := j.syncFile(f)
+	if errors.Is(err, os.ErrClosed) {
+		g, oerr := os.Open(f.Name())
+		switch {
+		case errors.Is(oerr, os.ErrNotExist):
+			err = nil
+		case oerr != nil:
+			err = oerr
+		default:
+			err = j.syncFile(g)
+			g.Close()
+		}
 	}
-	if err := j.syncFile(j.f); err != nil {
+	if err != nil {
 		return fmt.Errorf("state journal: sync: %w", err)
 	}
 	return nil

@@ -632,4 +632,26 @@ func TestJournalVolumesSynced(t *testing.T) {
 	if _, ok := s.Get(request.KindVolume, "w"); ok {
 		t.Error("a volume whose record failed is owned")
 	}
+	// A segment closed by rotate between a write and its sync is synced
+	// through its path; one already deleted was covered by bbolt.
+	mu.Lock()
+	fail = nil
+	mu.Unlock()
+	s.commitMu.Lock()
+	f := s.j.f
+	err = s.j.rotate()
+	s.commitMu.Unlock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := count()
+	if err := s.j.syncSegment(f); err != nil || count() != before+2 {
+		t.Errorf("sync of a closed segment: %v, %d syncs, want the closed fd tried and the path synced", err, count()-before)
+	}
+	if err := os.Remove(f.Name()); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.j.syncSegment(f); err != nil {
+		t.Errorf("sync of a closed, deleted segment: %v", err)
+	}
 }

@@ -410,23 +410,24 @@ func (s *Store) write(e *entry, durable bool) error {
 		return err
 	}
 	s.commitMu.Lock()
-	defer s.commitMu.Unlock()
 	if s.closing {
+		s.commitMu.Unlock()
 		return errors.New("state store closed")
 	}
 	if err := s.j.append(line); err != nil {
+		s.commitMu.Unlock()
 		return err
 	}
+	f := s.j.f
 	s.pending = append(s.pending, e)
-	if durable {
-		if err := s.j.sync(); err != nil {
-			// The line stays (it is true: replaying it is right);
-			// its caller is told it may not be on disk.
-			s.kickLocked()
-			return err
-		}
-	}
 	s.kickLocked()
+	s.commitMu.Unlock()
+	if durable {
+		// Outside the lock: the other writers do not wait for it. On
+		// an error the line stays (replaying it is right); the caller
+		// is told it may not be on disk.
+		return s.j.syncSegment(f)
+	}
 	return nil
 }
 
