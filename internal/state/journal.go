@@ -223,9 +223,12 @@ func (j *journal) rotate() error {
 
 // append writes line with one write(2). A failed or short write is cut
 // back to the previous size, so the journal never holds a torn line
-// followed by good ones.
-func (j *journal) append(line []byte) error {
-	if j.total+int64(len(line)) > j.max {
+// followed by good ones. A removal (capped false) passes the cap: it
+// forgets an object recorded before, so removals past it are bounded by
+// the records within it, and a removal refused would leave the owner of
+// a removed volume to whoever next takes its name.
+func (j *journal) append(line []byte, capped bool) error {
+	if capped && j.total+int64(len(line)) > j.max {
 		return ErrJournalFull
 	}
 	if j.f == nil || j.broken {

@@ -414,7 +414,7 @@ func (s *Store) write(e *entry, durable bool) error {
 		s.commitMu.Unlock()
 		return errors.New("state store closed")
 	}
-	if err := s.j.append(line); err != nil {
+	if err := s.j.append(line, e.Put != ""); err != nil {
 		s.commitMu.Unlock()
 		return err
 	}
