@@ -150,6 +150,14 @@ func serve(ctx context.Context, cfg serveConfig, log *logrus.Logger, stderr io.W
 		return fmt.Errorf("--state-dir: %w", err)
 	}
 	defer owners.Close()
+	if rep := owners.Replayed(); rep.Segments > 0 {
+		log.WithField("segments", rep.Segments).WithField("entries", rep.Applied).WithField("torn", rep.Torn).
+			Info("state journal replayed into the store")
+		for _, c := range rep.Corrupt {
+			log.WithField("entry", c).Error("state journal: a corrupt entry was skipped; its object is judged as unowned until the daemon's lists say otherwise")
+		}
+	}
+	owners.OnError(func(err error) { log.WithError(err).Error("state store") })
 	if cfg.metricsListen != "" {
 		var open atomic.Int64
 		cfg.limits.Open = &open

@@ -2,7 +2,9 @@
 // who owns each container, volume, network, exec instance, service,
 // secret and config, and the names and ids the daemon resolves references
 // by. Owners are kept in a bbolt file under the state directory (one
-// writer, transactions, no partial writes visible after a crash); every
+// writer, transactions, no partial writes visible after a crash), behind
+// a write-ahead journal beside it (journal.go: a write is in the kernel's
+// hands when it returns, in bbolt after a background commit); every
 // question is answered from an in-memory index derived from it and from
 // the daemon's own lists and event stream (see Follow).
 //
@@ -62,11 +64,20 @@ type Store struct {
 	// first, to keep at most MaxExecsPerContainer of them.
 	execs map[string][]string
 
-	// Group commit (see commit): writes waiting for the next
-	// transaction, and whether a goroutine is committing.
+	// The journal and the group commit behind it (see write): writes
+	// journaled and waiting for the next bbolt transaction, whether a
+	// goroutine is committing, and whether Close waits for it.
 	commitMu   sync.Mutex
-	pending    []pendingWrite
+	commitDone *sync.Cond    // signalled when the committer stops
+	wake       chan struct{} // closed by Close: the committer stops pausing
+	j          journal
+	pending    []*entry
 	committing bool
+	closing    bool
+	replayed   ReplayReport
+	onError    func(error)
+	// beforeCommit is the package's beforeCommit when Open ran.
+	beforeCommit func() error
 
 	// lifecycle, if set, is handed container lifecycle events (see
 	// OnLifecycle); cursor is the time of the last event seen. Both
@@ -82,13 +93,6 @@ type Store struct {
 	// died holds the containers whose last lifecycle event was a die:
 	// their next start is a restart.
 	died map[string]bool
-}
-
-// pendingWrite is one write waiting for its transaction; done receives
-// the result once the transaction is on disk (or failed).
-type pendingWrite struct {
-	fn   func(*bolt.Bucket) error
-	done chan error
 }
 
 // MaxExecsPerContainer bounds the exec instances remembered per
@@ -171,7 +175,17 @@ func Open(dir string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open state %s: %w", filepath.Join(dir, FileName), err)
 	}
-	s := &Store{db: db, kinds: map[request.Kind]*index{}, subs: map[*subscription]struct{}{}, execs: map[string][]string{}}
+	// What the journal holds was handed to the kernel before a request
+	// was answered, and may not be in bbolt yet: apply it first.
+	rep, next, err := replay(db, dir)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	s := &Store{db: db, kinds: map[request.Kind]*index{}, subs: map[*subscription]struct{}{}, execs: map[string][]string{},
+		j: newJournal(dir), replayed: rep, beforeCommit: beforeCommit}
+	s.commitDone = sync.NewCond(&s.commitMu)
+	s.wake = make(chan struct{})
 	for _, k := range tracked {
 		s.kinds[k] = newIndex()
 	}
@@ -215,11 +229,40 @@ func Open(dir string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("load state: %w", err)
 	}
+	if err := s.j.open(next); err != nil {
+		db.Close()
+		return nil, err
+	}
 	return s, nil
 }
 
-// Close closes the store file.
-func (s *Store) Close() error { return s.db.Close() }
+// Replayed says what Open found in the journal: entries a previous run
+// handed to the kernel but had not committed to bbolt, incomplete last
+// lines, and corrupt entries skipped (each worth an error in the log).
+func (s *Store) Replayed() ReplayReport { return s.replayed }
+
+// OnError sets a function told of every failed background commit (the
+// journal keeps the writes; the commit is retried). Call before use.
+func (s *Store) OnError(fn func(error)) { s.onError = fn }
+
+// Close commits what is journaled, then closes the store. If bbolt
+// cannot commit, the journal keeps the writes for the next Open.
+func (s *Store) Close() error {
+	s.commitMu.Lock()
+	if !s.closing {
+		s.closing = true
+		close(s.wake)
+	}
+	for s.committing {
+		s.commitDone.Wait()
+	}
+	jerr := s.j.close()
+	s.commitMu.Unlock()
+	if err := s.db.Close(); err != nil {
+		return err
+	}
+	return jerr
+}
 
 func key(k request.Kind, id string) []byte { return []byte(k.String() + "/" + id) }
 
@@ -282,7 +325,8 @@ func (ix *index) dropName(name, id string) {
 }
 
 // Record stores the owner of an object the daemon has just created (the
-// response phase saw its id). It is on disk when Record returns. Name may
+// response phase saw its id). It is in the journal when Record returns
+// (see write), in bbolt soon after. Name may
 // be empty when the daemon chose it; the event stream fills it in.
 func (s *Store) Record(o request.Object) error {
 	if !Tracked(o.Kind) || o.ID == "" {
@@ -340,55 +384,154 @@ func (s *Store) save(o *request.Object) error {
 	if err != nil {
 		return err
 	}
-	return s.commit(func(b *bolt.Bucket) error { return b.Put(key(o.Kind, o.ID), v) })
+	return s.write(&entry{Put: string(key(o.Kind, o.ID)), V: v}, o.Kind == request.KindVolume)
 }
 
-// commit applies fn to the owners bucket in a transaction and returns
-// once that transaction is on disk. Writes that arrive while a
-// transaction commits join the next one (group commit): one fsync for
-// all of them, and no timer. (bbolt's own Batch waits MaxBatchDelay,
-// 10 ms, for a batch to fill, and every create's response waited that
-// long.) When a shared transaction fails, each of its writes is retried
-// alone, so one bad write fails only its own caller.
-func (s *Store) commit(fn func(*bolt.Bucket) error) error {
-	done := make(chan error, 1)
+// write journals e and queues it for bbolt. When it returns nil, e is in
+// the journal (handed to the kernel with one write(2): a kill -9 loses
+// nothing; an OS crash or power loss may lose what the kernel had not
+// written back, see docs/security.md), and it is in bbolt once a
+// background commit (group commit: all writes queued meanwhile share one
+// transaction and its fsync) covers it. The order of the journal is the
+// order of the commits.
+//
+// With durable, the journal is also synced (fdatasync) before write
+// returns: for volumes, whose key is a name the daemon gives again once
+// it is free. A power loss that lost the removal of web's volume "v" but
+// kept its creation would give data's new "v" to web; synced, every
+// acknowledged creation and removal of a volume is on disk, and a lost
+// line leaves the volume unowned, never another team's.
+func (s *Store) write(e *entry, durable bool) error {
+	if e.Put != "" && (len(e.Put) > bolt.MaxKeySize || len(e.V) > bolt.MaxValueSize) {
+		return fmt.Errorf("record %.40q: larger than the store can hold", e.Put)
+	}
+	line, err := encodeEntry(e)
+	if err != nil {
+		return err
+	}
 	s.commitMu.Lock()
-	s.pending = append(s.pending, pendingWrite{fn, done})
+	if s.closing {
+		s.commitMu.Unlock()
+		return errors.New("state store closed")
+	}
+	if err := s.j.append(line, e.Put != ""); err != nil {
+		s.commitMu.Unlock()
+		return err
+	}
+	f := s.j.f
+	s.pending = append(s.pending, e)
+	s.kickLocked()
+	s.commitMu.Unlock()
+	if durable {
+		// Outside the lock: the other writers do not wait for it. On
+		// an error the line stays (replaying it is right); the caller
+		// is told it may not be on disk.
+		return s.j.syncSegment(f)
+	}
+	return nil
+}
+
+// kickLocked starts the committer if it is not running; s.commitMu held.
+func (s *Store) kickLocked() {
 	if !s.committing {
 		s.committing = true
 		go s.commitLoop()
 	}
-	s.commitMu.Unlock()
-	return <-done
 }
 
+// CommitInterval is the least time between the starts of two background
+// commits: the writes of that time share one transaction and its syncs.
+// It only delays when bbolt holds a write, not when it is durable: the
+// journal holds it from the start (docs/security.md).
+const CommitInterval = 50 * time.Millisecond
+
+// sleep waits d, or less if Close is waiting.
+func (s *Store) sleep(d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-s.wake:
+	}
+}
+
+// beforeCommit, if set when a store is opened, runs before each of its
+// background commits; an error fails the commit (tests hold or fail
+// commits with it).
+var beforeCommit func() error
+
+func (s *Store) applyAll(q []*entry) func(*bolt.Tx) error {
+	return func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketOwners)
+		for _, e := range q {
+			if err := e.apply(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}
+
+// commitLoop commits the queued writes to bbolt, in batches, until none
+// are left. A batch that fails (a full or failing disk) is retried,
+// with a growing pause; its journal segments stay, and writes fail once
+// the journal reaches JournalMax. After a commit, the closed segments
+// it covers are deleted.
 func (s *Store) commitLoop() {
-	for {
+	pause := 10 * time.Millisecond
+	for first := true; ; first = false {
+		if !first {
+			// Let writes gather: one commit (two fsyncs, hundreds
+			// of µs of CPU) per CommitInterval at most.
+			s.sleep(CommitInterval)
+		}
 		s.commitMu.Lock()
 		q := s.pending
 		s.pending = nil
 		if len(q) == 0 {
 			s.committing = false
+			s.commitDone.Broadcast()
 			s.commitMu.Unlock()
 			return
 		}
-		s.commitMu.Unlock()
-		err := s.db.Update(func(tx *bolt.Tx) error {
-			b := tx.Bucket(bucketOwners)
-			for _, w := range q {
-				if err := w.fn(b); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-		for _, w := range q {
-			if err != nil && len(q) > 1 {
-				w.done <- s.db.Update(func(tx *bolt.Tx) error { return w.fn(tx.Bucket(bucketOwners)) })
-				continue
-			}
-			w.done <- err
+		if s.j.size >= s.j.segSize && !s.closing {
+			// Every entry of the segment closed now is in q or
+			// committed before: the commit of q covers it.
+			_ = s.j.rotate() // on failure the next write retries
 		}
+		segs := s.j.closed
+		s.j.closed = nil
+		s.commitMu.Unlock()
+		var err error
+		if s.beforeCommit != nil {
+			err = s.beforeCommit()
+		}
+		if err == nil {
+			err = s.db.Update(s.applyAll(q))
+		}
+		s.commitMu.Lock()
+		if err == nil {
+			s.j.covered(segs)
+			s.commitMu.Unlock()
+			pause = 10 * time.Millisecond
+			continue
+		}
+		if s.closing {
+			// Left in the journal for the next Open.
+			s.pending = nil
+			s.committing = false
+			s.commitDone.Broadcast()
+			s.commitMu.Unlock()
+			return
+		}
+		s.pending = append(q, s.pending...)
+		s.j.closed = append(segs, s.j.closed...)
+		s.commitMu.Unlock()
+		if s.onError != nil {
+			s.onError(fmt.Errorf("commit state (journaled, retried in %v): %w", pause, err))
+		}
+		s.sleep(pause)
+		pause = min(2*pause, 5*time.Second)
 	}
 }
 
@@ -481,14 +624,11 @@ func (s *Store) Remove(kind request.Kind, id string) {
 	if len(gone) == 0 {
 		return
 	}
-	_ = s.commit(func(b *bolt.Bucket) error {
-		for _, o := range gone {
-			if err := b.Delete(key(o.Kind, o.ID)); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	keys := make([]string, len(gone))
+	for i, o := range gone {
+		keys[i] = string(key(o.Kind, o.ID))
+	}
+	_ = s.write(&entry{Del: keys}, kind == request.KindVolume)
 	for _, o := range gone {
 		s.publish(Change{Type: ChangeRemoved, Object: o})
 	}

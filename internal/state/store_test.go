@@ -316,8 +316,8 @@ func TestReconcileKeepsWhatItCouldNotList(t *testing.T) {
 }
 
 // TestConcurrentRecords: Records made at once share transactions (group
-// commit), yet each returns only with its owner on disk, and a write
-// that fails (a key bbolt refuses) fails only its own Record.
+// commit), each returns with its owner in the journal, and a write bbolt
+// would refuse (a key too long) fails only its own Record.
 func TestConcurrentRecords(t *testing.T) {
 	dir := t.TempDir()
 	s, err := Open(dir)
