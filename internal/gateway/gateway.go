@@ -33,6 +33,8 @@ import (
 	"time"
 
 	"github.com/sirupsen/logrus"
+
+	"github.com/portcullis/portcullis/internal/httpserve"
 )
 
 // StatusPath is answered by the gateway itself: who the caller is and
@@ -141,32 +143,25 @@ func (g *Gateway) Serve(ctx context.Context, l net.Listener, drain time.Duration
 			return context.WithValue(ctx, connKey{}, &connState{conn: c})
 		},
 	}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(l) }()
-	select {
-	case err := <-errc:
-		return fmt.Errorf("serve: %w", err)
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), drain)
-	defer cancel()
-	err := srv.Shutdown(sctx)
-	if serr := <-errc; serr != nil && !errors.Is(serr, http.ErrServerClosed) && err == nil {
-		err = serr
-	}
 	// Streams (attach, exec, BuildKit sessions) are not the server's any
-	// more: give them the rest of the drain time, then cut them.
-	done := make(chan struct{})
-	go func() { g.hijacked.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-sctx.Done():
-		g.connsMu.Lock()
-		for c := range g.conns {
-			c.Close()
+	// more after the shutdown: give them the rest of the drain time, then
+	// cut them.
+	serveErr, err := httpserve.Run(ctx, srv, l, drain, func(sctx context.Context) {
+		done := make(chan struct{})
+		go func() { g.hijacked.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-sctx.Done():
+			g.connsMu.Lock()
+			for c := range g.conns {
+				c.Close()
+			}
+			g.connsMu.Unlock()
+			<-done
 		}
-		g.connsMu.Unlock()
-		<-done
+	})
+	if serveErr != nil {
+		return fmt.Errorf("serve: %w", serveErr)
 	}
 	if err != nil {
 		return fmt.Errorf("shut down: %w", err)

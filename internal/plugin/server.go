@@ -2,7 +2,6 @@ package plugin
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -13,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/portcullis/portcullis/internal/httpserve"
 	"github.com/portcullis/portcullis/internal/unixsock"
 	"github.com/sirupsen/logrus"
 )
@@ -99,18 +99,9 @@ func Serve(ctx context.Context, l net.Listener, h http.Handler, drain time.Durat
 	if lim.RequestTimeout <= 0 {
 		srv.ReadHeaderTimeout = 10 * time.Second
 	}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(l) }()
-	select {
-	case err := <-errc:
-		return fmt.Errorf("serve: %w", err)
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), drain)
-	defer cancel()
-	err := srv.Shutdown(sctx)
-	if serr := <-errc; serr != nil && !errors.Is(serr, http.ErrServerClosed) && err == nil {
-		err = serr
+	serveErr, err := httpserve.Run(ctx, srv, l, drain, nil)
+	if serveErr != nil {
+		return fmt.Errorf("serve: %w", serveErr)
 	}
 	if err != nil {
 		return fmt.Errorf("shut down: %w", err)
