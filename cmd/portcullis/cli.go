@@ -9,8 +9,10 @@ import (
 	"os"
 	"runtime"
 	"strings"
+	"time"
 
 	"github.com/docker/docker/api"
+	"github.com/sirupsen/logrus"
 )
 
 // Set at build time with -ldflags "-X main.version=… -X main.commit=…".
@@ -93,6 +95,34 @@ func parseFlags(fs *flag.FlagSet, args []string) (int, bool) {
 		return exitUsage, false
 	}
 	return 0, true
+}
+
+// parseService reads a long-running command's flags — the environment
+// (envPrefix) first, then args, with no positional arguments — and builds
+// its operational logger at the level *logLevel names once parsed. The
+// bool is false when the command must exit with the int.
+func parseService(cmd string, fs *flag.FlagSet, args []string, envPrefix string, logLevel *string, stderr io.Writer) (*logrus.Logger, int, bool) {
+	if err := flagsFromEnv(fs, envPrefix); err != nil {
+		fmt.Fprintf(stderr, "portcullis %s: %v\n", cmd, err)
+		return nil, exitUsage, false
+	}
+	if code, ok := parseFlags(fs, args); !ok {
+		return nil, code, false
+	}
+	if fs.NArg() != 0 {
+		fmt.Fprintf(stderr, "portcullis %s: unexpected arguments %q\n", cmd, fs.Args())
+		return nil, exitUsage, false
+	}
+	log := logrus.New()
+	log.SetOutput(stderr)
+	log.SetFormatter(&logrus.TextFormatter{FullTimestamp: true, TimestampFormat: time.RFC3339Nano, DisableColors: true})
+	lvl, err := logrus.ParseLevel(*logLevel)
+	if err != nil {
+		fmt.Fprintf(stderr, "portcullis %s: --log-level: %v\n", cmd, err)
+		return nil, exitUsage, false
+	}
+	log.SetLevel(lvl)
+	return log, 0, true
 }
 
 func runVersion(ctx context.Context, args []string, stdout, stderr io.Writer) int {

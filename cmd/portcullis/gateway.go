@@ -52,26 +52,10 @@ func runGateway(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	fs.StringVar(&cfg.refusalLog, "refusal-log", "/var/log/portcullis/gateway.log", "JSON-lines file recording each refused connection; empty logs them only")
 	fs.StringVar(&cfg.logLevel, "log-level", "info", "operational log level: debug, info, warn, error")
 	fs.DurationVar(&cfg.drain, "shutdown-timeout", 30*time.Second, "how long in-flight requests and streams may take to finish on shutdown")
-	if err := flagsFromEnv(fs, "PORTCULLIS_GATEWAY_"); err != nil {
-		fmt.Fprintf(stderr, "portcullis gateway: %v\n", err)
-		return exitUsage
-	}
-	if code, ok := parseFlags(fs, args); !ok {
+	log, code, ok := parseService("gateway", fs, args, "PORTCULLIS_GATEWAY_", &cfg.logLevel, stderr)
+	if !ok {
 		return code
 	}
-	if fs.NArg() != 0 {
-		fmt.Fprintf(stderr, "portcullis gateway: unexpected arguments %q\n", fs.Args())
-		return exitUsage
-	}
-	log := logrus.New()
-	log.SetOutput(stderr)
-	log.SetFormatter(&logrus.TextFormatter{FullTimestamp: true, TimestampFormat: time.RFC3339Nano, DisableColors: true})
-	lvl, err := logrus.ParseLevel(cfg.logLevel)
-	if err != nil {
-		fmt.Fprintf(stderr, "portcullis gateway: --log-level: %v\n", err)
-		return exitUsage
-	}
-	log.SetLevel(lvl)
 	if err := serveGateway(ctx, cfg, log); err != nil {
 		log.WithError(err).Error("portcullis gateway stopped")
 		return exitRuntime

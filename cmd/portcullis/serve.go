@@ -66,27 +66,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs.StringVar(&cfg.dockerHost, "docker-host", "unix:///var/run/docker.sock", "the daemon Portcullis reads its objects and events from, to keep ownership current; \"none\": follow no daemon, only what Portcullis recorded is known (tests and benchmarks)")
 	cfg.audit.register(fs)
 	cfg.facts.register(fs)
-	if err := flagsFromEnv(fs, "PORTCULLIS_"); err != nil {
-		fmt.Fprintf(stderr, "portcullis serve: %v\n", err)
-		return exitUsage
-	}
-	if code, ok := parseFlags(fs, args); !ok {
+	log, code, ok := parseService("serve", fs, args, "PORTCULLIS_", &cfg.logLevel, stderr)
+	if !ok {
 		return code
 	}
-	if fs.NArg() != 0 {
-		fmt.Fprintf(stderr, "portcullis serve: unexpected arguments %q\n", fs.Args())
-		return exitUsage
-	}
-
-	log := logrus.New()
-	log.SetOutput(stderr)
-	log.SetFormatter(&logrus.TextFormatter{FullTimestamp: true, TimestampFormat: time.RFC3339Nano, DisableColors: true})
-	lvl, err := logrus.ParseLevel(cfg.logLevel)
-	if err != nil {
-		fmt.Fprintf(stderr, "portcullis serve: --log-level: %v\n", err)
-		return exitUsage
-	}
-	log.SetLevel(lvl)
 
 	if err := serve(ctx, cfg, log, stderr); err != nil {
 		log.WithError(err).Error("portcullis stopped")
