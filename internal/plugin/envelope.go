@@ -80,6 +80,88 @@ func decodeEnvelope(r io.Reader, size int64) (*Envelope, error) {
 	return e, nil
 }
 
+// decodeResponseEnvelope is decodeEnvelope for the response phase. That
+// phase reads the two bodies only of requests that can create, remove or
+// rename an object (followResponse and the record read nothing of a GET's
+// or HEAD's), and turning their base64 into bytes was a third of what
+// decoding a typical answer cost (a 2 KB list: 26 us against 17 us). So
+// encoding/json first leaves each body as the JSON text the daemon sent
+// (its scan of the whole message still checks the syntax), and turns it
+// into bytes, exactly as the field would have been, only when the
+// method is neither GET nor HEAD. A body that is not a string or null, or
+// appears more than once, and any error, go to decodeEnvelope, which
+// answers exactly as before. What this accepts beyond decodeEnvelope: a
+// GET or HEAD whose body strings are not valid base64, which nothing
+// reads (FuzzDecodeResponseEnvelope holds it to that).
+func decodeResponseEnvelope(r io.Reader, size int64) (*Envelope, error) {
+	data, err := readMessage(r, size)
+	if err != nil {
+		return nil, fmt.Errorf("read authorization request: %w", err)
+	}
+	if len(data) > maxEnvelope {
+		return nil, fmt.Errorf("authorization request larger than %d bytes", maxEnvelope)
+	}
+	// w's bodies point into data, which outlives them.
+	var w *responseWire
+	if err := json.Unmarshal(data, &w); err != nil || w == nil || !w.RequestBody.plain() || !w.ResponseBody.plain() {
+		return decodeEnvelope(bytes.NewReader(data), int64(len(data)))
+	}
+	e := &Envelope{
+		User: w.User, UserAuthNMethod: w.UserAuthNMethod,
+		RequestMethod: w.RequestMethod, RequestURI: w.RequestURI,
+		RequestHeaders: w.RequestHeaders, RequestPeerCertificates: w.RequestPeerCertificates,
+		ResponseStatusCode: w.ResponseStatusCode, ResponseHeaders: w.ResponseHeaders,
+	}
+	if e.RequestMethod == "GET" || e.RequestMethod == "HEAD" {
+		return e, nil
+	}
+	if w.RequestBody.decode(&e.RequestBody) != nil || w.ResponseBody.decode(&e.ResponseBody) != nil {
+		return decodeEnvelope(bytes.NewReader(data), int64(len(data)))
+	}
+	return e, nil
+}
+
+// responseWire is Envelope with its bodies left as JSON text.
+type responseWire struct {
+	User                    string            `json:"User,omitempty"`
+	UserAuthNMethod         string            `json:"UserAuthNMethod,omitempty"`
+	RequestMethod           string            `json:"RequestMethod,omitempty"`
+	RequestURI              string            `json:"RequestUri,omitempty"`
+	RequestBody             bodyText          `json:"RequestBody,omitempty"`
+	RequestHeaders          map[string]string `json:"RequestHeaders,omitempty"`
+	RequestPeerCertificates []json.RawMessage `json:"RequestPeerCertificates,omitempty"`
+	ResponseStatusCode      int               `json:"ResponseStatusCode,omitempty"`
+	ResponseBody            bodyText          `json:"ResponseBody,omitempty"`
+	ResponseHeaders         map[string]string `json:"ResponseHeaders,omitempty"`
+}
+
+// bodyText is a body field's JSON text, not copied, and how many times
+// the message gave the field (encoding/json calls UnmarshalJSON for each).
+type bodyText struct {
+	raw   []byte
+	times int
+}
+
+func (b *bodyText) UnmarshalJSON(raw []byte) error {
+	b.raw = raw
+	b.times++
+	return nil
+}
+
+// plain reports whether the field came at most once, as null or a string:
+// then decoding raw alone is decoding the field.
+func (b bodyText) plain() bool {
+	return b.times == 0 || b.times == 1 && (b.raw[0] == '"' || string(b.raw) == "null")
+}
+
+// decode turns the text into bytes as encoding/json decodes a []byte field.
+func (b bodyText) decode(out *[]byte) error {
+	if b.times == 0 {
+		return nil
+	}
+	return json.Unmarshal(b.raw, out)
+}
+
 // readMessage reads at most maxEnvelope+1 bytes of r, into a buffer of
 // the announced size when there is one.
 func readMessage(r io.Reader, size int64) ([]byte, error) {

@@ -42,7 +42,11 @@ func (p *Plugin) serve(phase string) http.HandlerFunc {
 					res = authorization.Response{Allow: false, Msg: fmt.Sprintf("portcullis: request rejected: [plugin.internal] internal error while judging the %s", phase)}
 				}
 			}()
-			e, err := decodeEnvelope(r.Body, r.ContentLength)
+			decode := decodeEnvelope
+			if phase == "response" {
+				decode = decodeResponseEnvelope
+			}
+			e, err := decode(r.Body, r.ContentLength)
 			if err != nil {
 				res = p.fail(phase, &Envelope{}, err)
 				return
