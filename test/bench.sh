@@ -4,7 +4,8 @@
 #   2. the load generator (plugin level): allow-all baseline vs `portcullis
 #      serve` with the shipped policies and the audit file sink, replaying
 #      the recorded traffic (testdata/traffic), alternating rounds; then
-#      1,000 generated team files vs one;
+#      1,000 generated team files vs one; then the request phase alone
+#      (AuthZReq only, the measure of issue 17);
 #   3. end to end (test/e2ebench, as root): a private dockerd driven
 #      through its API socket with a read mix and a create/inspect/remove
 #      mix, with no plugin, with the allow-all plugin and with Portcullis,
@@ -85,6 +86,12 @@ fi
 # shellcheck disable=SC2086
 "$tmp/loadgen" -clients "$CLIENTS" -duration "$DURATION" -rounds "$ROUNDS" -warmup "$WARMUP" \
   "${scale_args[@]}" ${LOADGEN_ARGS:-}
+
+echo
+echo "== load, request phase only (AuthZReq: issue 17's audited request phase)"
+# shellcheck disable=SC2086
+"$tmp/loadgen" -clients "$CLIENTS" -duration "$DURATION" -rounds "$ROUNDS" -warmup "$WARMUP" \
+  -phases request ${LOADGEN_ARGS:-}
 
 echo
 echo "== end to end (test/e2ebench)"
