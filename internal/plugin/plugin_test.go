@@ -48,7 +48,7 @@ func serve(t *testing.T, p *plugin.Plugin) (*http.Client, string) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- plugin.Serve(ctx, l, p.Handler(), 5*time.Second, plugin.DefaultLimits) }()
+	go func() { done <- plugin.Serve(ctx, l, p, 5*time.Second, plugin.DefaultLimits) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
@@ -276,7 +276,7 @@ func TestShutdownDrains(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	served := make(chan error, 1)
-	go func() { served <- plugin.Serve(ctx, l, p.Handler(), 10*time.Second, plugin.DefaultLimits) }()
+	go func() { served <- plugin.Serve(ctx, l, p, 10*time.Second, plugin.DefaultLimits) }()
 
 	answered := make(chan authorization.Response, 1)
 	go func() {
