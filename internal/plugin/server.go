@@ -3,6 +3,7 @@ package plugin
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -218,6 +219,15 @@ func (l *limitListener) Accept() (net.Conn, error) {
 			<-l.sem
 		}
 	}}, nil
+}
+
+// CloseWrite shuts the sending side, when the connection has one (the
+// wire server does before it closes a connection it refused a request on).
+func (c *limitConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return errors.ErrUnsupported
 }
 
 // Close closes the listener and ends a wait for a free slot.

@@ -77,9 +77,6 @@ func readHead(br *bufio.Reader, maxBody int64) (head, error) {
 	for {
 		line, err := readLine(br, &total)
 		if err != nil {
-			if errors.Is(err, errIncomplete) {
-				return h, bad("the headers end before an empty line")
-			}
 			return h, err
 		}
 		if len(line) == 0 {
@@ -136,8 +133,6 @@ func readHead(br *bufio.Reader, maxBody int64) (head, error) {
 	return h, nil
 }
 
-var errIncomplete = errors.New("incomplete line")
-
 // readLine returns the next line without its CRLF, from br's buffer (valid
 // until the next read). A bare LF, a line longer than the buffer and more
 // than MaxHeaderBytes in all are errors.
@@ -151,9 +146,7 @@ func readLine(br *bufio.Reader, total *int) ([]byte, error) {
 		if errors.Is(err, bufio.ErrBufferFull) {
 			return nil, &Error{Status: 431, Reason: fmt.Sprintf("a header line longer than %d bytes", maxLine)}
 		}
-		if len(line) > 0 && isEOF(err) {
-			return nil, errIncomplete
-		}
+		// The connection's error: it ended or timed out mid-request.
 		return nil, err
 	}
 	if len(line) < 2 || line[len(line)-2] != '\r' {

@@ -225,25 +225,11 @@ func (s *Server) serveRequest(c *conn, br *bufio.Reader, start time.Time) (keep 
 	c.want = deadline(start, s.RequestTimeout)
 	req := Request{Method: h.method, Path: h.path, Close: h.close}
 	n := int(h.length)
-	var pooled *[]byte
-	switch {
-	case n == 0:
-	case n <= br.Size():
-		// The body is read into the connection's buffer and handed over
-		// from there.
-		b, err := br.Peek(n)
-		if err != nil {
-			return false
-		}
-		req.Body = b
-	default:
-		pooled = getBuffer(n)
-		req.Body = (*pooled)[:n]
-		if _, err := io.ReadFull(br, req.Body); err != nil {
-			putBuffer(pooled)
-			return false
-		}
+	body, pooled, err := readBody(br, n)
+	if err != nil {
+		return false
 	}
+	req.Body = body
 	scratch := getBuffer(512)
 	a := Answer{Body: (*scratch)[:0]}
 	s.handle(&req, &a)
@@ -252,13 +238,33 @@ func (s *Server) serveRequest(c *conn, br *bufio.Reader, start time.Time) (keep 
 	} else if n > 0 {
 		_, _ = br.Discard(n)
 	}
-	keep = !req.Close && a.Status != 500
+	keep = !req.Close && a.Status != 500 && !s.shutting.Load()
 	out := getBuffer(128 + len(a.Body))
 	*out = appendAnswer((*out)[:0], a.Status, a.ContentType, a.Body, !keep)
 	putBuffer(scratch)
 	_, err = c.nc.Write(*out)
 	putBuffer(out)
 	return keep && err == nil
+}
+
+// readBody reads a body of n bytes: from br's buffer when it fits (the
+// caller discards it after use), else into a pooled buffer (the caller
+// puts it back).
+func readBody(br *bufio.Reader, n int) (body []byte, pooled *[]byte, err error) {
+	switch {
+	case n == 0:
+		return nil, nil, nil
+	case n <= br.Size():
+		body, err = br.Peek(n)
+		return body, nil, err
+	}
+	pooled = getBuffer(n)
+	body = (*pooled)[:n]
+	if _, err := io.ReadFull(br, body); err != nil {
+		putBuffer(pooled)
+		return nil, nil, err
+	}
+	return body, pooled, nil
 }
 
 // handle calls the handler; a panic is a 500 answer, never the handler's
@@ -288,6 +294,24 @@ func (s *Server) refuse(c *conn, e *Error) {
 	*out = appendAnswer((*out)[:0], e.Status, "application/json", body, true)
 	_, _ = c.nc.Write(*out)
 	putBuffer(out)
+	lingerClose(c.nc)
+}
+
+// lingerClose ends a connection whose client may still be sending what
+// the server refused: it shuts the sending side, then reads and discards
+// for a moment (as net/http does), so that closing with unread input
+// does not reset the connection before the client reads the answer.
+func lingerClose(nc net.Conn) {
+	type closeWriter interface{ CloseWrite() error }
+	cw, ok := nc.(closeWriter)
+	if !ok {
+		return
+	}
+	if cw.CloseWrite() != nil {
+		return
+	}
+	_ = nc.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
+	_, _ = io.CopyN(io.Discard, nc, 256<<10)
 }
 
 // errorBody is {"Err": reason}: what the daemon's plugin client reads of
@@ -362,9 +386,4 @@ func putBuffer(b *[]byte) {
 		*b = (*b)[:0]
 		bufferPool.Put(b)
 	}
-}
-
-// isEOF reports a connection ended mid-line.
-func isEOF(err error) bool {
-	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
 }
