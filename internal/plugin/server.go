@@ -108,6 +108,11 @@ func Serve(ctx context.Context, l net.Listener, p *Plugin, drain time.Duration, 
 		IdleTimeout: lim.IdleTimeout,
 		Logf:        lim.Log.Errorf,
 	}
+	refused := rateLog{every: 10 * time.Second, now: time.Now}
+	srv.Refused = func(e *wire.Error) {
+		refused.log(lim.Log.WithFields(logrus.Fields{"status": e.Status, "reason": e.Reason}), logrus.WarnLevel,
+			"plugin socket: refused a request the daemon does not send (one line per interval)")
+	}
 	if lim.RequestTimeout > 0 {
 		srv.HeaderTimeout = min(srv.HeaderTimeout, lim.RequestTimeout)
 	}

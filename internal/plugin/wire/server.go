@@ -45,6 +45,8 @@ type Server struct {
 	IdleTimeout time.Duration
 	// Logf, when set, receives a handler's panic.
 	Logf func(format string, args ...any)
+	// Refused, when set, is told of each request the parser refused.
+	Refused func(*Error)
 
 	mu       sync.Mutex
 	conns    map[*conn]struct{}
@@ -218,6 +220,9 @@ func (s *Server) serveRequest(c *conn, br *bufio.Reader, start time.Time) (keep 
 	if err != nil {
 		var e *Error
 		if errors.As(err, &e) {
+			if s.Refused != nil {
+				s.Refused(e)
+			}
 			s.refuse(c, e)
 		}
 		return false
