@@ -32,7 +32,7 @@ func (p *Plugin) serve(phase string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		res := p.call(phase, r.Body, r.ContentLength)
 		w.Header()["Content-Type"] = contentType
-		_, _ = w.Write(appendAnswer(nil, res))
+		_, _ = w.Write(answer(res, nil))
 	}
 }
 
@@ -73,14 +73,14 @@ func (p *Plugin) call(phase string, body io.Reader, size int64) (res authorizati
 	return res
 }
 
-// appendAnswer appends the encoded answer (a line of JSON). A denial is a
-// normal answer (200 with Allow false), so the daemon shows its Msg to the
-// user.
-func appendAnswer(dst []byte, res authorization.Response) []byte {
+// answer is the encoded answer (a line of JSON): the shared plain allow,
+// or res appended to buf. A denial is a normal answer (200 with Allow
+// false), so the daemon shows its Msg to the user.
+func answer(res authorization.Response, buf []byte) []byte {
 	if res == (authorization.Response{Allow: true}) {
-		return append(dst, allowAnswer...)
+		return allowAnswer
 	}
-	return appendJSON(dst, res)
+	return appendJSON(buf, res)
 }
 
 // appendJSON appends v as json.Encoder writes it: a line.

@@ -140,11 +140,11 @@ func (p *Plugin) serveWire(r *wire.Request, a *wire.Answer) {
 		}
 	case "/" + authorization.AuthZApiRequest:
 		if methodIs(r, a, "POST") {
-			a.Body = appendAnswer(a.Body, p.call("request", bytes.NewReader(r.Body), int64(len(r.Body))))
+			a.Body = answer(p.call("request", bytes.NewReader(r.Body), int64(len(r.Body))), a.Body)
 		}
 	case "/" + authorization.AuthZApiResponse:
 		if methodIs(r, a, "POST") {
-			a.Body = appendAnswer(a.Body, p.call("response", bytes.NewReader(r.Body), int64(len(r.Body))))
+			a.Body = answer(p.call("response", bytes.NewReader(r.Body), int64(len(r.Body))), a.Body)
 		}
 	case "/Portcullis.Status":
 		if methodIs(r, a, "GET", "POST") {
