@@ -277,8 +277,9 @@ func equalFold(b []byte, s string) bool {
 	return true
 }
 
-// validHost accepts a host name, an IPv4 or bracketed IPv6 address, with
-// an optional port: letters, digits and "-._:[]".
+// validHost accepts the bytes net/http accepts in a Host: letters,
+// digits and "!$%&'()*+,-.:;=@[]_~" (the value is not used; an older
+// daemon's client sends its socket path escaped, or nothing).
 func validHost(v []byte) bool {
 	if len(v) == 0 || len(v) > 255 {
 		return len(v) == 0 // an empty Host is allowed (RFC 9112 3.2)
@@ -297,7 +298,7 @@ func init() {
 	for c := 0; c < 256; c++ {
 		alnum := 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
 		pathByte[c] = alnum || c == '.' || c == '_' || c == '~' || c == '-' || c == '/'
-		hostByte[c] = alnum || c == '.' || c == '_' || c == '-' || c == ':' || c == '[' || c == ']'
+		hostByte[c] = alnum || (c < 0x7f && bytes.IndexByte([]byte("!$%&'()*+,-.:;=@[]_~"), byte(c)) >= 0)
 		tokenByte[c] = alnum || (c < 0x7f && c > ' ' && bytes.IndexByte([]byte("!#$%&'*+-.^_`|~"), byte(c)) >= 0)
 	}
 }
