@@ -1,6 +1,7 @@
 package plugin_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/ecdsa"
@@ -19,6 +20,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -407,5 +409,54 @@ func TestSocketRefusesWhatTheDaemonDoesNotSend(t *testing.T) {
 				t.Fatalf("refused with an allow: %q", out)
 			}
 		})
+	}
+}
+
+// TestShutdownAtConnectionCap: with the cap reached (one idle connection
+// open, one more waiting in the backlog), shutdown still ends at once,
+// and the open-connection count returns to zero.
+func TestShutdownAtConnectionCap(t *testing.T) {
+	p := plugin.New(loadPolicies(t))
+	sock := filepath.Join(t.TempDir(), "p.sock")
+	l, err := plugin.Listen(sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var open atomic.Int64
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() {
+		served <- plugin.Serve(ctx, l, p, 10*time.Second, plugin.ServerLimits{RequestTimeout: time.Minute, IdleTimeout: time.Hour, MaxConnections: 1, Open: &open})
+	}()
+	first, err := net.Dial("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer first.Close()
+	if _, err := io.WriteString(first, "POST /Plugin.Activate HTTP/1.1\r\nHost: p\r\nContent-Length: 0\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := http.ReadResponse(bufio.NewReader(first), nil); err != nil {
+		t.Fatal(err)
+	}
+	if n := open.Load(); n != 1 {
+		t.Fatalf("%d connections counted open, want 1", n)
+	}
+	second, err := net.Dial("unix", sock) // waits in the backlog
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer second.Close()
+	cancel()
+	select {
+	case err := <-served:
+		if err != nil {
+			t.Fatalf("Serve: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("shutdown hangs with the connection cap reached")
+	}
+	if n := open.Load(); n != 0 {
+		t.Errorf("%d connections counted open after shutdown", n)
 	}
 }
