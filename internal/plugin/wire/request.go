@@ -59,6 +59,7 @@ type head struct {
 	method, path string
 	length       int64 // -1: no Content-Length
 	close        bool
+	http10       bool
 }
 
 // readHead reads and checks the request line and the header lines. An
@@ -120,8 +121,8 @@ func readHead(br *bufio.Reader, maxBody int64) (head, error) {
 			return h, &Error{Status: 417, Reason: "Expect is not supported"}
 		}
 	}
-	if !h.close && host == 0 {
-		// HTTP/1.0 (h.close set by the request line) needs no Host.
+	if !h.http10 && host == 0 {
+		// HTTP/1.0 needs no Host.
 		return h, bad("no Host header")
 	}
 	if h.length < 0 {
@@ -187,7 +188,7 @@ func parseRequestLine(line []byte, h *head) error {
 	switch string(version) {
 	case "HTTP/1.1":
 	case "HTTP/1.0":
-		h.close = true
+		h.http10, h.close = true, true
 	default:
 		if bytes.HasPrefix(version, []byte("HTTP/")) && len(version) == 8 {
 			return &Error{Status: 505, Reason: "only HTTP/1.0 and HTTP/1.1"}
