@@ -6,13 +6,15 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/textproto"
 	"testing"
 )
 
 // FuzzReadRequest feeds arbitrary bytes to the parser: it never panics,
 // refuses with a status it can answer, and whatever it accepts net/http's
-// http.ReadRequest accepts too, with the same method, path and body
-// (differential: the lean parser is never more lenient than net/http).
+// http.ReadRequest accepts too, with the same method, path and body, and
+// passes the Host rules net/http's server adds (differential: the lean
+// parser is never more lenient than net/http).
 func FuzzReadRequest(f *testing.F) {
 	for _, c := range append(readCases(f), generated()...) {
 		if len(c.in) < 4096 {
@@ -47,6 +49,14 @@ func FuzzReadRequest(f *testing.F) {
 		req, err := http.ReadRequest(bufio.NewReader(bytes.NewReader(data)))
 		if err != nil {
 			t.Fatalf("accepted %s %s, net/http refuses: %v", h.method, h.path, err)
+		}
+		// What net/http's server checks beyond http.ReadRequest.
+		// (http.ReadRequest moves the Host header out of req.Header.)
+		tp := textproto.NewReader(bufio.NewReader(bytes.NewReader(data)))
+		_, _ = tp.ReadLine()
+		mh, _ := tp.ReadMIMEHeader()
+		if hosts := mh["Host"]; len(hosts) > 1 || (req.ProtoAtLeast(1, 1) && len(hosts) == 0) {
+			t.Fatalf("accepted %s %s with Host %q, net/http's server refuses it", h.method, h.path, hosts)
 		}
 		got, err := io.ReadAll(req.Body)
 		if err != nil {
