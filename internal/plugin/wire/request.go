@@ -279,8 +279,9 @@ func equalFold(b []byte, s string) bool {
 }
 
 // validHost accepts the bytes net/http accepts in a Host: letters,
-// digits and "!$%&'()*+,-.:;=@[]_~" (the value is not used; an older
-// daemon's client sends its socket path escaped, or nothing).
+// digits and "!$%&'()*+,-.:;=@[]_~". The value is not used; the daemon's
+// client sends "plugin.moby.localhost" (moby pkg/plugins dummyHost), and
+// older clients that put the socket path in the URL may send it escaped.
 func validHost(v []byte) bool {
 	if len(v) == 0 || len(v) > 255 {
 		return len(v) == 0 // an empty Host is allowed (RFC 9112 3.2)
