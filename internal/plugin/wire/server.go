@@ -263,13 +263,27 @@ func readBody(br *bufio.Reader, n int) (body []byte, pooled *[]byte, err error) 
 		body, err = br.Peek(n)
 		return body, nil, err
 	}
-	pooled = getBuffer(n)
-	body = (*pooled)[:n]
-	if _, err := io.ReadFull(br, body); err != nil {
-		putBuffer(pooled)
-		return nil, nil, err
+	// The buffer grows with what arrives, not with what Content-Length
+	// announces: a client that announces 8 MiB and sends nothing holds
+	// no more than the first 64 KiB.
+	pooled = getBuffer(min(n, maxPooled))
+	b := (*pooled)[:0]
+	for len(b) < n {
+		if len(b) == cap(b) {
+			b = append(b, make([]byte, min(n, 2*cap(b))-len(b))...)[:len(b)]
+			*pooled = b
+		}
+		m, err := br.Read(b[len(b):min(n, cap(b))])
+		b = b[:len(b)+m]
+		if err != nil && len(b) < n {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			putBuffer(pooled)
+			return nil, nil, err
+		}
 	}
-	return body, pooled, nil
+	return b, pooled, nil
 }
 
 // handle calls the handler; a panic is a 500 answer, never the handler's
