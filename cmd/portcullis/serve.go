@@ -213,7 +213,7 @@ func serve(ctx context.Context, cfg serveConfig, log *logrus.Logger, stderr io.W
 	}
 
 	cfg.limits.Log = log
-	err = plugin.Serve(ctx, l, p.Handler(), cfg.drain, cfg.limits)
+	err = plugin.Serve(ctx, l, p, cfg.drain, cfg.limits)
 	stopReload()
 	if ferr := trail.FlushSummary(); ferr != nil {
 		log.WithError(ferr).Error("health call summary not recorded")

@@ -1,6 +1,7 @@
 // Package httpserve runs an http.Server until its context ends and then
-// shuts it down within a drain time: the one loop the plugin's socket,
-// the gateway's and the metrics endpoint share.
+// shuts it down within a drain time: the one loop the gateway's socket and
+// the metrics endpoint share (the plugin's socket has its own server,
+// internal/plugin/wire).
 package httpserve
 
 import (

@@ -1,17 +1,21 @@
 package plugin_test
 
 import (
+	"bufio"
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sirupsen/logrus"
 
@@ -328,4 +332,71 @@ func responses(b *testing.B, calls []benchCall) [][]byte {
 		out[i] = mustJSON(b, e)
 	}
 	return out
+}
+
+// BenchmarkSocket is one ping call over a real Unix socket, as the
+// daemon's plugin client sends it (its exact request bytes, one
+// kept-alive connection, calls one after another), to the plugin served
+// by plugin.Serve (the wire server) and, for comparison, by net/http
+// around Handler() as before. CPU per op counts client and server (one
+// process).
+func BenchmarkSocket(b *testing.B) {
+	c := findCall(b, benchCalls(b), "HEAD", "/_ping")
+	req := []byte("POST /AuthZPlugin.AuthZReq HTTP/1.1\r\nHost: plugin.moby.localhost\r\nUser-Agent: Go-http-client/1.1\r\nContent-Length: " +
+		strconv.Itoa(len(c.msg)) + "\r\nAccept: application/vnd.docker.plugins.v1.2+json\r\nAccept-Encoding: gzip\r\n\r\n" + string(c.msg))
+	for _, server := range []string{"wire", "net-http"} {
+		b.Run(server, func(b *testing.B) {
+			set, _, diags := policy.LoadDir("../../examples/policies")
+			if diags.HasErrors() {
+				b.Fatal(diags)
+			}
+			log := logrus.New()
+			log.SetOutput(io.Discard)
+			p := plugin.New(set, plugin.WithLogger(log))
+			sock := filepath.Join(b.TempDir(), "p.sock")
+			l, err := plugin.Listen(sock)
+			if err != nil {
+				b.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				if server == "wire" {
+					_ = plugin.Serve(ctx, l, p, time.Second, plugin.DefaultLimits)
+					return
+				}
+				srv := &http.Server{Handler: p.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+				go func() { <-ctx.Done(); srv.Close() }()
+				_ = srv.Serve(l)
+			}()
+			b.Cleanup(func() { cancel(); <-done })
+			conn, err := net.Dial("unix", sock)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer conn.Close()
+			br := bufio.NewReader(conn)
+			call := func() {
+				if _, err := conn.Write(req); err != nil {
+					b.Fatal(err)
+				}
+				res, err := http.ReadResponse(br, nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				body, _ := io.ReadAll(res.Body)
+				if res.StatusCode != 200 || !bytes.Equal(body, []byte("{\"Allow\":true}\n")) {
+					b.Fatalf("answer %d %q", res.StatusCode, body)
+				}
+			}
+			call()
+			b.ReportAllocs()
+			cpu := benchcpu.Report(b)
+			for b.Loop() {
+				call()
+			}
+			cpu()
+		})
+	}
 }

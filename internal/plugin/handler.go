@@ -1,9 +1,9 @@
 package plugin
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"runtime/debug"
 	"time"
@@ -19,8 +19,8 @@ import (
 func (p *Plugin) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/Plugin.Activate", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", sdk.DefaultContentTypeV1_1)
-		fmt.Fprintln(w, `{"Implements": ["`+authorization.AuthZApiImplements+`"]}`)
+		w.Header()["Content-Type"] = contentType
+		_, _ = w.Write(activateAnswer)
 	})
 	mux.HandleFunc("/"+authorization.AuthZApiRequest, p.serve("request"))
 	mux.HandleFunc("/"+authorization.AuthZApiResponse, p.serve("response"))
@@ -30,60 +30,75 @@ func (p *Plugin) Handler() http.Handler {
 
 func (p *Plugin) serve(phase string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if p.metrics != nil {
-			start := time.Now()
-			defer func() { p.metrics.Call(phase, time.Since(start)) }()
-		}
-		var res authorization.Response
-		func() {
-			defer func() {
-				if v := recover(); v != nil {
-					p.log.WithField("panic", v).Errorf("plugin panic while judging a %s: %s", phase, debug.Stack())
-					res = authorization.Response{Allow: false, Msg: fmt.Sprintf("portcullis: request rejected: [plugin.internal] internal error while judging the %s", phase)}
-				}
-			}()
-			decode := decodeEnvelope
-			if phase == "response" {
-				decode = decodeResponseEnvelope
-			}
-			e, err := decode(r.Body, r.ContentLength)
-			if err != nil {
-				res = p.fail(phase, &Envelope{}, err)
-				return
-			}
-			if phase == "request" {
-				res = p.judge(e)
-			} else {
-				res = p.respond(e)
-			}
-		}()
-		writeResponse(w, res)
+		res := p.call(phase, r.Body, r.ContentLength)
+		w.Header()["Content-Type"] = contentType
+		_, _ = w.Write(answer(res, nil))
 	}
 }
 
-// writeResponse sends the answer with the protocol's content type. A
-// denial is a normal answer (200 with Allow false), so the daemon shows its
-// Msg to the user.
-func writeResponse(w http.ResponseWriter, res authorization.Response) {
+// call is one AuthZ call of phase ("request" or "response"), whichever
+// server read it: the daemon's message (size bytes, -1 when unknown) is
+// decoded, judged or recorded, and answered; a message that does not
+// decode and a panic are denials.
+func (p *Plugin) call(phase string, body io.Reader, size int64) (res authorization.Response) {
+	if p.metrics != nil {
+		start := time.Now()
+		defer func() { p.metrics.Call(phase, time.Since(start)) }()
+	}
+	func() {
+		defer func() {
+			if v := recover(); v != nil {
+				p.log.WithField("panic", v).Errorf("plugin panic while judging a %s: %s", phase, debug.Stack())
+				res = authorization.Response{Allow: false, Msg: fmt.Sprintf("portcullis: request rejected: [plugin.internal] internal error while judging the %s", phase)}
+			}
+		}()
+		decode := decodeEnvelope
+		if phase == "response" {
+			decode = decodeResponseEnvelope
+		}
+		e, err := decode(body, size)
+		if err != nil {
+			res = p.fail(phase, &Envelope{}, err)
+			return
+		}
+		if phase == "request" {
+			res = p.judge(e)
+		} else {
+			res = p.respond(e)
+		}
+	}()
 	if res.Allow && res.Err != "" {
 		res.Allow = false
 	}
-	w.Header()["Content-Type"] = contentType
+	return res
+}
+
+// answer is the encoded answer (a line of JSON): the shared plain allow,
+// or res appended to buf. A denial is a normal answer (200 with Allow
+// false), so the daemon shows its Msg to the user.
+func answer(res authorization.Response, buf []byte) []byte {
 	if res == (authorization.Response{Allow: true}) {
-		_, _ = w.Write(allowAnswer)
-		return
+		return allowAnswer
 	}
-	_ = json.NewEncoder(w).Encode(res)
+	return appendJSON(buf, res)
+}
+
+// appendJSON appends v as json.Encoder writes it: a line.
+func appendJSON(dst []byte, v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		// Only the plugin's own types come here; they always encode.
+		panic(err)
+	}
+	return append(append(dst, b...), '\n')
 }
 
 var (
 	contentType = []string{sdk.DefaultContentTypeV1_1}
 	// allowAnswer is the encoded plain allow, the answer to most calls.
-	allowAnswer = func() []byte {
-		var b bytes.Buffer
-		_ = json.NewEncoder(&b).Encode(authorization.Response{Allow: true})
-		return b.Bytes()
-	}()
+	allowAnswer = appendJSON(nil, authorization.Response{Allow: true})
+	// activateAnswer is the plugin's manifest.
+	activateAnswer = []byte(`{"Implements": ["` + authorization.AuthZApiImplements + `"]}` + "\n")
 )
 
 // Status is what /Portcullis.Status reports, for `portcullis status`.
@@ -97,6 +112,12 @@ type Status struct {
 }
 
 func (p *Plugin) serveStatus(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(appendJSON(nil, p.status()))
+}
+
+// status is what the plugin reports of itself.
+func (p *Plugin) status() Status {
 	st := Status{
 		Instance:      p.instance,
 		Version:       p.version,
@@ -107,6 +128,5 @@ func (p *Plugin) serveStatus(w http.ResponseWriter, r *http.Request) {
 		st.PolicyRevision = set.Revision()
 		st.Policies = set.Policies()
 	}
-	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(st)
+	return st
 }

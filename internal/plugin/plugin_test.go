@@ -1,6 +1,7 @@
 package plugin_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/ecdsa"
@@ -16,8 +17,10 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -48,7 +51,7 @@ func serve(t *testing.T, p *plugin.Plugin) (*http.Client, string) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- plugin.Serve(ctx, l, p.Handler(), 5*time.Second, plugin.DefaultLimits) }()
+	go func() { done <- plugin.Serve(ctx, l, p, 5*time.Second, plugin.DefaultLimits) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
@@ -276,7 +279,7 @@ func TestShutdownDrains(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	served := make(chan error, 1)
-	go func() { served <- plugin.Serve(ctx, l, p.Handler(), 10*time.Second, plugin.DefaultLimits) }()
+	go func() { served <- plugin.Serve(ctx, l, p, 10*time.Second, plugin.DefaultLimits) }()
 
 	answered := make(chan authorization.Response, 1)
 	go func() {
@@ -361,5 +364,99 @@ func TestStatusVersion(t *testing.T) {
 		if st.Version != tc.want {
 			t.Errorf("version %q, want %q", st.Version, tc.want)
 		}
+	}
+}
+
+// TestSocketRefusesWhatTheDaemonDoesNotSend: on the plugin socket, a
+// request the daemon's plugin client would not send is refused before
+// judging (never an allow); an unknown endpoint or method is an error
+// status, which the daemon reads as a failed call (a denial).
+func TestSocketRefusesWhatTheDaemonDoesNotSend(t *testing.T) {
+	p := plugin.New(loadPolicies(t))
+	_, sock := serve(t, p)
+	ping := string(envelope(t, "HEAD", "/_ping", ""))
+	for _, tc := range []struct {
+		name, in, status string
+	}{
+		{"daemon's own call", "POST /AuthZPlugin.AuthZReq HTTP/1.1\r\nHost: plugin.moby.localhost\r\nContent-Length: " + strconv.Itoa(len(ping)) + "\r\nConnection: close\r\n\r\n" + ping, "200"},
+		{"chunked body", "POST /AuthZPlugin.AuthZReq HTTP/1.1\r\nHost: p\r\nTransfer-Encoding: chunked\r\n\r\n" + strconv.FormatInt(int64(len(ping)), 16) + "\r\n" + ping + "\r\n0\r\n\r\n", "411"},
+		{"no length", "POST /AuthZPlugin.AuthZReq HTTP/1.1\r\nHost: p\r\n\r\n" + ping, "411"},
+		{"envelope too large", "POST /AuthZPlugin.AuthZReq HTTP/1.1\r\nHost: p\r\nContent-Length: 8388609\r\n\r\n", "413"},
+		{"two lengths", "POST /AuthZPlugin.AuthZReq HTTP/1.1\r\nHost: p\r\nContent-Length: 2\r\nContent-Length: " + strconv.Itoa(len(ping)) + "\r\n\r\n" + ping, "400"},
+		{"wrong method", "GET /AuthZPlugin.AuthZReq HTTP/1.1\r\nHost: p\r\nConnection: close\r\nContent-Length: " + strconv.Itoa(len(ping)) + "\r\n\r\n" + ping, "405"},
+		{"unknown endpoint", "POST /AuthZPlugin.AuthZReq2 HTTP/1.1\r\nHost: p\r\nConnection: close\r\nContent-Length: " + strconv.Itoa(len(ping)) + "\r\n\r\n" + ping, "404"},
+		{"query string", "POST /AuthZPlugin.AuthZReq?x=1 HTTP/1.1\r\nHost: p\r\nContent-Length: " + strconv.Itoa(len(ping)) + "\r\n\r\n" + ping, "400"},
+		{"status by GET", "GET /Portcullis.Status HTTP/1.1\r\nHost: p\r\nConnection: close\r\n\r\n", "200"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := net.Dial("unix", sock)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			if _, err := io.WriteString(c, tc.in); err != nil {
+				t.Fatal(err)
+			}
+			_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+			out, err := io.ReadAll(c)
+			if err != nil {
+				t.Fatalf("%v (read %q)", err, out)
+			}
+			if !bytes.HasPrefix(out, []byte("HTTP/1.1 "+tc.status+" ")) {
+				t.Fatalf("answer %q, want status %s", out, tc.status)
+			}
+			if tc.status != "200" && bytes.Contains(out, []byte(`"Allow":true`)) {
+				t.Fatalf("refused with an allow: %q", out)
+			}
+		})
+	}
+}
+
+// TestShutdownAtConnectionCap: with the cap reached (one idle connection
+// open, one more waiting in the backlog), shutdown still ends at once,
+// and the open-connection count returns to zero.
+func TestShutdownAtConnectionCap(t *testing.T) {
+	p := plugin.New(loadPolicies(t))
+	sock := filepath.Join(t.TempDir(), "p.sock")
+	l, err := plugin.Listen(sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var open atomic.Int64
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() {
+		served <- plugin.Serve(ctx, l, p, 10*time.Second, plugin.ServerLimits{RequestTimeout: time.Minute, IdleTimeout: time.Hour, MaxConnections: 1, Open: &open})
+	}()
+	first, err := net.Dial("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer first.Close()
+	if _, err := io.WriteString(first, "POST /Plugin.Activate HTTP/1.1\r\nHost: p\r\nContent-Length: 0\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := http.ReadResponse(bufio.NewReader(first), nil); err != nil {
+		t.Fatal(err)
+	}
+	if n := open.Load(); n != 1 {
+		t.Fatalf("%d connections counted open, want 1", n)
+	}
+	second, err := net.Dial("unix", sock) // waits in the backlog
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer second.Close()
+	cancel()
+	select {
+	case err := <-served:
+		if err != nil {
+			t.Fatalf("Serve: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("shutdown hangs with the connection cap reached")
+	}
+	if n := open.Load(); n != 0 {
+		t.Errorf("%d connections counted open after shutdown", n)
 	}
 }

@@ -1,10 +1,11 @@
 package plugin
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net"
-	"net/http"
 	"os"
 	"strconv"
 	"sync"
@@ -12,7 +13,9 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/portcullis/portcullis/internal/httpserve"
+	"github.com/docker/go-plugins-helpers/authorization"
+	"github.com/docker/go-plugins-helpers/sdk"
+	"github.com/portcullis/portcullis/internal/plugin/wire"
 	"github.com/portcullis/portcullis/internal/unixsock"
 	"github.com/sirupsen/logrus"
 )
@@ -80,26 +83,44 @@ type ServerLimits struct {
 var DefaultLimits = ServerLimits{RequestTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, MaxConnections: 4096}
 
 // Serve answers the plugin protocol on l until ctx is done, then stops
-// accepting, lets in-flight requests finish (up to drain), and closes l,
-// which removes a socket made by Listen.
-func Serve(ctx context.Context, l net.Listener, h http.Handler, drain time.Duration, lim ServerLimits) error {
+// accepting, closes idle connections, lets in-flight calls finish (up to
+// drain), and closes l, which removes a socket made by Listen. The socket
+// speaks the strict HTTP/1.1 of package wire, not net/http: what the
+// daemon's plugin client sends, and nothing more.
+func Serve(ctx context.Context, l net.Listener, p *Plugin, drain time.Duration, lim ServerLimits) error {
 	if lim.Log == nil {
 		lim.Log = logrus.StandardLogger()
 	}
+	var ll *limitListener
 	if lim.MaxConnections > 0 || lim.Open != nil {
-		l = newLimitListener(l, lim.MaxConnections, lim.Open, lim.Log)
+		ll = newLimitListener(l, lim.MaxConnections, lim.Open, lim.Log)
+		l = ll
 	}
-	srv := &http.Server{
-		Handler:           h,
-		ReadHeaderTimeout: min(10*time.Second, lim.RequestTimeout),
-		ReadTimeout:       lim.RequestTimeout,
+	srv := &wire.Server{
+		Handler: p.serveWire,
+		MaxBody: maxEnvelope,
+		// As net/http was set before: headers within 10s (or the request
+		// timeout if shorter), the whole request within the request
+		// timeout.
+		HeaderTimeout:  10 * time.Second,
+		RequestTimeout: lim.RequestTimeout,
 		// The daemon keeps connections to its plugins open between calls.
 		IdleTimeout: lim.IdleTimeout,
+		Logf:        lim.Log.Errorf,
 	}
-	if lim.RequestTimeout <= 0 {
-		srv.ReadHeaderTimeout = 10 * time.Second
+	refused := rateLog{every: 10 * time.Second, now: time.Now}
+	srv.Refused = func(e *wire.Error) {
+		refused.log(lim.Log.WithFields(logrus.Fields{"status": e.Status, "reason": e.Reason}), logrus.WarnLevel,
+			"plugin socket: refused a request the daemon does not send (one line per interval)")
 	}
-	serveErr, err := httpserve.Run(ctx, srv, l, drain, nil)
+	if lim.RequestTimeout > 0 {
+		srv.HeaderTimeout = min(srv.HeaderTimeout, lim.RequestTimeout)
+	}
+	if srv.IdleTimeout <= 0 {
+		// net/http's rule: no idle timeout means the read timeout.
+		srv.IdleTimeout = lim.RequestTimeout
+	}
+	serveErr, err := srv.Serve(ctx, l, drain)
 	if serveErr != nil {
 		return fmt.Errorf("serve: %w", serveErr)
 	}
@@ -109,18 +130,63 @@ func Serve(ctx context.Context, l net.Listener, h http.Handler, drain time.Durat
 	return nil
 }
 
+// serveWire answers one request of the plugin socket.
+func (p *Plugin) serveWire(r *wire.Request, a *wire.Answer) {
+	a.ContentType = sdk.DefaultContentTypeV1_1
+	switch r.Path {
+	case "/Plugin.Activate":
+		if methodIs(r, a, "POST") {
+			a.Body = activateAnswer
+		}
+	case "/" + authorization.AuthZApiRequest:
+		if methodIs(r, a, "POST") {
+			a.Body = answer(p.call("request", bytes.NewReader(r.Body), int64(len(r.Body))), a.Body)
+		}
+	case "/" + authorization.AuthZApiResponse:
+		if methodIs(r, a, "POST") {
+			a.Body = answer(p.call("response", bytes.NewReader(r.Body), int64(len(r.Body))), a.Body)
+		}
+	case "/Portcullis.Status":
+		if methodIs(r, a, "GET", "POST") {
+			a.ContentType = "application/json"
+			a.Body = appendJSON(a.Body, p.status())
+		}
+	default:
+		// The daemon reads a status other than 200 as the plugin's
+		// failure: the call is denied.
+		a.Status = 404
+		a.Body = appendJSON(a.Body, authorization.Response{Err: "portcullis: no such plugin endpoint"})
+	}
+}
+
+// methodIs reports whether r's method is one of ms; otherwise it answers
+// 405.
+func methodIs(r *wire.Request, a *wire.Answer, ms ...string) bool {
+	for _, m := range ms {
+		if r.Method == m {
+			return true
+		}
+	}
+	a.Status = 405
+	a.Body = appendJSON(a.Body, authorization.Response{Err: "portcullis: method " + r.Method + " not allowed here"})
+	return false
+}
+
 // limitListener counts open connections and, with a cap (sem not nil),
 // accepts one only while fewer than the cap are open.
 type limitListener struct {
 	net.Listener
-	sem  chan struct{}
-	log  logrus.FieldLogger
-	full rateLog
-	open *atomic.Int64
+	sem chan struct{}
+	// closed ends a wait for a free slot when the listener closes.
+	closed    chan struct{}
+	closeOnce sync.Once
+	log       logrus.FieldLogger
+	full      rateLog
+	open      *atomic.Int64
 }
 
 func newLimitListener(l net.Listener, max int, open *atomic.Int64, log logrus.FieldLogger) *limitListener {
-	ll := &limitListener{Listener: l, log: log, open: open, full: rateLog{every: 10 * time.Second, now: time.Now}}
+	ll := &limitListener{Listener: l, log: log, open: open, full: rateLog{every: 10 * time.Second, now: time.Now}, closed: make(chan struct{})}
 	if max > 0 {
 		ll.sem = make(chan struct{}, max)
 	}
@@ -137,7 +203,11 @@ func (l *limitListener) Accept() (net.Conn, error) {
 		default:
 			l.full.log(l.log.WithField("max_connections", cap(l.sem)), logrus.WarnLevel,
 				"connection limit reached: new connections wait until one closes (raise --max-connections, or find the client holding them)")
-			l.sem <- struct{}{}
+			select {
+			case l.sem <- struct{}{}:
+			case <-l.closed:
+				return nil, net.ErrClosed
+			}
 		}
 	}
 	c, err := l.Listener.Accept()
@@ -154,6 +224,21 @@ func (l *limitListener) Accept() (net.Conn, error) {
 			<-l.sem
 		}
 	}}, nil
+}
+
+// CloseWrite shuts the sending side, when the connection has one (the
+// wire server does before it closes a connection it refused a request on).
+func (c *limitConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return errors.ErrUnsupported
+}
+
+// Close closes the listener and ends a wait for a free slot.
+func (l *limitListener) Close() error {
+	l.closeOnce.Do(func() { close(l.closed) })
+	return l.Listener.Close()
 }
 
 type limitConn struct {

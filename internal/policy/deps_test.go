@@ -34,6 +34,9 @@ func TestDependencyDirection(t *testing.T) {
 		{mod + "test/corpus", []string{mod + "internal", mod + "cmd", "github.com/docker/docker"}},
 		// The gateway tells the daemon who calls; it never judges.
 		{mod + "internal/gateway/...", []string{mod + "internal/policy", mod + "internal/plugin", mod + "internal/audit", mod + "internal/metrics", mod + "internal/state", mod + "internal/request", mod + "cmd"}},
+		// The plugin socket's HTTP/1.1 knows nothing of the plugin, and
+		// is not net/http.
+		{mod + "internal/plugin/wire", []string{mod + "internal/policy", mod + "internal/audit", mod + "internal/state", mod + "internal/metrics", mod + "internal/request", mod + "internal/gateway", mod + "cmd", "net/http", "github.com/sirupsen/logrus", "github.com/docker"}},
 		{mod + "internal/state/...", []string{mod + "internal/policy", mod + "internal/plugin", mod + "internal/audit", mod + "internal/gateway", mod + "cmd"}},
 		{mod + "internal/hostfacts/...", []string{mod + "internal/policy", mod + "internal/plugin", mod + "internal/audit", mod + "internal/state", mod + "internal/gateway", mod + "internal/request", mod + "cmd"}},
 		{mod + "internal/policy/...", []string{mod + "internal/plugin", mod + "internal/audit", mod + "internal/state", mod + "internal/gateway", mod + "cmd", "github.com/sirupsen/logrus", "github.com/docker/go-plugins-helpers", "go.etcd.io/bbolt", "github.com/docker/docker/client", "github.com/moby/moby/client"}},
