@@ -49,10 +49,29 @@ func DecodeEnvelope(r io.Reader) (*Envelope, error) {
 // decodeEnvelope is DecodeEnvelope with the message's length when known
 // (Content-Length; -1 when not), so that it is read into one buffer.
 func decodeEnvelope(r io.Reader, size int64) (*Envelope, error) {
+	data, err := readEnvelope(r, size)
+	if err != nil {
+		return nil, err
+	}
+	return parseEnvelope(data)
+}
+
+// readEnvelope reads one message of at most maxEnvelope bytes.
+func readEnvelope(r io.Reader, size int64) ([]byte, error) {
 	data, err := readMessage(r, size)
 	if err != nil {
 		return nil, fmt.Errorf("read authorization request: %w", err)
 	}
+	if len(data) > maxEnvelope {
+		return nil, fmt.Errorf("authorization request larger than %d bytes", maxEnvelope)
+	}
+	return data, nil
+}
+
+// parseEnvelope decodes one message already read (the wire server's
+// buffer: nothing decoded points into data, encoding/json copies what it
+// keeps).
+func parseEnvelope(data []byte) (*Envelope, error) {
 	if len(data) > maxEnvelope {
 		return nil, fmt.Errorf("authorization request larger than %d bytes", maxEnvelope)
 	}
@@ -94,17 +113,22 @@ func decodeEnvelope(r io.Reader, size int64) (*Envelope, error) {
 // GET or HEAD whose body strings are not valid base64, which nothing
 // reads (FuzzDecodeResponseEnvelope holds it to that).
 func decodeResponseEnvelope(r io.Reader, size int64) (*Envelope, error) {
-	data, err := readMessage(r, size)
+	data, err := readEnvelope(r, size)
 	if err != nil {
-		return nil, fmt.Errorf("read authorization request: %w", err)
+		return nil, err
 	}
+	return parseResponseEnvelope(data)
+}
+
+// parseResponseEnvelope is parseEnvelope for the response phase.
+func parseResponseEnvelope(data []byte) (*Envelope, error) {
 	if len(data) > maxEnvelope {
 		return nil, fmt.Errorf("authorization request larger than %d bytes", maxEnvelope)
 	}
 	// w's bodies point into data, which outlives them.
 	var w *responseWire
 	if err := json.Unmarshal(data, &w); err != nil || w == nil || !w.RequestBody.plain() || !w.ResponseBody.plain() {
-		return decodeEnvelope(bytes.NewReader(data), int64(len(data)))
+		return parseEnvelope(data)
 	}
 	e := &Envelope{
 		User: w.User, UserAuthNMethod: w.UserAuthNMethod,
@@ -116,7 +140,7 @@ func decodeResponseEnvelope(r io.Reader, size int64) (*Envelope, error) {
 		return e, nil
 	}
 	if w.RequestBody.decode(&e.RequestBody) != nil || w.ResponseBody.decode(&e.ResponseBody) != nil {
-		return decodeEnvelope(bytes.NewReader(data), int64(len(data)))
+		return parseEnvelope(data)
 	}
 	return e, nil
 }

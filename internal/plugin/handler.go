@@ -3,7 +3,6 @@ package plugin
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"runtime/debug"
 	"time"
@@ -30,17 +29,19 @@ func (p *Plugin) Handler() http.Handler {
 
 func (p *Plugin) serve(phase string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		res := p.call(phase, r.Body, r.ContentLength)
+		data, err := readEnvelope(r.Body, r.ContentLength)
+		res := p.call(phase, data, err)
 		w.Header()["Content-Type"] = contentType
 		_, _ = w.Write(answer(res, nil))
 	}
 }
 
 // call is one AuthZ call of phase ("request" or "response"), whichever
-// server read it: the daemon's message (size bytes, -1 when unknown) is
-// decoded, judged or recorded, and answered; a message that does not
-// decode and a panic are denials.
-func (p *Plugin) call(phase string, body io.Reader, size int64) (res authorization.Response) {
+// server read it: the daemon's message (data, or the error reading it
+// ended in) is decoded, judged or recorded, and answered; a message that
+// could not be read or does not decode, and a panic, are denials. data
+// may be the server's buffer: nothing kept points into it.
+func (p *Plugin) call(phase string, data []byte, readErr error) (res authorization.Response) {
 	if p.metrics != nil {
 		start := time.Now()
 		defer func() { p.metrics.Call(phase, time.Since(start)) }()
@@ -52,11 +53,15 @@ func (p *Plugin) call(phase string, body io.Reader, size int64) (res authorizati
 				res = authorization.Response{Allow: false, Msg: fmt.Sprintf("portcullis: request rejected: [plugin.internal] internal error while judging the %s", phase)}
 			}
 		}()
-		decode := decodeEnvelope
+		parse := parseEnvelope
 		if phase == "response" {
-			decode = decodeResponseEnvelope
+			parse = parseResponseEnvelope
 		}
-		e, err := decode(body, size)
+		err := readErr
+		var e *Envelope
+		if err == nil {
+			e, err = parse(data)
+		}
 		if err != nil {
 			res = p.fail(phase, &Envelope{}, err)
 			return

@@ -1,7 +1,6 @@
 package plugin
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -140,11 +139,11 @@ func (p *Plugin) serveWire(r *wire.Request, a *wire.Answer) {
 		}
 	case "/" + authorization.AuthZApiRequest:
 		if methodIs(r, a, "POST") {
-			a.Body = answer(p.call("request", bytes.NewReader(r.Body), int64(len(r.Body))), a.Body)
+			a.Body = answer(p.call("request", r.Body, nil), a.Body)
 		}
 	case "/" + authorization.AuthZApiResponse:
 		if methodIs(r, a, "POST") {
-			a.Body = answer(p.call("response", bytes.NewReader(r.Body), int64(len(r.Body))), a.Body)
+			a.Body = answer(p.call("response", r.Body, nil), a.Body)
 		}
 	case "/Portcullis.Status":
 		if methodIs(r, a, "GET", "POST") {
