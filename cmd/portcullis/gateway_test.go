@@ -26,6 +26,7 @@ func TestGatewayRefusesToStart(t *testing.T) {
 		{"readable key", []string{"--listen", sock, "--ca-cert", cert, "--ca-key", key, "--refusal-log", ""}, exitRuntime, "readable by others"},
 		{"missing key", []string{"--listen", sock, "--ca-cert", cert, "--ca-key", filepath.Join(dir, "none"), "--refusal-log", ""}, exitRuntime, "CA key"},
 		{"bad socket mode", []string{"--listen", sock, "--socket-mode", "999", "--ca-cert", cert, "--ca-key", key}, exitRuntime, "--socket-mode"},
+		{"negative max-procs", []string{"--listen", sock, "--max-procs", "-1", "--ca-cert", cert, "--ca-key", key}, exitRuntime, "--max-procs"},
 		{"stray argument", []string{"extra"}, exitUsage, "unexpected arguments"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
