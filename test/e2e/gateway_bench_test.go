@@ -25,11 +25,17 @@ import (
 // Rounds alternate in cycles (direct, gateway, tls, tls, gateway, direct)
 // to spread the machine's noise over the three alike: on a shared machine
 // the load changes within seconds, so many short cycles measure the ratio
-// better than a few long rounds. It prints ops/s, p50 and p99 and the
-// gateway/direct ratios. Timing never fails it; failed calls do.
+// better than a few long rounds. It prints ops/s, p50 and p99, the ratios
+// to direct, and the CPU time each process (this test's client, the
+// gateway, dockerd, containerd, the plugin, everything else) spent per
+// op: the honest measure where the machine is shared. Timing never fails
+// it; failed calls do.
 // PORTCULLIS_BENCH_ROUND (default 1s), PORTCULLIS_BENCH_CYCLES (3) and
 // PORTCULLIS_BENCH_CLIENTS (8) set the round length, the number of cycles
-// and the concurrency.
+// and the concurrency; PORTCULLIS_BENCH_MIX (read or write) runs one mix;
+// PORTCULLIS_BENCH_GATEWAY2_ENV ("NAME=value ...") adds a second gateway,
+// the same binary with that environment (PORTCULLIS_GATEWAY_MAX_PROCS=0,
+// say), to the same cycles as "gateway2".
 func TestGatewayBench(t *testing.T) {
 	round := time.Second
 	if v := os.Getenv("PORTCULLIS_BENCH_ROUND"); v != "" {
