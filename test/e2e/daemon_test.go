@@ -61,6 +61,10 @@ type DaemonConfig struct {
 	// LogLevel is dockerd's --log-level; default "info". "debug" logs
 	// every authorization request and response.
 	LogLevel string
+	// Activated, when set, is a Unix socket the harness creates and hands
+	// to dockerd as systemd socket activation does (fd 3, LISTEN_FDS=1,
+	// LISTEN_PID = dockerd's pid) with -H fd://, beside its own socket.
+	Activated string
 }
 
 // Daemon is a private dockerd. It shares nothing with a daemon that may
@@ -215,6 +219,19 @@ func (d *Daemon) start(cfg DaemonConfig, configFile string) error {
 	offset, _ := log.Seek(0, io.SeekEnd)
 	cmd := exec.Command(dockerdBin, args...)
 	cmd.Env = daemonEnv()
+	var activated *os.File
+	if cfg.Activated != "" {
+		if activated, err = activationSocket(cfg.Activated); err != nil {
+			return err
+		}
+		defer activated.Close()
+		// LISTEN_PID must be dockerd's own: the shell's, which exec keeps.
+		cmd = exec.Command("/bin/sh", "-c", `LISTEN_PID=$$ exec "$0" "$@"`, dockerdBin)
+		cmd.Args = append(cmd.Args, args...)
+		cmd.Args = append(cmd.Args, "-H", "fd://")
+		cmd.Env = append(daemonEnv(), "LISTEN_FDS=1")
+		cmd.ExtraFiles = []*os.File{activated}
+	}
 	cmd.Stdout = log
 	cmd.Stderr = log
 	proc, err := startProcess(cmd)
@@ -269,6 +286,24 @@ func (d *Daemon) start(cfg DaemonConfig, configFile string) error {
 		return fmt.Errorf("the daemon reports version %q, not Docker Engine %s", d.Version, engine)
 	}
 	return nil
+}
+
+// activationSocket creates a listening Unix socket at path (mode 0600)
+// and returns its file, for a child to inherit.
+func activationSocket(path string) (*os.File, error) {
+	os.Remove(path)
+	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
+	if err != nil {
+		return nil, err
+	}
+	// The file outlives the listener; closing the listener must not
+	// remove the socket dockerd serves.
+	l.SetUnlinkOnClose(false)
+	defer l.Close()
+	if err := os.Chmod(path, 0o600); err != nil {
+		return nil, err
+	}
+	return l.File()
 }
 
 // ping checks that the daemon answers HTTP on its socket. Any status

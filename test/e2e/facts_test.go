@@ -4,13 +4,17 @@ package e2e
 
 import (
 	"bytes"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Daemon behaviours the plugin depends on, checked on the daemon under test.
@@ -518,4 +522,58 @@ func headerValue(h map[string]string, name string) string {
 		}
 	}
 	return ""
+}
+
+// TestFactActivatedUnixSocketIsPlain: dockerd puts TLS on TCP listeners
+// only. A Unix socket handed over by systemd (-H fd://) is served as plain
+// HTTP even with --tlsverify, beside a -H unix:// socket and the TLS TCP
+// listener: moby's daemon/listeners wraps activated sockets with
+// go-systemd's activation.TLSListeners, which skips all but TCP ones
+// (v22.7.0 in Engine 29; Debian's 20.10 behaves alike). So the gateway
+// cannot reach the daemon's TLS client authentication over a Unix socket,
+// and an activated socket with --tlsverify must be kept as private as the
+// daemon's own (docs/security.md, docs/operations.md).
+func TestFactActivatedUnixSocketIsPlain(t *testing.T) {
+	t.Parallel()
+	dir := ShortTempDir(t)
+	pki := NewPKI(t, filepath.Join(dir, "pki"))
+	sock := filepath.Join(dir, "act.sock")
+	d := StartDaemon(t, DaemonConfig{Dir: filepath.Join(dir, "d"), PKI: pki, Activated: sock})
+	// Plain HTTP, no certificate: answered. (The socket listens from
+	// the start; dockerd serves it shortly after its own, so the request
+	// waits in the backlog until then.)
+	resp, err := unixHTTPClient(sock, 30*time.Second).Get("http://docker/_ping")
+	if err != nil {
+		t.Fatalf("plain GET /_ping on the activated socket: %v", err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || string(body) != "OK" {
+		t.Errorf("plain GET /_ping on the activated socket: %s %q, want 200 OK", resp.Status, body)
+	}
+	// dockerd logs each listener before serving it.
+	if !strings.Contains(d.Log(), "API listen on "+sock) {
+		t.Errorf("dockerd does not say it listens on the activated socket %s:\n%s", sock, tailFile(d.LogFile, 30, "[core]"))
+	}
+	// TLS with a certificate the daemon trusts: no handshake.
+	cfg, err := pki.TLSConfig(pki.ClientCert(t, "someone"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.ServerName = "127.0.0.1"
+	c, err := net.Dial("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	if err := tls.Client(c, cfg).Handshake(); err == nil {
+		t.Errorf("a TLS handshake on the activated Unix socket succeeded: dockerd now puts TLS on it (update docs/security.md and the gateway's docs)")
+	}
+	// The TCP listener of the same daemon does TLS with that certificate.
+	tc, err := tls.DialWithDialer(&net.Dialer{Timeout: 10 * time.Second}, "tcp", d.TCPAddr, cfg)
+	if err != nil {
+		t.Fatalf("TLS on the daemon's TCP listener: %v", err)
+	}
+	tc.Close()
 }

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -24,11 +25,17 @@ import (
 // Rounds alternate in cycles (direct, gateway, tls, tls, gateway, direct)
 // to spread the machine's noise over the three alike: on a shared machine
 // the load changes within seconds, so many short cycles measure the ratio
-// better than a few long rounds. It prints ops/s, p50 and p99 and the
-// gateway/direct ratios. Timing never fails it; failed calls do.
+// better than a few long rounds. It prints ops/s, p50 and p99, the ratios
+// to direct, and the CPU time each process (this test's client, the
+// gateway, dockerd, containerd, the plugin, everything else) spent per
+// op: the honest measure where the machine is shared. Timing never fails
+// it; failed calls do.
 // PORTCULLIS_BENCH_ROUND (default 1s), PORTCULLIS_BENCH_CYCLES (3) and
 // PORTCULLIS_BENCH_CLIENTS (8) set the round length, the number of cycles
-// and the concurrency.
+// and the concurrency; PORTCULLIS_BENCH_MIX (read or write) runs one mix;
+// PORTCULLIS_BENCH_GATEWAY2_ENV ("NAME=value ...") adds a second gateway,
+// the same binary with that environment (PORTCULLIS_GATEWAY_MAX_PROCS=0,
+// say), to the same cycles as "gateway2".
 func TestGatewayBench(t *testing.T) {
 	round := time.Second
 	if v := os.Getenv("PORTCULLIS_BENCH_ROUND"); v != "" {
@@ -54,16 +61,26 @@ func TestGatewayBench(t *testing.T) {
 	// direct: the daemon's Unix socket; gateway: through the gateway;
 	// tls: straight to the daemon's TLS listener with a certificate, to
 	// tell the gateway's cost from the daemon's TLS.
-	targets := []struct {
+	type target struct {
 		name   string
 		client func() *http.Client
 		base   string
-	}{
+	}
+	targets := []target{
 		{"direct", func() *http.Client { return unixHTTPClient(e.Daemon.Socket, time.Minute) }, "http://docker"},
 		{"gateway", func() *http.Client { return unixHTTPClient(e.Socket, time.Minute) }, "http://docker"},
 		{"tls", func() *http.Client {
 			return &http.Client{Timeout: time.Minute, Transport: &http.Transport{TLSClientConfig: tlsCfg.Clone()}}
 		}, "https://" + e.Daemon.TCPAddr},
+	}
+	gateways := []*process{e.proc}
+	// An experiment: a second gateway, the same binary with more
+	// environment (GOMAXPROCS=1, say), in the same cycles.
+	if v := os.Getenv("PORTCULLIS_BENCH_GATEWAY2_ENV"); v != "" {
+		sock, _, _, proc := e.startGateway(t, "gw2", strings.Fields(v))
+		targets = append(targets, target{"gateway2", func() *http.Client { return unixHTTPClient(sock, time.Minute) }, "http://docker"})
+		gateways = append(gateways, proc)
+		t.Logf("gateway2: the gateway with %s", v)
 	}
 	api := e.Daemon.API
 	createBody := []byte(fmt.Sprintf(`{"Image":%q,"Cmd":["true"],"HostConfig":{"ReadonlyRootfs":true}}`, e.Image))
@@ -84,11 +101,36 @@ func TestGatewayBench(t *testing.T) {
 			return call(c, http.MethodDelete, base+api("/containers/"+created.Id+"?force=1"), nil, http.StatusNoContent, nil)
 		}, 2},
 	}
+	// The CPU each process spends per op, from /proc/PID/stat before and
+	// after each round: on a machine where the read mix is CPU-bound,
+	// every µs any of them spends per request is one the daemon does not
+	// get.
+	probes := append([]cpuProbe{
+		{"bench", func() []int { return []int{os.Getpid()} }},
+		{"gateway", func() []int {
+			var pids []int
+			for _, p := range gateways {
+				pids = append(pids, p.cmd.Process.Pid)
+			}
+			return pids
+		}},
+	}, daemonProbes(e.Daemon, e.Plugin)...)
+	only := os.Getenv("PORTCULLIS_BENCH_MIX")
 	for _, mix := range mixes {
+		if only != "" && only != mix.name {
+			continue
+		}
 		results := map[string][]benchResult{}
+		cpu := map[string]cpuUse{}
+		// Each cycle runs the targets in order, then in reverse (ABBA).
 		var order []int
 		for c := 0; c < cycles; c++ {
-			order = append(order, 0, 1, 2, 2, 1, 0)
+			for i := range targets {
+				order = append(order, i)
+			}
+			for i := len(targets) - 1; i >= 0; i-- {
+				order = append(order, i)
+			}
 		}
 		for _, ti := range order {
 			tg := targets[ti]
@@ -101,20 +143,34 @@ func TestGatewayBench(t *testing.T) {
 					t.Fatalf("%s %s warm-up: %v", mix.name, tg.name, err)
 				}
 			}
+			before := sampleCPU(probes)
 			r, err := benchRound(client, clients, round, op)
+			after := sampleCPU(probes)
 			client.CloseIdleConnections()
 			if err != nil {
 				t.Fatalf("%s %s: %v", mix.name, tg.name, err)
 			}
 			results[tg.name] = append(results[tg.name], r)
+			u := cpu[tg.name]
+			u.add(before, after, len(r.lat))
+			cpu[tg.name] = u
 		}
-		d, g, tl := merge(results["direct"]), merge(results["gateway"]), merge(results["tls"])
 		t.Logf("mix %-5s (%d API calls per op, %d clients, %d rounds of %s each):", mix.name, mix.per, clients, 2*cycles, round)
-		t.Logf("  direct:  %8.1f ops/s  p50 %8s  p99 %8s  (%d ops)", d.opsPerSec(), d.pct(50), d.pct(99), len(d.lat))
-		t.Logf("  gateway: %8.1f ops/s  p50 %8s  p99 %8s  (%d ops)", g.opsPerSec(), g.pct(50), g.pct(99), len(g.lat))
-		t.Logf("  tls:     %8.1f ops/s  p50 %8s  p99 %8s  (%d ops)", tl.opsPerSec(), tl.pct(50), tl.pct(99), len(tl.lat))
-		t.Logf("  gateway/direct: ops/s %.2f, p99 %.2fx; tls/direct: ops/s %.2f, p99 %.2fx", g.opsPerSec()/d.opsPerSec(), float64(g.pct(99))/float64(d.pct(99)),
-			tl.opsPerSec()/d.opsPerSec(), float64(tl.pct(99))/float64(d.pct(99)))
+		d := merge(results["direct"])
+		var names []string
+		for _, tg := range targets {
+			r := merge(results[tg.name])
+			names = append(names, tg.name)
+			t.Logf("  %-9s %8.1f ops/s  p50 %8s  p99 %8s  (%d ops)", tg.name+":", r.opsPerSec(), r.pct(50), r.pct(99), len(r.lat))
+		}
+		for _, tg := range targets[1:] {
+			r := merge(results[tg.name])
+			t.Logf("  %s/direct: ops/s %.2f, p99 %.2fx", tg.name, r.opsPerSec()/d.opsPerSec(), float64(r.pct(99))/float64(d.pct(99)))
+		}
+		t.Logf("  CPU per op (user+system, µs; others: every other process on the machine; vs first: direct's \"all these\" over this one's):")
+		for _, l := range cpuTable(probes, names, cpu) {
+			t.Log(l)
+		}
 	}
 }
 

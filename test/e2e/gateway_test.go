@@ -110,42 +110,55 @@ func newGatewayEnvPolicy(t *testing.T, policy func(tag, homes string) map[string
 	if err := os.Chmod(keyFile, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	gw := filepath.Join(e.Dir, "gw")
+	e.Socket, e.RefusalLog, e.LogFile, e.proc = e.startGateway(t, "gw", nil)
+	return e
+}
+
+// startGateway starts a gateway in front of e's daemon, with its socket,
+// refusal log and log in e.Dir/name and env added to its environment;
+// stopped when the test ends.
+func (e *gatewayEnv) startGateway(t *testing.T, name string, env []string) (socket, refusalLog, logFile string, proc *process) {
+	t.Helper()
+	pki := e.Daemon.PKI
+	gw := filepath.Join(e.Dir, name)
 	if err := os.MkdirAll(gw, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	e.Socket = filepath.Join(gw, "docker.sock")
-	e.RefusalLog = filepath.Join(gw, "refused.log")
-	e.LogFile = filepath.Join(gw, "gateway.log")
-	log, err := os.Create(e.LogFile)
+	socket = filepath.Join(gw, "docker.sock")
+	refusalLog = filepath.Join(gw, "refused.log")
+	logFile = filepath.Join(gw, "gateway.log")
+	log, err := os.Create(logFile)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer log.Close()
-	cmd := exec.Command(portcullisBin, "gateway", "--listen", e.Socket, "--daemon", e.Daemon.TCPAddr,
-		"--ca-cert", pki.CAFile, "--ca-key", keyFile, "--refusal-log", e.RefusalLog,
+	cmd := exec.Command(portcullisBin, "gateway", "--listen", socket, "--daemon", e.Daemon.TCPAddr,
+		"--ca-cert", pki.CAFile, "--ca-key", filepath.Join(pki.Dir, "ca-key.pem"), "--refusal-log", refusalLog,
 		"--user-cache", "0s", "--shutdown-timeout", "5s", "--log-level", "debug")
+	if env != nil {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	cmd.Stdout, cmd.Stderr = log, log
-	e.proc, err = startProcess(cmd)
+	proc, err = startProcess(cmd)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		if err := e.proc.stop(10 * time.Second); err != nil {
+		if err := proc.stop(10 * time.Second); err != nil {
 			t.Errorf("gateway stop: %v", err)
 		}
 		if t.Failed() {
-			t.Logf("gateway log:\n%s", tailFile(e.LogFile, 60))
+			t.Logf("gateway log:\n%s", tailFile(logFile, 60))
 		}
 	})
 	deadline := time.Now().Add(15 * time.Second)
-	for !canDial(e.Socket) {
-		if e.proc.exited() || time.Now().After(deadline) {
-			t.Fatalf("gateway did not start:\n%s", tailFile(e.LogFile, 40))
+	for !canDial(socket) {
+		if proc.exited() || time.Now().After(deadline) {
+			t.Fatalf("gateway did not start:\n%s", tailFile(logFile, 40))
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	return e
+	return socket, refusalLog, logFile, proc
 }
 
 // user creates a Unix user whose primary group is primary ("" for a
