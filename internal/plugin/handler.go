@@ -9,31 +9,32 @@ import (
 
 	"github.com/docker/go-plugins-helpers/authorization"
 	"github.com/docker/go-plugins-helpers/sdk"
+
+	"github.com/portcullis/portcullis/internal/plugin/wire"
 )
 
-// Handler serves the plugin protocol: /Plugin.Activate, /AuthZPlugin.AuthZReq
-// and /AuthZPlugin.AuthZRes. Unlike the protocol library's handler it never
-// calls the plugin with a zero request when the daemon's message does not
-// decode, and it turns a panic into a denial.
+// Handler serves the plugin protocol over net/http with the plugin
+// socket's own routing and answers (serveWire): tests and benchmarks
+// drive the plugin through it. Unlike the protocol library's handler it
+// never calls the plugin with a zero request when the daemon's message
+// does not decode, and it turns a panic into a denial. A message that
+// cannot be read whole is refused (400), as the socket's server refuses
+// one.
 func (p *Plugin) Handler() http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("/Plugin.Activate", func(w http.ResponseWriter, r *http.Request) {
-		w.Header()["Content-Type"] = contentType
-		_, _ = w.Write(activateAnswer)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a := wire.Answer{ContentType: sdk.DefaultContentTypeV1_1}
+		if data, err := readEnvelope(r.Body, r.ContentLength); err != nil {
+			a.Status = http.StatusBadRequest
+			a.Body = appendJSON(nil, authorization.Response{Err: "portcullis: " + err.Error()})
+		} else {
+			p.serveWire(&wire.Request{Method: r.Method, Path: r.URL.Path, Body: data}, &a)
+		}
+		w.Header().Set("Content-Type", a.ContentType)
+		if a.Status != 0 {
+			w.WriteHeader(a.Status)
+		}
+		_, _ = w.Write(a.Body)
 	})
-	mux.HandleFunc("/"+authorization.AuthZApiRequest, p.serve("request"))
-	mux.HandleFunc("/"+authorization.AuthZApiResponse, p.serve("response"))
-	mux.HandleFunc("/Portcullis.Status", p.serveStatus)
-	return mux
-}
-
-func (p *Plugin) serve(phase string) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		data, err := readEnvelope(r.Body, r.ContentLength)
-		res := p.call(phase, data, err)
-		w.Header()["Content-Type"] = contentType
-		_, _ = w.Write(answer(res, nil))
-	}
 }
 
 // call is one AuthZ call of phase ("request" or "response"), whichever
@@ -99,7 +100,6 @@ func appendJSON(dst []byte, v any) []byte {
 }
 
 var (
-	contentType = []string{sdk.DefaultContentTypeV1_1}
 	// allowAnswer is the encoded plain allow, the answer to most calls.
 	allowAnswer = appendJSON(nil, authorization.Response{Allow: true})
 	// activateAnswer is the plugin's manifest.
@@ -114,11 +114,6 @@ type Status struct {
 	UptimeSeconds  float64  `json:"uptime_seconds"`
 	PolicyRevision string   `json:"policy_revision"`
 	Policies       []string `json:"policies"`
-}
-
-func (p *Plugin) serveStatus(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Type", "application/json")
-	_, _ = w.Write(appendJSON(nil, p.status()))
 }
 
 // status is what the plugin reports of itself.
