@@ -43,27 +43,20 @@ type Envelope struct {
 // DecodeEnvelope reads one AuthZ message. Anything but exactly one JSON
 // object is an error.
 func DecodeEnvelope(r io.Reader) (*Envelope, error) {
-	return decodeEnvelope(r, -1)
-}
-
-// decodeEnvelope is DecodeEnvelope with the message's length when known
-// (Content-Length; -1 when not), so that it is read into one buffer.
-func decodeEnvelope(r io.Reader, size int64) (*Envelope, error) {
-	data, err := readEnvelope(r, size)
+	data, err := readEnvelope(r, -1)
 	if err != nil {
 		return nil, err
 	}
 	return parseEnvelope(data)
 }
 
-// readEnvelope reads one message of at most maxEnvelope bytes.
+// readEnvelope reads one message (size bytes when known from
+// Content-Length, -1 when not, so that it is read into one buffer); what
+// it reads beyond maxEnvelope is left for parseEnvelope to refuse.
 func readEnvelope(r io.Reader, size int64) ([]byte, error) {
 	data, err := readMessage(r, size)
 	if err != nil {
 		return nil, fmt.Errorf("read authorization request: %w", err)
-	}
-	if len(data) > maxEnvelope {
-		return nil, fmt.Errorf("authorization request larger than %d bytes", maxEnvelope)
 	}
 	return data, nil
 }
@@ -99,7 +92,7 @@ func parseEnvelope(data []byte) (*Envelope, error) {
 	return e, nil
 }
 
-// decodeResponseEnvelope is decodeEnvelope for the response phase. That
+// parseResponseEnvelope is parseEnvelope for the response phase. That
 // phase reads the two bodies only of requests that can create, remove or
 // rename an object (followResponse and the record read nothing of a GET's
 // or HEAD's), and turning their base64 into bytes was a third of what
@@ -108,19 +101,10 @@ func parseEnvelope(data []byte) (*Envelope, error) {
 // (its scan of the whole message still checks the syntax), and turns it
 // into bytes, exactly as the field would have been, only when the
 // method is neither GET nor HEAD. A body that is not a string or null, or
-// appears more than once, and any error, go to decodeEnvelope, which
-// answers exactly as before. What this accepts beyond decodeEnvelope: a
+// appears more than once, and any error, go to parseEnvelope, which
+// answers exactly as before. What this accepts beyond parseEnvelope: a
 // GET or HEAD whose body strings are not valid base64, which nothing
 // reads (FuzzDecodeResponseEnvelope holds it to that).
-func decodeResponseEnvelope(r io.Reader, size int64) (*Envelope, error) {
-	data, err := readEnvelope(r, size)
-	if err != nil {
-		return nil, err
-	}
-	return parseResponseEnvelope(data)
-}
-
-// parseResponseEnvelope is parseEnvelope for the response phase.
 func parseResponseEnvelope(data []byte) (*Envelope, error) {
 	if len(data) > maxEnvelope {
 		return nil, fmt.Errorf("authorization request larger than %d bytes", maxEnvelope)

@@ -3,7 +3,6 @@ package plugin
 import (
 	"bytes"
 	"encoding/json"
-	"io"
 	"reflect"
 	"testing"
 )
@@ -40,21 +39,21 @@ func TestDecodeResponseEnvelope(t *testing.T) {
 	for _, tc := range responseCases {
 		t.Run(tc.name, func(t *testing.T) {
 			checkResponseDecode(t, []byte(tc.msg))
-			_, err := decodeResponseEnvelope(bytes.NewReader([]byte(tc.msg)), int64(len(tc.msg)))
+			_, err := parseResponseEnvelope([]byte(tc.msg))
 			if (err == nil) != tc.ok {
-				t.Fatalf("decodeResponseEnvelope: %v, want ok %v", err, tc.ok)
+				t.Fatalf("parseResponseEnvelope: %v, want ok %v", err, tc.ok)
 			}
 		})
 	}
 	// What it accepts beyond the plain decoder: a GET's or HEAD's bodies
 	// it never turns into bytes.
 	for _, m := range []string{`{"RequestMethod":"GET","ResponseBody":"e@=="}`, `{"RequestMethod":"HEAD","RequestBody":"-_8="}`} {
-		if _, err := decodeEnvelope(bytes.NewReader([]byte(m)), -1); err == nil {
-			t.Fatalf("decodeEnvelope accepted %s", m)
+		if _, err := parseEnvelope([]byte(m)); err == nil {
+			t.Fatalf("parseEnvelope accepted %s", m)
 		}
-		e, err := decodeResponseEnvelope(bytes.NewReader([]byte(m)), -1)
+		e, err := parseResponseEnvelope([]byte(m))
 		if err != nil || e.RequestBody != nil || e.ResponseBody != nil {
-			t.Fatalf("decodeResponseEnvelope(%s) = %+v, %v; want no bodies, no error", m, e, err)
+			t.Fatalf("parseResponseEnvelope(%s) = %+v, %v; want no bodies, no error", m, e, err)
 		}
 	}
 }
@@ -64,8 +63,8 @@ func TestDecodeResponseEnvelope(t *testing.T) {
 // error, except that it may accept a GET or HEAD the plain one refuses.
 func checkResponseDecode(t *testing.T, data []byte) {
 	t.Helper()
-	want, werr := decodeEnvelope(bytes.NewReader(data), int64(len(data)))
-	got, err := decodeResponseEnvelope(bytes.NewReader(data), int64(len(data)))
+	want, werr := parseEnvelope(data)
+	got, err := parseResponseEnvelope(data)
 	switch {
 	case err != nil && werr != nil:
 		if err.Error() != werr.Error() {
@@ -112,13 +111,13 @@ func BenchmarkDecodeResponseList(b *testing.B) {
 		b.Fatal(err)
 	}
 	for _, bc := range []struct {
-		name   string
-		decode func(io.Reader, int64) (*Envelope, error)
-	}{{"plain", decodeEnvelope}, {"response", decodeResponseEnvelope}} {
+		name  string
+		parse func([]byte) (*Envelope, error)
+	}{{"plain", parseEnvelope}, {"response", parseResponseEnvelope}} {
 		b.Run(bc.name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := bc.decode(bytes.NewReader(msg), int64(len(msg))); err != nil {
+				if _, err := bc.parse(msg); err != nil {
 					b.Fatal(err)
 				}
 			}
