@@ -35,49 +35,12 @@ GO=${GO:-$(command -v go || echo /usr/local/go/bin/go)}
 spec='docker-compose|github.com/docker/compose/v5@v5.6.0|./cmd||0|-X github.com/docker/compose/v5/internal.Version=v5.6.0
 docker-buildx|github.com/docker/buildx@v0.38.2|./cmd/buildx||0|-X github.com/docker/buildx/version.Version=v0.38.2 -X github.com/docker/buildx/version.Package=github.com/docker/buildx'
 
-gover=$("$GO" version)
-key=$(printf '%s\n%s\n' "$spec" "$gover" | sha256sum | cut -c1-16)
-dir=$cache/plugins-$key
-bin=$dir/bin
-
-if [ "${1:-}" = "--dir" ]; then
-	echo "$bin"
-	exit 0
-fi
-
-log() { printf 'cli-plugins: %s\n' "$*" >&2; }
-
-complete() {
-	[ -f "$dir/complete" ] || return 1
-	local name
-	while IFS='|' read -r name _; do
-		[ -x "$bin/$name" ] || return 1
-	done <<<"$spec"
-}
-
-if complete; then
-	log "Docker CLI plugins cached in $bin"
-	echo "$bin"
-	exit 0
-fi
-
-mkdir -p "$cache"
-# One build at a time (make and the harness may both ask).
-exec 9>"$cache/.lock"
-if ! flock -n 9; then
-	log "another build is running; waiting for it"
-	flock 9
-fi
-if complete; then
-	log "Docker CLI plugins cached in $bin"
-	echo "$bin"
-	exit 0
-fi
+label=cli-plugins
+# shellcheck source=build/cache.sh
+source "$root/build/cache.sh"
+cache_open plugins "Docker CLI plugins" "${1:-}"
 
 log "building Docker Compose and buildx into $bin ($gover)"
-tmp=$(mktemp -d "$cache/.tmp-$key-XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
-start=$SECONDS
 n=0
 total=$(wc -l <<<"$spec")
 while IFS='|' read -r name mod pkg tags cgo ldflags; do
@@ -107,16 +70,7 @@ while IFS='|' read -r name mod pkg tags cgo ldflags; do
 	log "[$n/$total] $name done in $((SECONDS - t0))s"
 done <<<"$spec"
 
-printf '%s\n' "$spec" "$gover" >"$tmp/spec"
-rm -rf "$dir"
-mv "$tmp" "$dir"
-trap - EXIT
-touch "$dir/complete"
-# Builds for an older spec are of no further use.
-for old in "$cache"/plugins-*; do
-	[ "$old" = "$dir" ] || rm -rf "$old"
-done
-log "built in $((SECONDS - start))s: $(cd "$bin" && echo *)"
+cache_close plugins
 for name in docker-compose docker-buildx; do
 	"$bin/$name" docker-cli-plugin-metadata | tr -d '\n' >&2
 	echo >&2

@@ -37,44 +37,10 @@ containerd|github.com/containerd/containerd/v2/cmd/containerd@v2.4.2|urfave_cli_
 containerd-shim-runc-v2|github.com/containerd/containerd/v2/cmd/containerd-shim-runc-v2@v2.4.2|urfave_cli_no_docs no_grpc|0|
 runc|github.com/opencontainers/runc@v1.5.3|seccomp|1|'
 
-gover=$("$GO" version)
-key=$(printf '%s\n%s\n' "$spec" "$gover" | sha256sum | cut -c1-16)
-dir=$cache/29-$key
-bin=$dir/bin
-
-if [ "${1:-}" = "--dir" ]; then
-	echo "$bin"
-	exit 0
-fi
-
-log() { printf 'engine: %s\n' "$*" >&2; }
-
-complete() {
-	[ -f "$dir/complete" ] || return 1
-	local name
-	while IFS='|' read -r name _; do
-		[ -x "$bin/$name" ] || return 1
-	done <<<"$spec"
-}
-
-if complete; then
-	log "Docker Engine 29 cached in $bin"
-	echo "$bin"
-	exit 0
-fi
-
-mkdir -p "$cache"
-# One build at a time (make and the harness may both ask).
-exec 9>"$cache/.lock"
-if ! flock -n 9; then
-	log "another build is running; waiting for it"
-	flock 9
-fi
-if complete; then
-	log "Docker Engine 29 cached in $bin"
-	echo "$bin"
-	exit 0
-fi
+label=engine
+# shellcheck source=build/cache.sh
+source "$root/build/cache.sh"
+cache_open 29 "Docker Engine 29" "${1:-}"
 
 # runc's seccomp support is cgo, found with pkg-config.
 if ! pkg-config --exists libseccomp 2>/dev/null || ! command -v gcc >/dev/null; then
@@ -83,10 +49,6 @@ if ! pkg-config --exists libseccomp 2>/dev/null || ! command -v gcc >/dev/null; 
 fi
 
 log "building Docker Engine 29 into $bin ($gover)"
-tmp=$(mktemp -d "$cache/.tmp-$key-XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
-mkdir -p "$tmp/bin"
-start=$SECONDS
 n=0
 total=$(wc -l <<<"$spec")
 while IFS='|' read -r name pkg tags cgo ldflags; do
@@ -110,15 +72,6 @@ while IFS='|' read -r name pkg tags cgo ldflags; do
 	log "[$n/$total] $name done in $((SECONDS - t0))s"
 done <<<"$spec"
 
-printf '%s\n' "$spec" "$gover" >"$tmp/spec"
-rm -rf "$dir"
-mv "$tmp" "$dir"
-trap - EXIT
-touch "$dir/complete"
-# Builds for an older spec are of no further use.
-for old in "$cache"/29-*; do
-	[ "$old" = "$dir" ] || rm -rf "$old"
-done
-log "built in $((SECONDS - start))s: $(cd "$bin" && echo *)"
+cache_close 29
 "$bin/dockerd" --version >&2
 echo "$bin"
