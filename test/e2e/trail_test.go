@@ -601,15 +601,11 @@ func TestTrailSlowBody(t *testing.T) {
 // procCPU returns the user+system CPU time of pid.
 func procCPU(t *testing.T, pid int) time.Duration {
 	t.Helper()
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	d, err := readProcessCPU(pid)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := string(b)
-	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
-	ut, _ := strconv.ParseInt(fields[11], 10, 64)
-	st, _ := strconv.ParseInt(fields[12], 10, 64)
-	return time.Duration(ut+st) * time.Second / 100 // USER_HZ
+	return d
 }
 
 // TestTrailIdleConnections holds 5,000 idle connections open and measures
