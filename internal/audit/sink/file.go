@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -180,7 +181,7 @@ func (s *fileSink) Write(rec *audit.Record, line []byte) error {
 		}
 		return nil
 	}
-	return s.waitFlushed(b)
+	return s.waitFlushed(b, true)
 }
 
 // deferDelay bounds how long a deferred record waits for another write to
@@ -195,16 +196,32 @@ func (s *fileSink) flushDeferred() {
 	if s.closed || s.cur.n == 0 {
 		return
 	}
-	if err := s.waitFlushed(s.cur); err != nil {
+	if err := s.waitFlushed(s.cur, false); err != nil {
 		s.log.WithError(err).Error("deferred audit records not written")
 	}
 }
 
 // waitFlushed waits, holding s.mu, until b is written, writing it itself
 // when it is the open batch and no write is in progress.
-func (s *fileSink) waitFlushed(b *batch) error {
+//
+// With yield, a writer about to write a batch that holds no other
+// waiting writer's line first lets the goroutines ready to run go once
+// (runtime.Gosched, with s.mu released): the scheduler also polls the
+// network then, so the calls that arrived meanwhile are judged and join
+// the batch instead of each paying its own write(2). It waits for
+// nothing: with nobody ready, Gosched returns at once. On recorded
+// traffic at 8 clients (request phase) it took the audit file's write(2)
+// calls from 0.97 to 0.63 per call (docs/performance.md).
+func (s *fileSink) waitFlushed(b *batch, yield bool) error {
 	for !b.flushed {
 		if !s.flushing && b == s.cur {
+			if yield && b.n-len(b.deferred) == 1 {
+				yield = false
+				s.mu.Unlock()
+				runtime.Gosched()
+				s.mu.Lock()
+				continue
+			}
 			s.flushing = true
 			// One batch is written while the next fills: two buffers
 			// alternate.
@@ -235,7 +252,7 @@ func (s *fileSink) Flush() error {
 	if s.cur.n == 0 {
 		return nil
 	}
-	return s.waitFlushed(s.cur)
+	return s.waitFlushed(s.cur, false)
 }
 
 // writeBatch rotates when due, then writes p and fsyncs per policy.
@@ -538,7 +555,7 @@ func (s *fileSink) Close(context.Context) error {
 	}
 	var err error
 	if s.cur.n > 0 {
-		err = s.waitFlushed(s.cur)
+		err = s.waitFlushed(s.cur, false)
 	}
 	for s.flushing {
 		s.cond.Wait()
