@@ -21,8 +21,10 @@ import (
 // socket and through the gateway, on two mixes: reads (ping, version,
 // container and image lists) and writes (container create then remove,
 // each judged with its body), and, to tell the gateway's cost from the
-// daemon's TLS, straight to the daemon's TLS listener with a certificate.
-// Rounds alternate in cycles (direct, gateway, tls, tls, gateway, direct)
+// daemon's TLS, straight to the daemon's TLS listener with a certificate,
+// and through a relay that only copies bytes to the daemon's socket (the
+// least any gateway does, so the most any can reach here).
+// Rounds alternate in cycles (direct, gateway, tls, relay, relay, tls, gateway, direct)
 // to spread the machine's noise over the three alike: on a shared machine
 // the load changes within seconds, so many short cycles measure the ratio
 // better than a few long rounds. It prints ops/s, p50 and p99, the ratios
@@ -73,6 +75,12 @@ func TestGatewayBench(t *testing.T) {
 			return &http.Client{Timeout: time.Minute, Transport: &http.Transport{TLSClientConfig: tlsCfg.Clone()}}
 		}, "https://" + e.Daemon.TCPAddr},
 	}
+	// relay: a process that only copies bytes between the client's
+	// connection and one of its own to the daemon's socket. Any gateway
+	// does at least that, so its ratio to direct is the most a gateway can
+	// reach on this machine.
+	relaySock, relay := startRelay(t, e.Dir, e.Daemon.Socket)
+	targets = append(targets, target{"relay", func() *http.Client { return unixHTTPClient(relaySock, time.Minute) }, "http://docker"})
 	gateways := []*process{e.proc}
 	// An experiment: a second gateway, the same binary with more
 	// environment (GOMAXPROCS=1, say), in the same cycles.
@@ -114,6 +122,7 @@ func TestGatewayBench(t *testing.T) {
 			}
 			return pids
 		}},
+		{"relay", func() []int { return []int{relay.cmd.Process.Pid} }},
 	}, daemonProbes(e.Daemon, e.Plugin)...)
 	only := os.Getenv("PORTCULLIS_BENCH_MIX")
 	for _, mix := range mixes {

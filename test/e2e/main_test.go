@@ -65,6 +65,9 @@ const engineBuildSh = "../../build/engine/build.sh"
 var engines = map[string]bool{"29": true, "20.10": true}
 
 func TestMain(m *testing.M) {
+	if spec := os.Getenv(envRelay); spec != "" {
+		os.Exit(runRelay(spec)) // started by startRelay: a relay, not tests
+	}
 	os.Exit(runMain(m))
 }
 
