@@ -11,7 +11,10 @@
 //   - the transport of `portcullis serve`: the plugin socket's own
 //     HTTP/1.1 (internal/plugin/wire) on a socket made by plugin.Listen,
 //     with serve's default timeouts; /Plugin.Activate is answered with the
-//     AuthZ manifest, as Portcullis answers it;
+//     AuthZ manifest, as Portcullis answers it; the collector tuned as
+//     serve tunes it (GOGC=400 unless GOGC or GOMEMLIMIT is set; serve's
+//     soft memory limit, at least 64 MiB, is never reached by the floor's
+//     small heap), so that the comparison is of work, not of tuning;
 //   - AuthZReq: the daemon's envelope decoded as Portcullis decodes it
 //     (plugin.ParseEnvelope: encoding/json into the plugin's own type,
 //     issue 12); then request.Parse, the request decoded into the daemon's
@@ -54,6 +57,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"syscall"
@@ -106,6 +110,9 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintf(stderr, "floor: %v\n", err)
 		return 1
+	}
+	if os.Getenv("GOGC") == "" && os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetGCPercent(400) // as serve's tuneGC
 	}
 	fl := &floor{out: f, record: record(*recordBytes)}
 	// serve's defaults, set as plugin.Serve sets them.
