@@ -352,9 +352,13 @@ func compare(ctx context.Context, cfg config, tmp string, calls []call, out io.W
 	fmt.Fprintf(out, "allow-all process   RSS idle %s, under load max %s; VmHWM %s; threads max %d; fds max %d\n",
 		kib(baseIdle.rssKiB), kib(bss.maxRSS), kib(bss.last.hwmKiB), bss.maxThreads, bss.maxFDs)
 	bss.mu.Unlock()
-	if fi, err := os.Stat(auditFile); err == nil {
-		fmt.Fprintf(out, "audit file          %s written (%s per allowed or denied call)\n",
-			mib(fi.Size()), perCall(fi.Size(), p.allow+p.deny))
+	if size, files, err := dirSize(filepath.Dir(auditFile)); err == nil && files > 0 {
+		rotated := ""
+		if files > 1 {
+			rotated = fmt.Sprintf(", in %d files: rotated at its maximum size", files)
+		}
+		fmt.Fprintf(out, "audit file          %s written (%s per allowed or denied call%s)\n",
+			mib(size), perCall(size, p.allow+p.deny), rotated)
 	} else {
 		fmt.Fprintf(out, "audit file          not found: %v\n", err)
 	}
@@ -379,6 +383,24 @@ func compare(ctx context.Context, cfg config, tmp string, calls []call, out io.W
 		return errCallsFailed
 	}
 	return nil
+}
+
+// dirSize is the size of the regular files in dir (the audit file and
+// the files it was rotated into) and how many there are.
+func dirSize(dir string) (size int64, files int, err error) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, e := range ents {
+		fi, err := e.Info()
+		if err != nil || !fi.Mode().IsRegular() {
+			continue
+		}
+		size += fi.Size()
+		files++
+	}
+	return size, files, nil
 }
 
 // roundOrder is the order of round i: it starts with server i (mod n), so
