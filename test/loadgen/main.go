@@ -15,8 +15,9 @@
 // `portcullis serve` with the shipped policies and the audit file sink on,
 // warms them up, runs the same traffic against each in rounds whose order
 // rotates, and prints throughput, latency percentiles, the ratios, and the
-// plugin's memory, threads and file descriptors under load. With -scale N it also loads N generated
-// team policy files and compares load time and latency with one team.
+// plugin's memory, threads and file descriptors under load. With -scale N
+// it also loads N generated team policy files and compares load time and
+// latency with one team.
 //
 // Each recorded create is answered with the id the recording goes on to
 // use, so that the plugin's ownership store knows the traffic's objects;
