@@ -21,7 +21,9 @@
 //     own types by encoding/json (issue 12) with the walk for unknown
 //     fields (issue 15); then one record handed to the kernel, one write(2)
 //     to a file opened O_APPEND, under a mutex, before the answer (issue 17
-//     item 10); then allow;
+//     item 10; -group-commit: the records of calls waiting together in one
+//     write(2), each answered after it, as Portcullis's file sink does);
+//     then allow;
 //   - AuthZRes: the envelope decoded as Portcullis decodes the response
 //     phase (plugin.ParseResponseEnvelope: the bodies of a GET or HEAD left
 //     undecoded); then allow, with nothing written.
@@ -59,7 +61,6 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
@@ -90,6 +91,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 	socket := fs.String("socket", "", "Unix socket to serve the plugin protocol on (required)")
 	recordFile := fs.String("record-file", "", "file each request's record is appended to (required)")
 	recordBytes := fs.Int("record-bytes", defaultRecordBytes, "size of the fixed record line, newline included (at least 32)")
+	groupCommit := fs.Bool("group-commit", false, "write the records of calls waiting together with one write(2), as Portcullis's file sink does, instead of one write(2) per record")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -114,7 +116,11 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 	if os.Getenv("GOGC") == "" && os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetGCPercent(400) // as serve's tuneGC
 	}
-	fl := &floor{out: f, record: record(*recordBytes)}
+	var rec recorder = &single{out: f, record: record(*recordBytes)}
+	if *groupCommit {
+		rec = newGroup(f, record(*recordBytes))
+	}
+	fl := &floor{rec: rec}
 	// serve's defaults, set as plugin.Serve sets them.
 	lim := plugin.DefaultLimits
 	srv := &wire.Server{
@@ -150,9 +156,7 @@ func record(n int) []byte {
 
 // floor answers the plugin protocol.
 type floor struct {
-	mu     sync.Mutex
-	out    *os.File
-	record []byte
+	rec recorder
 }
 
 var (
@@ -203,9 +207,7 @@ func (fl *floor) request(body []byte) []byte {
 	}
 	// A call that does not decode is recorded too, as Portcullis records
 	// its denial.
-	fl.mu.Lock()
-	_, werr := fl.out.Write(fl.record)
-	fl.mu.Unlock()
+	werr := fl.rec.write()
 	switch {
 	case werr != nil:
 		return notRecorded

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -102,8 +104,12 @@ func TestFloor(t *testing.T) {
 		{name: "wrong method", method: "GET", path: "/AuthZPlugin.AuthZReq", status: 405, records: 4},
 		{name: "no such endpoint", method: "POST", path: "/AuthZPlugin.Nope", status: 404, records: 4},
 	}
-	for _, size := range []int{defaultRecordBytes, 64} {
-		c, recs := start(t, "-record-bytes", strconv.Itoa(size))
+	for _, mode := range []struct {
+		size int
+		args []string
+	}{{defaultRecordBytes, nil}, {64, nil}, {defaultRecordBytes, []string{"-group-commit"}}} {
+		size := mode.size
+		c, recs := start(t, append([]string{"-record-bytes", strconv.Itoa(size)}, mode.args...)...)
 		want := record(size)
 		if len(want) != size || want[size-1] != '\n' || !json.Valid(want) {
 			t.Fatalf("record(%d) = %q: not one JSON line of %d bytes", size, want, size)
@@ -146,7 +152,7 @@ func TestFloor(t *testing.T) {
 				t.Fatal(err)
 			}
 			if !bytes.Equal(data, bytes.Repeat(want, tc.records)) {
-				t.Errorf("%s (records of %d B): the file holds %d bytes, want %d records of %d B each", tc.name, size, len(data), tc.records, size)
+				t.Errorf("%s (records of %d B, %q): the file holds %d bytes, want %d records of %d B each", tc.name, size, mode.args, len(data), tc.records, size)
 			}
 		}
 	}
@@ -192,6 +198,74 @@ func TestImports(t *testing.T) {
 			if imp == mod+bad || strings.HasPrefix(imp, mod+bad+"/") {
 				t.Errorf("test/floor imports %s", imp)
 			}
+		}
+	}
+}
+
+// TestConcurrent: calls from many connections at once are each answered
+// after their record is written, one whole line each, in both modes.
+func TestConcurrent(t *testing.T) {
+	const workers, calls = 8, 50
+	body := envelope(t, plugin.Envelope{RequestMethod: "GET", RequestURI: "/v1.47/containers/json"})
+	for _, args := range [][]string{nil, {"-group-commit"}} {
+		c, recs := start(t, append([]string{"-record-bytes", "100"}, args...)...)
+		var wg sync.WaitGroup
+		errs := make(chan error, workers*calls)
+		for w := 0; w < workers; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := 0; i < calls; i++ {
+					res, err := c.Post("http://plugin/AuthZPlugin.AuthZReq", "application/json", strings.NewReader(body))
+					if err != nil {
+						errs <- err
+						return
+					}
+					data, err := io.ReadAll(res.Body)
+					res.Body.Close()
+					if err != nil || !bytes.Equal(data, allowAnswer) {
+						errs <- fmt.Errorf("answer %q: %v", data, err)
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Errorf("%q: %v", args, err)
+		}
+		data, err := os.ReadFile(recs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(data, bytes.Repeat(record(100), workers*calls)) {
+			t.Errorf("%q: the file holds %d bytes, want %d records of 100 B", args, len(data), workers*calls)
+		}
+	}
+}
+
+// TestWriteFails: a record the kernel refuses is an error, in both modes
+// (the call is then denied).
+func TestWriteFails(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "records")
+	if err := os.WriteFile(path, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(path) // read-only: every write fails
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	for name, rec := range map[string]recorder{"single": &single{out: f, record: record(64)}, "group": newGroup(f, record(64))} {
+		for i := 0; i < 2; i++ {
+			if err := rec.write(); err == nil {
+				t.Errorf("%s: write %d to a read-only file succeeded", name, i)
+			}
+		}
+		fl := &floor{rec: rec}
+		if got := fl.request([]byte(envelope(t, plugin.Envelope{RequestMethod: "GET", RequestURI: "/_ping"}))); !bytes.Equal(got, notRecorded) {
+			t.Errorf("%s: answer %q, want the denial %q", name, got, notRecorded)
 		}
 	}
 }

@@ -67,6 +67,7 @@ type config struct {
 	allowall   string
 	floor      string
 	noFloor    bool
+	floorArgs  string
 	policyDir  string
 	serveArgs  string
 	scale      int
@@ -96,6 +97,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&cfg.allowall, "allowall", "", "allow-all baseline binary; default: go build ./test/allowall")
 	fs.StringVar(&cfg.floor, "floor", "", "floor binary (the least a plugin obeying the project's rules must do); default: go build ./test/floor")
 	fs.BoolVar(&cfg.noFloor, "no-floor", false, "compare allow-all and portcullis only, without the floor")
+	fs.StringVar(&cfg.floorArgs, "floor-args", "", "extra arguments for the floor, space-separated (for example -group-commit)")
 	fs.StringVar(&cfg.policyDir, "policy-dir", "examples/policies", "policies for portcullis serve")
 	fs.StringVar(&cfg.serveArgs, "serve-args", "", "extra arguments for portcullis serve, space-separated")
 	fs.IntVar(&cfg.scale, "scale", 0, "also compare N generated team policy files with one (0: skip)")
@@ -249,7 +251,8 @@ func compare(ctx context.Context, cfg config, tmp string, calls []call, out io.W
 	recordFile := filepath.Join(tmp, "floor-records.log")
 	if !cfg.noFloor {
 		fSock := filepath.Join(tmp, "floor.sock")
-		fl, err = startServer(ctx, "floor", tmp, fSock, cfg.floor, "-socket", fSock, "-record-file", recordFile)
+		fargs := append([]string{"-socket", fSock, "-record-file", recordFile}, strings.Fields(cfg.floorArgs)...)
+		fl, err = startServer(ctx, "floor", tmp, fSock, cfg.floor, fargs...)
 		if err != nil {
 			return err
 		}
