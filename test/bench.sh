@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Performance check for Portcullis (what `make bench` runs):
 #   1. the Go benchmarks of every package (short benchtime), summarised;
-#   2. the load generator (plugin level): allow-all baseline vs `portcullis
-#      serve` with the shipped policies and the audit file sink, replaying
-#      the recorded traffic (testdata/traffic), alternating rounds; then
+#   2. the load generator (plugin level): allow-all baseline, the floor
+#      (test/floor: the least a plugin obeying the project's rules must do)
+#      and `portcullis serve` with the shipped policies and the audit file
+#      sink, replaying the recorded traffic (testdata/traffic), in rounds
+#      whose order rotates; then
 #      1,000 generated team files vs one; then the request phase alone
 #      (AuthZReq only, the measure of issue 17);
 #   3. end to end (test/e2ebench, as root): a private dockerd driven
@@ -78,7 +80,7 @@ awk '
 ' "$tmp/bench.txt"
 echo
 
-echo "== load: allow-all vs portcullis, then $SCALE team files vs 1"
+echo "== load: allow-all vs floor vs portcullis, then $SCALE team files vs 1"
 scale_args=()
 if [ "$SCALE" -gt 0 ]; then
   scale_args=(-scale "$SCALE" -scale-duration "$SCALE_DURATION")

@@ -10,12 +10,14 @@
 //	go run ./test/loadgen -socket /run/docker/plugins/portcullis.sock -clients 8 -duration 10s
 //
 // Comparison (the default without -socket): it builds and starts the
-// allow-all baseline (test/allowall) and `portcullis serve` with the
-// shipped policies and the audit file sink on, warms both up, runs the same
-// traffic against each in alternating rounds, and prints throughput,
-// latency percentiles, the ratios, and the plugin's memory, threads and
-// file descriptors under load. With -scale N it also loads N generated
-// team policy files and compares load time and latency with one team.
+// allow-all baseline (test/allowall), the floor (test/floor: the least a
+// plugin obeying the project's rules must do; -no-floor leaves it out) and
+// `portcullis serve` with the shipped policies and the audit file sink on,
+// warms them up, runs the same traffic against each in rounds whose order
+// rotates, and prints throughput, latency percentiles, the ratios, and the
+// plugin's memory, threads and file descriptors under load. With -scale N
+// it also loads N generated team policy files and compares load time and
+// latency with one team.
 //
 // Each recorded create is answered with the id the recording goes on to
 // use, so that the plugin's ownership store knows the traffic's objects;
@@ -63,6 +65,9 @@ type config struct {
 	respBytes  int
 	portcullis string
 	allowall   string
+	floor      string
+	noFloor    bool
+	floorArgs  string
 	policyDir  string
 	serveArgs  string
 	scale      int
@@ -82,7 +87,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&cfg.clients, "clients", 8, "concurrent clients (each keeps its connection alive, like the daemon)")
 	fs.DurationVar(&cfg.duration, "duration", 10*time.Second, "measured time per round and plugin")
 	fs.DurationVar(&cfg.warmup, "warmup", 2*time.Second, "unmeasured load before the first round, per plugin")
-	fs.IntVar(&cfg.rounds, "rounds", 3, "measured rounds per plugin; the plugins alternate (ABBA) to spread noise")
+	fs.IntVar(&cfg.rounds, "rounds", 3, "measured rounds per plugin; the plugins' order rotates from round to round to spread noise")
 	fs.Float64Var(&cfg.rate, "rate", 0, "calls per second for all clients together; 0 sends as fast as answered")
 	fs.StringVar(&cfg.corpus, "corpus", "", "recorded traffic (JSON lines); default the Engine 29 recording, testdata/traffic/"+corpus.Engine29)
 	fs.IntVar(&cfg.creates, "creates", 20, "generated container creates mixed into each pass over the corpus")
@@ -90,6 +95,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&cfg.respBytes, "response-bytes", 2048, "size of the JSON response body reported to AuthZRes for JSON GETs")
 	fs.StringVar(&cfg.portcullis, "portcullis", "", "portcullis binary; default: go build ./cmd/portcullis")
 	fs.StringVar(&cfg.allowall, "allowall", "", "allow-all baseline binary; default: go build ./test/allowall")
+	fs.StringVar(&cfg.floor, "floor", "", "floor binary (the least a plugin obeying the project's rules must do); default: go build ./test/floor")
+	fs.BoolVar(&cfg.noFloor, "no-floor", false, "compare allow-all and portcullis only, without the floor")
+	fs.StringVar(&cfg.floorArgs, "floor-args", "", "extra arguments for the floor, space-separated (for example -group-commit)")
 	fs.StringVar(&cfg.policyDir, "policy-dir", "examples/policies", "policies for portcullis serve")
 	fs.StringVar(&cfg.serveArgs, "serve-args", "", "extra arguments for portcullis serve, space-separated")
 	fs.IntVar(&cfg.scale, "scale", 0, "also compare N generated team policy files with one (0: skip)")
@@ -183,6 +191,12 @@ func do(ctx context.Context, cfg config, out io.Writer) error {
 			return err
 		}
 	}
+	if cfg.floor == "" && !cfg.noFloor && !cfg.skipCmp {
+		cfg.floor = filepath.Join(tmp, "floor")
+		if err := goBuild(ctx, root, cfg.floor, "./test/floor"); err != nil {
+			return err
+		}
+	}
 	if !filepath.IsAbs(cfg.policyDir) {
 		cfg.policyDir = filepath.Join(root, cfg.policyDir)
 	}
@@ -192,8 +206,12 @@ func do(ctx context.Context, cfg config, out io.Writer) error {
 
 	failed := false
 	if !cfg.skipCmp {
-		fmt.Fprintf(out, "== allow-all vs portcullis: %d calls per pass (%d recorded, %d generated creates), %d clients, %d rounds x %s each, warm-up %s, phases: %s\n",
-			len(calls), len(entries), cfg.creates, cfg.clients, cfg.rounds, cfg.duration, cfg.warmup, cfg.phases)
+		names := "allow-all vs portcullis"
+		if !cfg.noFloor {
+			names = "allow-all vs floor vs portcullis"
+		}
+		fmt.Fprintf(out, "== %s: %d calls per pass (%d recorded, %d generated creates), %d clients, %d rounds x %s each, warm-up %s, phases: %s\n",
+			names, len(calls), len(entries), cfg.creates, cfg.clients, cfg.rounds, cfg.duration, cfg.warmup, cfg.phases)
 		if cfg.rate > 0 {
 			fmt.Fprintf(out, "   paced at %.0f calls/s\n", cfg.rate)
 		}
@@ -218,7 +236,8 @@ func do(ctx context.Context, cfg config, out io.Writer) error {
 	return ctx.Err()
 }
 
-// compare runs the same traffic against the baseline and portcullis.
+// compare runs the same traffic against the baseline, the floor (unless
+// -no-floor) and portcullis.
 func compare(ctx context.Context, cfg config, tmp string, calls []call, out io.Writer) error {
 	aSock := filepath.Join(tmp, "allowall.sock")
 	pSock := filepath.Join(tmp, "portcullis.sock")
@@ -228,6 +247,17 @@ func compare(ctx context.Context, cfg config, tmp string, calls []call, out io.W
 		return err
 	}
 	defer base.stop()
+	var fl *server
+	recordFile := filepath.Join(tmp, "floor-records.log")
+	if !cfg.noFloor {
+		fSock := filepath.Join(tmp, "floor.sock")
+		fargs := append([]string{"-socket", fSock, "-record-file", recordFile}, strings.Fields(cfg.floorArgs)...)
+		fl, err = startServer(ctx, "floor", tmp, fSock, cfg.floor, fargs...)
+		if err != nil {
+			return err
+		}
+		defer fl.stop()
+	}
 	// No daemon behind the load: the ownership store knows what the
 	// traffic's own creates recorded.
 	args := []string{"serve", "--socket", pSock, "--policy-dir", cfg.policyDir, "--audit-file", auditFile,
@@ -238,10 +268,14 @@ func compare(ctx context.Context, cfg config, tmp string, calls []call, out io.W
 		return err
 	}
 	defer pc.stop()
+	servers := []*server{base, pc}
+	if fl != nil {
+		servers = []*server{base, fl, pc}
+	}
 
 	idle, _ := readProc(pc.pid())
 	baseIdle, _ := readProc(base.pid())
-	for _, s := range []*server{base, pc} {
+	for _, s := range servers {
 		runLoad(ctx, "warm-up", s.socket, calls, cfg.clients, cfg.warmup, cfg.rate)
 	}
 	warm, _ := readProc(pc.pid())
@@ -249,15 +283,14 @@ func compare(ctx context.Context, cfg config, tmp string, calls []call, out io.W
 	bss := sample(base.pid(), 250*time.Millisecond)
 
 	measured := measuredCalls(calls, cfg.phases)
-	totals := map[string]*result{base.name: {target: base.name}, pc.name: {target: pc.name}}
+	totals := map[string]*result{}
+	for _, s := range servers {
+		totals[s.name] = &result{target: s.name}
+	}
 	perRound := map[string][]float64{}
 	p99Round := map[string][]time.Duration{}
 	for i := 0; i < cfg.rounds && ctx.Err() == nil; i++ {
-		order := []*server{base, pc}
-		if i%2 == 1 {
-			order = []*server{pc, base}
-		}
-		for _, s := range order {
+		for _, s := range roundOrder(servers, i) {
 			if err := s.alive(); err != nil {
 				return err
 			}
@@ -269,26 +302,48 @@ func compare(ctx context.Context, cfg config, tmp string, calls []call, out io.W
 	}
 	pcs.finish(pc.pid())
 	bss.finish(base.pid())
-	for _, s := range []*server{base, pc} {
+	for _, s := range servers {
 		if err := s.alive(); err != nil {
 			return err
 		}
 	}
 	a, p := totals[base.name], totals[pc.name]
+	rows := []*result{a, p}
+	var f *result
+	if fl != nil {
+		f = totals[fl.name]
+		rows = []*result{a, f, p}
+	}
 	fmt.Fprintln(out)
-	printTable(out, []*result{a, p})
+	printTable(out, rows)
 	fmt.Fprintln(out)
-	fmt.Fprintf(out, "per-round calls/s  allow-all: %s   portcullis: %s\n", joinF(perRound[base.name]), joinF(perRound[pc.name]))
-	fmt.Fprintf(out, "per-round p99      allow-all: %s   portcullis: %s\n", joinD(p99Round[base.name]), joinD(p99Round[pc.name]))
+	if f != nil {
+		fmt.Fprintf(out, "per-round calls/s  allow-all: %s   floor: %s   portcullis: %s\n", joinF(perRound[base.name]), joinF(perRound[fl.name]), joinF(perRound[pc.name]))
+		fmt.Fprintf(out, "per-round p99      allow-all: %s   floor: %s   portcullis: %s\n", joinD(p99Round[base.name]), joinD(p99Round[fl.name]), joinD(p99Round[pc.name]))
+	} else {
+		fmt.Fprintf(out, "per-round calls/s  allow-all: %s   portcullis: %s\n", joinF(perRound[base.name]), joinF(perRound[pc.name]))
+		fmt.Fprintf(out, "per-round p99      allow-all: %s   portcullis: %s\n", joinD(p99Round[base.name]), joinD(p99Round[pc.name]))
+	}
 	pa, pp := pct(a.lat), pct(p.lat)
 	thr := p.rate() / a.rate()
 	p99 := float64(pp.p99) / float64(pa.p99)
 	fmt.Fprintln(out)
 	fmt.Fprintf(out, "ratio portcullis/allow-all  throughput %.2f (target >= 0.90: %s)   p99 %.2fx (target <= 1.20: %s)   p50 %.2fx\n",
 		thr, verdict(thr >= 0.90), p99, verdict(p99 <= 1.20), float64(pp.p50)/float64(pa.p50))
+	if f != nil {
+		pf := pct(f.lat)
+		fmt.Fprintf(out, "ratio floor/allow-all       throughput %.2f (what the rules force)   p99 %.2fx   p50 %.2fx\n",
+			f.rate()/a.rate(), float64(pf.p99)/float64(pa.p99), float64(pf.p50)/float64(pa.p50))
+		fmt.Fprintf(out, "ratio portcullis/floor      throughput %.2f   p99 %.2fx   p50 %.2fx\n",
+			p.rate()/f.rate(), float64(pp.p99)/float64(pf.p99), float64(pp.p50)/float64(pf.p50))
+	}
 	if a.cpuPerCall() > 0 && p.cpuPerCall() > 0 {
 		fmt.Fprintf(out, "plugin CPU per call         allow-all %s, portcullis %s (%.2fx; the machine's noise does not count here)\n",
 			dur(a.cpuPerCall()), dur(p.cpuPerCall()), float64(p.cpuPerCall())/float64(a.cpuPerCall()))
+	}
+	if f != nil && a.cpuPerCall() > 0 && f.cpuPerCall() > 0 && p.cpuPerCall() > 0 {
+		fmt.Fprintf(out, "floor CPU per call          %s (%.2fx allow-all's; portcullis %.2fx the floor's)\n",
+			dur(f.cpuPerCall()), float64(f.cpuPerCall())/float64(a.cpuPerCall()), float64(p.cpuPerCall())/float64(f.cpuPerCall()))
 	}
 
 	pcs.mu.Lock()
@@ -301,21 +356,66 @@ func compare(ctx context.Context, cfg config, tmp string, calls []call, out io.W
 	fmt.Fprintf(out, "allow-all process   RSS idle %s, under load max %s; VmHWM %s; threads max %d; fds max %d\n",
 		kib(baseIdle.rssKiB), kib(bss.maxRSS), kib(bss.last.hwmKiB), bss.maxThreads, bss.maxFDs)
 	bss.mu.Unlock()
-	if fi, err := os.Stat(auditFile); err == nil {
-		fmt.Fprintf(out, "audit file          %s written (%s per allowed or denied call)\n",
-			mib(fi.Size()), perCall(fi.Size(), p.allow+p.deny))
+	if size, files, err := dirSize(filepath.Dir(auditFile)); err == nil && files > 0 {
+		rotated := ""
+		if files > 1 {
+			rotated = fmt.Sprintf(", in %d files: rotated at its maximum size", files)
+		}
+		fmt.Fprintf(out, "audit file          %s written (%s per allowed or denied call%s)\n",
+			mib(size), perCall(size, p.allow+p.deny), rotated)
 	} else {
 		fmt.Fprintf(out, "audit file          not found: %v\n", err)
 	}
+	if f != nil {
+		if fi, err := os.Stat(recordFile); err == nil {
+			fmt.Fprintf(out, "floor record file   %s written (%s per call of its request phase, warm-up included)\n",
+				mib(fi.Size()), perCall(fi.Size(), f.allow+f.deny))
+		} else {
+			fmt.Fprintf(out, "floor record file   not found: %v\n", err)
+		}
+	}
 	fmt.Fprintln(out)
 	printDetails(out, p)
-	if a.errors > 0 {
-		printDetails(out, a)
+	failed := p.errors > 0
+	for _, r := range rows {
+		if r != p && r.errors > 0 {
+			printDetails(out, r)
+			failed = true
+		}
 	}
-	if a.errors > 0 || p.errors > 0 {
+	if failed {
 		return errCallsFailed
 	}
 	return nil
+}
+
+// dirSize is the size of the regular files in dir (the audit file and
+// the files it was rotated into) and how many there are.
+func dirSize(dir string) (size int64, files int, err error) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, e := range ents {
+		fi, err := e.Info()
+		if err != nil || !fi.Mode().IsRegular() {
+			continue
+		}
+		size += fi.Size()
+		files++
+	}
+	return size, files, nil
+}
+
+// roundOrder is the order of round i: it starts with server i (mod n), so
+// that over n rounds each server runs once in each place and the
+// machine's noise falls on all alike (with two: A B, B A, A B, ...).
+func roundOrder[T any](servers []T, i int) []T {
+	out := make([]T, 0, len(servers))
+	for j := range servers {
+		out = append(out, servers[(i+j)%len(servers)])
+	}
+	return out
 }
 
 // measuredCalls is the traffic of the measured rounds: with phases
