@@ -145,16 +145,17 @@ func pct(lat []time.Duration) percentiles {
 }
 
 // runLoad drives the workload through clients concurrent clients for d
-// (or forever, until ctx ends, when d is 0). With rate > 0 the clients
+// (nothing when d is 0), or until ctx ends. With rate > 0 the clients
 // together send about rate calls a second instead of as many as they can.
 func runLoad(ctx context.Context, target, socket string, calls []call, clients int, d time.Duration, rate float64) *result {
+	if d <= 0 {
+		// -warmup 0: no warm-up (it used to mean "until interrupted").
+		return &result{target: target}
+	}
 	c := newClient(socket, clients)
 	defer c.CloseIdleConnections()
-	if d > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, d)
-		defer cancel()
-	}
+	ctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
 	parts := make([]*result, clients)
 	var wg sync.WaitGroup
 	start := time.Now()

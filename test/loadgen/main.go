@@ -390,7 +390,8 @@ func compare(ctx context.Context, cfg config, tmp string, calls []call, out io.W
 }
 
 // dirSize is the size of the regular files in dir (the audit file and
-// the files it was rotated into) and how many there are.
+// the files it was rotated into) and how many there are. Hidden files are
+// the sink's own (the marker of a running plugin, .audit.log.running).
 func dirSize(dir string) (size int64, files int, err error) {
 	ents, err := os.ReadDir(dir)
 	if err != nil {
@@ -398,7 +399,7 @@ func dirSize(dir string) (size int64, files int, err error) {
 	}
 	for _, e := range ents {
 		fi, err := e.Info()
-		if err != nil || !fi.Mode().IsRegular() {
+		if err != nil || !fi.Mode().IsRegular() || strings.HasPrefix(e.Name(), ".") {
 			continue
 		}
 		size += fi.Size()
