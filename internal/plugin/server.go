@@ -87,6 +87,14 @@ var DefaultLimits = ServerLimits{RequestTimeout: 10 * time.Second, IdleTimeout: 
 // speaks the strict HTTP/1.1 of package wire, not net/http: what the
 // daemon's plugin client sends, and nothing more.
 func Serve(ctx context.Context, l net.Listener, p *Plugin, drain time.Duration, lim ServerLimits) error {
+	return ServeHandler(ctx, l, p.serveWire, drain, lim)
+}
+
+// ServeHandler is Serve with another handler behind the same socket: the
+// same HTTP/1.1, connection cap, timeouts and draining. test/floor serves
+// its lower bound of the plugin's cost through it, so that it measures
+// Portcullis's transport, not a copy of it.
+func ServeHandler(ctx context.Context, l net.Listener, h wire.Handler, drain time.Duration, lim ServerLimits) error {
 	if lim.Log == nil {
 		lim.Log = logrus.StandardLogger()
 	}
@@ -96,7 +104,7 @@ func Serve(ctx context.Context, l net.Listener, p *Plugin, drain time.Duration, 
 		l = ll
 	}
 	srv := &wire.Server{
-		Handler: p.serveWire,
+		Handler: h,
 		MaxBody: maxEnvelope,
 		// As net/http was set before: headers within 10s (or the request
 		// timeout if shorter), the whole request within the request

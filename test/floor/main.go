@@ -8,9 +8,9 @@
 // What it does, all of it work the project's rules force on any plugin
 // that judges the way Portcullis must:
 //
-//   - the transport of `portcullis serve`: the plugin socket's own
-//     HTTP/1.1 (internal/plugin/wire) on a socket made by plugin.Listen,
-//     with serve's default timeouts; /Plugin.Activate is answered with the
+//   - the transport of `portcullis serve`: plugin.ServeHandler, the plugin
+//     socket's own HTTP/1.1 (internal/plugin/wire) with serve's connection
+//     cap and timeouts, on a socket made by plugin.Listen; /Plugin.Activate is answered with the
 //     AuthZ manifest, as Portcullis answers it; the collector tuned as
 //     serve tunes it (GOGC=400 unless GOGC or GOMEMLIMIT is set; serve's
 //     soft memory limit, at least 64 MiB, is never reached by the floor's
@@ -56,7 +56,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -70,10 +69,6 @@ import (
 	"github.com/portcullis/portcullis/internal/plugin/wire"
 	"github.com/portcullis/portcullis/internal/request"
 )
-
-// maxBody bounds one message as the plugin's socket does (its
-// maxEnvelope).
-const maxBody = 8 << 20
 
 // defaultRecordBytes is the measured mean size of a request-phase record.
 const defaultRecordBytes = 660
@@ -121,30 +116,12 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 		rec = newGroup(f, record(*recordBytes))
 	}
 	fl := &floor{rec: rec}
-	// serve's defaults, set as plugin.Serve sets them.
-	lim := plugin.DefaultLimits
-	srv := &wire.Server{
-		Handler:        fl.serve,
-		MaxBody:        maxBody,
-		HeaderTimeout:  10 * time.Second,
-		RequestTimeout: lim.RequestTimeout,
-		IdleTimeout:    lim.IdleTimeout,
-		Logf:           func(format string, args ...any) { fmt.Fprintf(stderr, "floor: "+format+"\n", args...) },
+	// serve's transport with serve's defaults.
+	if err := plugin.ServeHandler(ctx, l, fl.serve, 5*time.Second, plugin.DefaultLimits); err != nil {
+		fmt.Fprintf(stderr, "floor: %v\n", err)
+		return 1
 	}
-	if lim.RequestTimeout > 0 {
-		srv.HeaderTimeout = min(srv.HeaderTimeout, lim.RequestTimeout)
-	}
-	serveErr, err := srv.Serve(ctx, l, 5*time.Second)
-	if serveErr == nil && err == nil {
-		return 0
-	}
-	if serveErr != nil && !errors.Is(serveErr, net.ErrClosed) {
-		fmt.Fprintf(stderr, "floor: serve: %v\n", serveErr)
-	}
-	if err != nil {
-		fmt.Fprintf(stderr, "floor: shut down: %v\n", err)
-	}
-	return 1
+	return 0
 }
 
 // record is the fixed line written for every request: a JSON object of n
