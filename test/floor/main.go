@@ -19,11 +19,11 @@
 //     (plugin.ParseEnvelope: encoding/json into the plugin's own type,
 //     issue 12); then request.Parse, the request decoded into the daemon's
 //     own types by encoding/json (issue 12) with the walk for unknown
-//     fields (issue 15); then one record handed to the kernel, one write(2)
-//     to a file opened O_APPEND, under a mutex, before the answer (issue 17
-//     item 10; -group-commit: the records of calls waiting together in one
-//     write(2), each answered after it, as Portcullis's file sink does);
-//     then allow;
+//     fields (issue 15); then the record handed to the kernel before the
+//     answer (issue 17 item 10): by default as Portcullis's file sink does
+//     it, the records of calls waiting together in one write(2) to a file
+//     opened O_APPEND, each call answered after it (-group-commit=false:
+//     one write(2) per record, under a mutex); then allow;
 //   - AuthZRes: the envelope decoded as Portcullis decodes the response
 //     phase (plugin.ParseResponseEnvelope: the bodies of a GET or HEAD left
 //     undecoded); then allow, with nothing written.
@@ -86,7 +86,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 	socket := fs.String("socket", "", "Unix socket to serve the plugin protocol on (required)")
 	recordFile := fs.String("record-file", "", "file each request's record is appended to (required)")
 	recordBytes := fs.Int("record-bytes", defaultRecordBytes, "size of the fixed record line, newline included (at least 32)")
-	groupCommit := fs.Bool("group-commit", false, "write the records of calls waiting together with one write(2), as Portcullis's file sink does, instead of one write(2) per record")
+	groupCommit := fs.Bool("group-commit", true, "write the records of calls waiting together with one write(2), as Portcullis's file sink does (false: one write(2) per record)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0

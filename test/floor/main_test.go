@@ -107,7 +107,7 @@ func TestFloor(t *testing.T) {
 	for _, mode := range []struct {
 		size int
 		args []string
-	}{{defaultRecordBytes, nil}, {64, nil}, {defaultRecordBytes, []string{"-group-commit"}}} {
+	}{{defaultRecordBytes, nil}, {64, nil}, {defaultRecordBytes, []string{"-group-commit=false"}}} {
 		size := mode.size
 		c, recs := start(t, append([]string{"-record-bytes", strconv.Itoa(size)}, mode.args...)...)
 		want := record(size)
@@ -207,7 +207,7 @@ func TestImports(t *testing.T) {
 func TestConcurrent(t *testing.T) {
 	const workers, calls = 8, 50
 	body := envelope(t, plugin.Envelope{RequestMethod: "GET", RequestURI: "/v1.47/containers/json"})
-	for _, args := range [][]string{nil, {"-group-commit"}} {
+	for _, args := range [][]string{nil, {"-group-commit=false"}} {
 		c, recs := start(t, append([]string{"-record-bytes", "100"}, args...)...)
 		var wg sync.WaitGroup
 		errs := make(chan error, workers*calls)

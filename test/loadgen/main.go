@@ -97,7 +97,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&cfg.allowall, "allowall", "", "allow-all baseline binary; default: go build ./test/allowall")
 	fs.StringVar(&cfg.floor, "floor", "", "floor binary (the least a plugin obeying the project's rules must do); default: go build ./test/floor")
 	fs.BoolVar(&cfg.noFloor, "no-floor", false, "compare allow-all and portcullis only, without the floor")
-	fs.StringVar(&cfg.floorArgs, "floor-args", "", "extra arguments for the floor, space-separated (for example -group-commit)")
+	fs.StringVar(&cfg.floorArgs, "floor-args", "", "extra arguments for the floor, space-separated (for example -group-commit=false)")
 	fs.StringVar(&cfg.policyDir, "policy-dir", "examples/policies", "policies for portcullis serve")
 	fs.StringVar(&cfg.serveArgs, "serve-args", "", "extra arguments for portcullis serve, space-separated")
 	fs.IntVar(&cfg.scale, "scale", 0, "also compare N generated team policy files with one (0: skip)")
