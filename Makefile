@@ -81,7 +81,7 @@ fuzz:
 	  done; \
 	done
 
-# Go benchmarks, the load comparison against an allow-all plugin, and (as
+# Go benchmarks, the load comparison against an allow-all plugin and the floor (test/floor), and (as
 # root) the end-to-end comparison on a private dockerd: Engine 29 from
 # `make engine` unless ENGINE_BIN names another (/usr/sbin: 20.10); E2E=0
 # leaves it out. See docs/performance.md.
