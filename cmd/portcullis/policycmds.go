@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -186,7 +185,7 @@ func parseEvalInput(data []byte) (*plugin.Envelope, error) {
 		return nil, err
 	}
 	if _, ok := probe["RequestMethod"]; ok {
-		return plugin.DecodeEnvelope(bytes.NewReader(data))
+		return plugin.ParseEnvelope(data)
 	}
 	var in evalInput
 	if err := json.Unmarshal(data, &in); err != nil {

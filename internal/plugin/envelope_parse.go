@@ -1,7 +1,8 @@
 package plugin
 
 // ParseEnvelope decodes one request-phase AuthZ message already read,
-// exactly as the plugin socket does (parseEnvelope). For test/floor, which
+// exactly as the plugin socket does (parseEnvelope): `portcullis eval`
+// reads its input with it, and test/floor, which
 // measures the least a plugin obeying the project's rules must do.
 func ParseEnvelope(data []byte) (*Envelope, error) { return parseEnvelope(data) }
 

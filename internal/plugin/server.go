@@ -98,10 +98,8 @@ func ServeHandler(ctx context.Context, l net.Listener, h wire.Handler, drain tim
 	if lim.Log == nil {
 		lim.Log = logrus.StandardLogger()
 	}
-	var ll *limitListener
 	if lim.MaxConnections > 0 || lim.Open != nil {
-		ll = newLimitListener(l, lim.MaxConnections, lim.Open, lim.Log)
-		l = ll
+		l = newLimitListener(l, lim.MaxConnections, lim.Open, lim.Log)
 	}
 	srv := &wire.Server{
 		Handler: h,
