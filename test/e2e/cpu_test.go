@@ -10,11 +10,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
-)
 
-// clockTick is the kernel's USER_HZ, the unit of /proc/PID/stat's times:
-// 100 on every Linux architecture the suite runs on.
-const clockTick = 10 * time.Millisecond
+	"github.com/portcullis/portcullis/test/proccpu"
+)
 
 // cpuProbe is one process whose CPU time a benchmark accounts for; pids
 // returns its processes (a daemon and the children it started).
@@ -108,29 +106,8 @@ func cpuTable(probes []cpuProbe, names []string, uses map[string]cpuUse) []strin
 // processCPU is the user and system time pid has used (all its threads),
 // 0 when it is gone.
 func processCPU(pid int) time.Duration {
-	d, _ := readProcessCPU(pid)
+	d, _ := proccpu.Of(pid)
 	return d
-}
-
-// readProcessCPU is the user+system CPU time of pid, from /proc/PID/stat.
-func readProcessCPU(pid int) (time.Duration, error) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return 0, err
-	}
-	// Fields after the parenthesised command name: state is field 3,
-	// utime 14 and stime 15.
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 {
-		return 0, fmt.Errorf("/proc/%d/stat: no command name", pid)
-	}
-	f := strings.Fields(string(b[i+1:]))
-	if len(f) < 13 {
-		return 0, fmt.Errorf("/proc/%d/stat: %d fields after the command name", pid, len(f))
-	}
-	ut, _ := strconv.ParseInt(f[11], 10, 64)
-	st, _ := strconv.ParseInt(f[12], 10, 64)
-	return time.Duration(ut+st) * clockTick, nil
 }
 
 // machineCPU is the time every CPU has spent busy (not idle, not waiting
@@ -154,7 +131,7 @@ func machineCPU() time.Duration {
 		n, _ := strconv.ParseInt(v, 10, 64)
 		busy += n
 	}
-	return time.Duration(busy) * clockTick
+	return time.Duration(busy) * proccpu.ClockTick
 }
 
 // childrenOf lists pid's children, whatever thread started them.

@@ -24,6 +24,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/portcullis/portcullis/test/proccpu"
 )
 
 // The audit trail under faults (issue "An audit trail that stays true"):
@@ -601,7 +603,7 @@ func TestTrailSlowBody(t *testing.T) {
 // procCPU returns the user+system CPU time of pid.
 func procCPU(t *testing.T, pid int) time.Duration {
 	t.Helper()
-	d, err := readProcessCPU(pid)
+	d, err := proccpu.Of(pid)
 	if err != nil {
 		t.Fatal(err)
 	}

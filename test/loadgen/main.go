@@ -34,7 +34,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/portcullis/portcullis/test/corpus"
 	"io"
 	"os"
 	"os/exec"
@@ -43,6 +42,9 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/portcullis/portcullis/test/corpus"
+	"github.com/portcullis/portcullis/test/proccpu"
 )
 
 func main() {
@@ -435,9 +437,9 @@ func measuredCalls(calls []call, phases string) []call {
 
 // measure runs one round against s and records the CPU time s used.
 func measure(ctx context.Context, s *server, calls []call, clients int, d time.Duration, rate float64) *result {
-	c0, err0 := cpuTime(s.pid())
+	c0, err0 := proccpu.Of(s.pid())
 	r := runLoad(ctx, s.name, s.socket, calls, clients, d, rate)
-	c1, err1 := cpuTime(s.pid())
+	c1, err1 := proccpu.Of(s.pid())
 	if err0 == nil && err1 == nil {
 		r.cpu = c1 - c0
 	}

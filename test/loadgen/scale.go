@@ -11,6 +11,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/portcullis/portcullis/test/proccpu"
 )
 
 // scale compares the shipped policies plus one generated team with the
@@ -89,7 +91,7 @@ func scale(ctx context.Context, cfg config, tmp string, corpus []corpusEntry, ou
 		}
 		defer srv.stop()
 		s.srv, s.up = srv, time.Since(t0)
-		s.upCPU, _ = cpuTime(srv.pid())
+		s.upCPU, _ = proccpu.Of(srv.pid())
 		n := 1
 		if i == 1 {
 			n = cfg.scale

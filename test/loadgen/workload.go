@@ -6,11 +6,12 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"github.com/portcullis/portcullis/internal/plugin"
-	"github.com/portcullis/portcullis/test/corpus"
 	"math/rand/v2"
 	"strconv"
 	"strings"
+
+	"github.com/portcullis/portcullis/internal/plugin"
+	"github.com/portcullis/portcullis/test/corpus"
 )
 
 // envelope is the daemon's AuthZ message (RequestBody and ResponseBody
