@@ -154,9 +154,7 @@ func do(ctx context.Context, cfg config, out io.Writer) error {
 		if err := activate(ctx, cfg.socket, 5*time.Second); err != nil {
 			return err
 		}
-		if cfg.warmup > 0 {
-			runLoad(ctx, "warm-up", cfg.socket, calls, cfg.clients, cfg.warmup, cfg.rate)
-		}
+		runLoad(ctx, "warm-up", cfg.socket, calls, cfg.clients, cfg.warmup, cfg.rate) // nothing for -warmup 0
 		total := &result{target: cfg.socket}
 		measured := measuredCalls(calls, cfg.phases)
 		for i := 0; i < cfg.rounds && ctx.Err() == nil; i++ {
