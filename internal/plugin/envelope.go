@@ -68,9 +68,18 @@ func parseEnvelope(data []byte) (*Envelope, error) {
 	if len(data) > maxEnvelope {
 		return nil, fmt.Errorf("authorization request larger than %d bytes", maxEnvelope)
 	}
-	// The daemon's message, like the bodies it carries, is read by
-	// encoding/json only (issue 12: the end-to-end benchmark did not show
-	// the hand-written fast path that was here; docs/performance.md).
+	// The daemon's own shape is read by fastEnvelope; anything else, and
+	// every request body the message carries, by encoding/json.
+	if e, ok := fastEnvelope(data, false); ok {
+		return e, nil
+	}
+	return decodeEnvelopeJSON(data)
+}
+
+// decodeEnvelopeJSON is parseEnvelope by encoding/json alone: the
+// definition fastEnvelope is held to, and the reading of every message
+// it declines.
+func decodeEnvelopeJSON(data []byte) (*Envelope, error) {
 	var e *Envelope
 	// Unmarshal accepts exactly the messages the decoder path below
 	// accepts, without copying the message into the decoder's buffer
@@ -101,7 +110,7 @@ func parseEnvelope(data []byte) (*Envelope, error) {
 // (its scan of the whole message still checks the syntax), and turns it
 // into bytes, exactly as the field would have been, only when the
 // method is neither GET nor HEAD. A body that is not a string or null, or
-// appears more than once, and any error, go to parseEnvelope, which
+// appears more than once, and any error, go to decodeEnvelopeJSON, which
 // answers exactly as before. What this accepts beyond parseEnvelope: a
 // GET or HEAD whose body strings are not valid base64, which nothing
 // reads (FuzzDecodeResponseEnvelope holds it to that).
@@ -109,10 +118,18 @@ func parseResponseEnvelope(data []byte) (*Envelope, error) {
 	if len(data) > maxEnvelope {
 		return nil, fmt.Errorf("authorization request larger than %d bytes", maxEnvelope)
 	}
+	if e, ok := fastEnvelope(data, true); ok {
+		return e, nil
+	}
+	return decodeResponseJSON(data)
+}
+
+// decodeResponseJSON is parseResponseEnvelope by encoding/json alone.
+func decodeResponseJSON(data []byte) (*Envelope, error) {
 	// w's bodies point into data, which outlives them.
 	var w *responseWire
 	if err := json.Unmarshal(data, &w); err != nil || w == nil || !w.RequestBody.plain() || !w.ResponseBody.plain() {
-		return parseEnvelope(data)
+		return decodeEnvelopeJSON(data)
 	}
 	e := &Envelope{
 		User: w.User, UserAuthNMethod: w.UserAuthNMethod,
@@ -124,7 +141,7 @@ func parseResponseEnvelope(data []byte) (*Envelope, error) {
 		return e, nil
 	}
 	if w.RequestBody.decode(&e.RequestBody) != nil || w.ResponseBody.decode(&e.ResponseBody) != nil {
-		return parseEnvelope(data)
+		return decodeEnvelopeJSON(data)
 	}
 	return e, nil
 }

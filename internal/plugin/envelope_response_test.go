@@ -59,11 +59,12 @@ func TestDecodeResponseEnvelope(t *testing.T) {
 }
 
 // checkResponseDecode holds the response phase's decoder to the plain
-// one: the same envelope (bodies left out for GET and HEAD) or the same
-// error, except that it may accept a GET or HEAD the plain one refuses.
+// one, encoding/json alone: the same envelope (bodies left out for GET
+// and HEAD) or the same error, except that it may accept a GET or HEAD
+// the plain one refuses.
 func checkResponseDecode(t *testing.T, data []byte) {
 	t.Helper()
-	want, werr := parseEnvelope(data)
+	want, werr := decodeEnvelopeJSON(data)
 	got, err := parseResponseEnvelope(data)
 	switch {
 	case err != nil && werr != nil:
