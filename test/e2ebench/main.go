@@ -20,8 +20,9 @@
 //     inspect, remove, in turn.
 //
 // Every request is one operation; it reports operations per second,
-// p50 and p99 of each daemon on each mix, and the ratios. It exits 1 if
-// any request failed (a non-2xx answer, a denial included): the mixes are
+// p50 and p99 of each daemon on each mix, the CPU time per operation of
+// dockerd ("cpu/op d") and of the plugin ("cpu/op p"), and the ratios.
+// It exits 1 if any request failed (a non-2xx answer, a denial included): the mixes are
 // ones the shipped policies allow.
 package main
 
@@ -47,6 +48,7 @@ import (
 	"time"
 
 	"github.com/portcullis/portcullis/test/corpus"
+	"github.com/portcullis/portcullis/test/proccpu"
 )
 
 type config struct {
@@ -105,8 +107,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 // A setup is one daemon configuration under test.
 type setup struct {
-	name   string // "none", "allow-all", "portcullis"
-	plugin string // the plugin's name for --authorization-plugin, or ""
+	name   string   // "none", "allow-all", "portcullis"
+	plugin string   // the plugin's name for --authorization-plugin, or ""
+	proc   *process // the plugin's process, or nil
 	d      *daemon
 	inspID string // the container the reads inspect
 	// per mix: latencies of every measured round, and ops/s per round
@@ -114,6 +117,9 @@ type setup struct {
 	rates  map[string][]float64
 	errors map[string]int
 	errMsg map[string]string
+	// per mix: CPU time of the plugin and of dockerd over the measured
+	// rounds (from /proc), for CPU per operation
+	pluginCPU, daemonCPU map[string]time.Duration
 }
 
 var mixes = []string{"reads", "lifecycle"}
@@ -178,8 +184,11 @@ func do(ctx context.Context, cfg config, out io.Writer) (err error) {
 		args              []string
 	}{
 		{"portcullis-e2ebench-allowall-" + tag, "allow-all", aaSock, []string{cfg.allowall, "-socket", aaSock}},
+		// Ownership on, following the daemon that uses it (setups[2],
+		// started below in d2), its store in the benchmark's directory.
 		{"portcullis-e2ebench-" + tag, "portcullis", pcSock, []string{cfg.portcullis, "serve", "--socket", pcSock,
-			"--policy-dir", policyDir, "--audit-file", filepath.Join(dir, "audit.log")}},
+			"--policy-dir", policyDir, "--audit-file", filepath.Join(dir, "audit.log"),
+			"--state-dir", filepath.Join(dir, "state"), "--docker-host", "unix://" + filepath.Join(dir, "d2", "docker.sock")}},
 	}
 	setups := []*setup{{name: "none"}}
 	for _, p := range plugins {
@@ -200,11 +209,12 @@ func do(ctx context.Context, cfg config, out io.Writer) (err error) {
 			return err
 		}
 		cleanups = append(cleanups, func() { os.Remove(spec) })
-		setups = append(setups, &setup{name: p.setup, plugin: p.name})
+		setups = append(setups, &setup{name: p.setup, plugin: p.name, proc: proc})
 	}
 
 	for i, s := range setups {
 		s.lat, s.rates, s.errors, s.errMsg = map[string][]time.Duration{}, map[string][]float64{}, map[string]int{}, map[string]string{}
+		s.pluginCPU, s.daemonCPU = map[string]time.Duration{}, map[string]time.Duration{}
 		d, err := startDaemon(ctx, filepath.Join(dir, fmt.Sprintf("d%d", i)), cfg.engineBin, s.plugin)
 		if d != nil {
 			cleanups = append(cleanups, d.stop)
@@ -238,10 +248,14 @@ func do(ctx context.Context, cfg config, out io.Writer) (err error) {
 		for _, mix := range mixes {
 			for k := range setups {
 				s := setups[(k+r)%len(setups)]
+				p0, d0 := s.cpu()
 				lat, n, err := measure(ctx, s, mix, createBody, cfg.clients, cfg.duration)
 				if err != nil {
 					return err
 				}
+				p1, d1 := s.cpu()
+				s.pluginCPU[mix] += p1 - p0
+				s.daemonCPU[mix] += d1 - d0
 				s.lat[mix] = append(s.lat[mix], lat...)
 				s.rates[mix] = append(s.rates[mix], float64(n)/cfg.duration.Seconds())
 			}
@@ -256,6 +270,17 @@ func do(ctx context.Context, cfg config, out io.Writer) (err error) {
 		}
 	}
 	return nil
+}
+
+// cpu reads the CPU time the plugin's process and dockerd have used so
+// far (zero for a process that is not there or cannot be read: the
+// report then shows a dash).
+func (s *setup) cpu() (plugin, daemon time.Duration) {
+	if s.proc != nil {
+		plugin, _ = proccpu.Of(s.proc.cmd.Process.Pid)
+	}
+	daemon, _ = proccpu.Of(s.d.proc.cmd.Process.Pid)
+	return plugin, daemon
 }
 
 // cliCreateBody is the body the Docker CLI sent for a plain `docker run`
@@ -381,7 +406,7 @@ func pct(sorted []time.Duration, p float64) time.Duration {
 }
 
 func report(out io.Writer, setups []*setup, cfg config) {
-	fmt.Fprintf(out, "\n%-10s %-11s %9s %9s %9s %9s  %s\n", "mix", "daemon", "requests", "ops/s", "p50", "p99", "ops/s per round")
+	fmt.Fprintf(out, "\n%-10s %-11s %9s %9s %9s %9s %9s %9s  %s\n", "mix", "daemon", "requests", "ops/s", "p50", "p99", "cpu/op d", "cpu/op p", "ops/s per round")
 	type stat struct {
 		rate     float64
 		p50, p99 time.Duration
@@ -399,7 +424,8 @@ func report(out io.Writer, setups []*setup, cfg config) {
 			for _, r := range s.rates[mix] {
 				rr = append(rr, fmt.Sprintf("%.0f", r))
 			}
-			fmt.Fprintf(out, "%-10s %-11s %9d %9.0f %9s %9s  %s\n", mix, s.name, len(lat), st.rate, dur(st.p50), dur(st.p99), strings.Join(rr, " "))
+			fmt.Fprintf(out, "%-10s %-11s %9d %9.0f %9s %9s %9s %9s  %s\n", mix, s.name, len(lat), st.rate, dur(st.p50), dur(st.p99),
+				perOp(s.daemonCPU[mix], len(lat)), perOp(s.pluginCPU[mix], len(lat)), strings.Join(rr, " "))
 		}
 	}
 	fmt.Fprintln(out)
@@ -410,10 +436,33 @@ func report(out io.Writer, setups []*setup, cfg config) {
 		if ratio < 0.97 {
 			verdict = "NOT met"
 		}
-		fmt.Fprintf(out, "%-10s portcullis/allow-all: ops/s %.3f (target >= 0.97: %s), p50 %.2fx, p99 %.2fx;  allow-all/no plugin: ops/s %.3f, p50 %.2fx\n",
-			mix, ratio, verdict, float64(pc.p50)/float64(aa.p50), float64(pc.p99)/float64(aa.p99),
+		fmt.Fprintf(out, "%-10s portcullis/allow-all: ops/s %.3f (target >= 0.97: %s), p50 %.2fx, p99 %.2fx, plugin cpu/op %s;  allow-all/no plugin: ops/s %.3f, p50 %.2fx\n",
+			mix, ratio, verdict, float64(pc.p50)/float64(aa.p50), float64(pc.p99)/float64(aa.p99), cpuRatio(setups, mix),
 			aa.rate/no.rate, float64(aa.p50)/float64(no.p50))
 	}
+}
+
+// cpuRatio is Portcullis's CPU per operation over the allow-all plugin's
+// on mix.
+func cpuRatio(setups []*setup, mix string) string {
+	per := map[string]float64{}
+	for _, s := range setups {
+		if n := len(s.lat[mix]); n > 0 {
+			per[s.name] = float64(s.pluginCPU[mix]) / float64(n)
+		}
+	}
+	if per["allow-all"] <= 0 || per["portcullis"] <= 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.2fx", per["portcullis"]/per["allow-all"])
+}
+
+// perOp is CPU time per operation ("-" when none was measured).
+func perOp(cpu time.Duration, ops int) string {
+	if cpu <= 0 || ops == 0 {
+		return "-"
+	}
+	return dur(cpu / time.Duration(ops))
 }
 
 func dur(d time.Duration) string {
