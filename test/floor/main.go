@@ -16,8 +16,8 @@
 //     soft memory limit, at least 64 MiB, is never reached by the floor's
 //     small heap), so that the comparison is of work, not of tuning;
 //   - AuthZReq: the daemon's envelope decoded as Portcullis decodes it
-//     (plugin.ParseEnvelope: encoding/json into the plugin's own type,
-//     issue 12); then request.Parse, the request decoded into the daemon's
+//     (plugin.ParseEnvelope: the daemon's own shape by the strict fast
+//     path, anything else by encoding/json, issue 12); then request.Parse, the request decoded into the daemon's
 //     own types by encoding/json (issue 12) with the walk for unknown
 //     fields (issue 15); then the record handed to the kernel before the
 //     answer (issue 17 item 10): by default as Portcullis's file sink does
@@ -25,8 +25,9 @@
 //     opened O_APPEND, each call answered after it (-group-commit=false:
 //     one write(2) per record, under a mutex); then allow;
 //   - AuthZRes: the envelope decoded as Portcullis decodes the response
-//     phase (plugin.ParseResponseEnvelope: the bodies of a GET or HEAD left
-//     undecoded); then allow, with nothing written.
+//     phase (plugin.ParseResponseEnvelope: the same fast path first, the
+//     bodies of a GET or HEAD left undecoded); then allow, with nothing
+//     written.
 //
 // It fails closed as any plugin must: a message that does not decode, or a
 // record that could not be written, is denied. Parse's error is ignored:
