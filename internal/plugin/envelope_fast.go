@@ -47,43 +47,34 @@ func fastEnvelope(data []byte, response bool) (e *Envelope, ok bool) {
 				return nil, false
 			}
 			i = j + 1
-			var bit uint16
-			switch string(key) {
-			case "User":
-				bit = 1 << 0
+			k := envelopeKey(key)
+			switch k {
+			case keyUser:
 				e.User, i, ok = fastStringValue(data, i)
-			case "UserAuthNMethod":
-				bit = 1 << 1
+			case keyAuthNMethod:
 				e.UserAuthNMethod, i, ok = fastStringValue(data, i)
-			case "RequestMethod":
-				bit = 1 << 2
+			case keyMethod:
 				e.RequestMethod, i, ok = fastStringValue(data, i)
-			case "RequestUri":
-				bit = 1 << 3
+			case keyURI:
 				e.RequestURI, i, ok = fastStringValue(data, i)
-			case "RequestBody":
-				bit = 1 << 4
+			case keyRequestBody:
 				reqBody, i, ok = fastBase64(data, i)
-			case "RequestHeaders":
-				bit = 1 << 5
+			case keyRequestHeaders:
 				e.RequestHeaders, i, ok = fastHeaders(data, i)
-			case "RequestPeerCertificates":
-				bit = 1 << 6
+			case keyCertificates:
 				e.RequestPeerCertificates, i, ok = fastCertificates(data, i)
-			case "ResponseStatusCode":
-				bit = 1 << 7
+			case keyStatus:
 				e.ResponseStatusCode, i, ok = fastStatus(data, i)
-			case "ResponseBody":
-				bit = 1 << 8
+			case keyResponseBody:
 				resBody, i, ok = fastBase64(data, i)
-			case "ResponseHeaders":
-				bit = 1 << 9
+			case keyResponseHeaders:
 				e.ResponseHeaders, i, ok = fastHeaders(data, i)
 			default:
 				// Another spelling (encoding/json folds case), or a key
 				// the daemon does not send.
 				return nil, false
 			}
+			bit := uint16(1) << k
 			if !ok || seen&bit != 0 || i >= n {
 				return nil, false
 			}
@@ -108,17 +99,46 @@ func fastEnvelope(data []byte, response bool) (e *Envelope, ok bool) {
 	if response && (e.RequestMethod == "GET" || e.RequestMethod == "HEAD") {
 		return e, true
 	}
-	if seen&(1<<4) != 0 {
+	if seen&(1<<keyRequestBody) != 0 {
 		if e.RequestBody, ok = fastDecodeBase64(reqBody); !ok {
 			return nil, false
 		}
 	}
-	if seen&(1<<8) != 0 {
+	if seen&(1<<keyResponseBody) != 0 {
 		if e.ResponseBody, ok = fastDecodeBase64(resBody); !ok {
 			return nil, false
 		}
 	}
 	return e, true
+}
+
+// The daemon's keys, in the order of authorization.Request's fields.
+const (
+	keyUser = iota
+	keyAuthNMethod
+	keyMethod
+	keyURI
+	keyRequestBody
+	keyRequestHeaders
+	keyCertificates
+	keyStatus
+	keyResponseBody
+	keyResponseHeaders
+	keyNone
+)
+
+var envelopeKeys = [keyNone]string{"User", "UserAuthNMethod", "RequestMethod", "RequestUri", "RequestBody",
+	"RequestHeaders", "RequestPeerCertificates", "ResponseStatusCode", "ResponseBody", "ResponseHeaders"}
+
+// envelopeKey is the index of key in envelopeKeys, spelled exactly so, or
+// keyNone.
+func envelopeKey(key []byte) int {
+	for k, name := range envelopeKeys {
+		if string(key) == name {
+			return k
+		}
+	}
+	return keyNone
 }
 
 // fastString reads the string literal at data[i]. plain reports that it

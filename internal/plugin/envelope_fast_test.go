@@ -11,84 +11,90 @@ import (
 	"github.com/portcullis/portcullis/test/corpus"
 )
 
-// fastCases are messages and whether fastEnvelope reads them (fast) or
-// leaves them to encoding/json: the daemon's shape, and each way a
-// message can leave it.
+// fastCases are messages, whether fastEnvelope reads them (fast) or
+// leaves them to encoding/json, and whether encoding/json reads them as
+// an envelope (valid): the daemon's shape, each way a message can leave
+// it, and each way it can be broken.
 var fastCases = []struct {
-	name string
-	msg  string
-	fast bool
+	name  string
+	msg   string
+	fast  bool
+	valid bool
 }{
-	{"empty object", `{}`, true},
-	{"empty object, newline", "{}\n", true},
-	{"daemon request", `{"User":"alice","UserAuthNMethod":"TLS","RequestMethod":"POST","RequestUri":"/v1.50/containers/create?name=web","RequestBody":"eyJJbWFnZSI6ImIifQ==","RequestHeaders":{"Content-Type":"application/json","User-Agent":"Docker-Client/29.1.0 (linux)"}}` + "\n", true},
-	{"daemon response", `{"RequestMethod":"POST","RequestUri":"/v1.50/containers/create","RequestBody":"eyJJbWFnZSI6ImIifQ==","ResponseStatusCode":201,"ResponseBody":"eyJJZCI6IngifQo=","ResponseHeaders":{"Api-Version":"1.50"}}`, true},
-	{"GET response", `{"RequestMethod":"GET","RequestUri":"/v1.50/containers/json","ResponseStatusCode":200,"ResponseBody":"W3siSWQiOiJhIn1d"}`, true},
-	{"GET response, body not base64", `{"RequestMethod":"GET","ResponseBody":"e@=="}`, true},
-	{"keys in another order", `{"RequestUri":"/_ping","RequestMethod":"HEAD"}`, true},
-	{"escaped URI", `{"RequestMethod":"GET","RequestUri":"/v1.41/build?q=1\u0026t=a%3A1"}`, true},
-	{"escapes everywhere", `{"User":"\u00e9\"\\\/\b\f\n\r\t","RequestHeaders":{"X-\u0041":"\ud83d\ude00","x-a":"b"}}`, true},
-	{"invalid surrogate", `{"User":"\ud800x"}`, true},
-	{"non-ASCII", `{"User":"é日本"}`, true},
-	{"invalid UTF-8", "{\"User\":\"a\xffb\"}", true},
-	{"DEL", "{\"User\":\"a\x7fb\"}", true},
-	{"duplicate header", `{"RequestHeaders":{"A":"1","A":"2"}}`, true},
-	{"empty header map", `{"RequestHeaders":{}}`, true},
-	{"empty body", `{"RequestBody":""}`, true},
-	{"certificates", `{"RequestPeerCertificates":["YQ==","Yg=="]}`, true},
-	{"no certificates", `{"RequestPeerCertificates":[]}`, true},
-	{"status zero", `{"ResponseStatusCode":0}`, true},
-	{"status nine digits", `{"ResponseStatusCode":999999999}`, true},
+	{"empty object", `{}`, true, true},
+	{"empty object, newline", "{}\n", true, true},
+	{"daemon request", `{"User":"alice","UserAuthNMethod":"TLS","RequestMethod":"POST","RequestUri":"/v1.50/containers/create?name=web","RequestBody":"eyJJbWFnZSI6ImIifQ==","RequestHeaders":{"Content-Type":"application/json","User-Agent":"Docker-Client/29.1.0 (linux)"}}` + "\n", true, true},
+	{"daemon response", `{"RequestMethod":"POST","RequestUri":"/v1.50/containers/create","RequestBody":"eyJJbWFnZSI6ImIifQ==","ResponseStatusCode":201,"ResponseBody":"eyJJZCI6IngifQo=","ResponseHeaders":{"Api-Version":"1.50"}}`, true, true},
+	{"GET response", `{"RequestMethod":"GET","RequestUri":"/v1.50/containers/json","ResponseStatusCode":200,"ResponseBody":"W3siSWQiOiJhIn1d"}`, true, true},
+	{"GET response, body not base64", `{"RequestMethod":"GET","ResponseBody":"e@=="}`, true, false},
+	{"keys in another order", `{"RequestUri":"/_ping","RequestMethod":"HEAD"}`, true, true},
+	{"escaped URI", `{"RequestMethod":"GET","RequestUri":"/v1.41/build?q=1\u0026t=a%3A1"}`, true, true},
+	{"escapes everywhere", `{"User":"\u00e9\"\\\/\b\f\n\r\t","RequestHeaders":{"X-\u0041":"\ud83d\ude00","x-a":"b"}}`, true, true},
+	{"invalid surrogate", `{"User":"\ud800x"}`, true, true},
+	{"non-ASCII", `{"User":"é日本"}`, true, true},
+	{"invalid UTF-8", "{\"User\":\"a\xffb\"}", true, true},
+	{"DEL", "{\"User\":\"a\x7fb\"}", true, true},
+	{"duplicate header", `{"RequestHeaders":{"A":"1","A":"2"}}`, true, true},
+	{"empty header map", `{"RequestHeaders":{}}`, true, true},
+	{"empty body", `{"RequestBody":""}`, true, true},
+	{"certificates", `{"RequestPeerCertificates":["YQ==","Yg=="]}`, true, true},
+	{"no certificates", `{"RequestPeerCertificates":[]}`, true, true},
+	{"status zero", `{"ResponseStatusCode":0}`, true, true},
+	{"status nine digits", `{"ResponseStatusCode":999999999}`, true, true},
+	{"status", `{"ResponseStatusCode":201}`, true, true},
+	{"body", `{"RequestBody":"eyJhIjoxfQ=="}`, true, true},
 
 	// Left to encoding/json: valid, but not the daemon's shape.
-	{"white space", " {\"User\":\"a\"}", false},
-	{"white space inside", `{ "User":"a"}`, false},
-	{"white space after a value", `{"User":"a" }`, false},
-	{"other case", `{"user":"a"}`, false},
-	{"folded key", "{\"U\u017fer\":\"a\"}", false},
-	{"escaped key", `{"\u0055ser":"a"}`, false},
-	{"unknown key", `{"Team":"ops"}`, false},
-	{"duplicate key", `{"User":"a","User":"b"}`, false},
-	{"duplicate map", `{"RequestHeaders":{"A":"1"},"RequestHeaders":{"B":"2"}}`, false},
-	{"duplicate body", `{"RequestMethod":"POST","RequestBody":"YQ==","RequestBody":"Yg=="}`, false},
-	{"null string", `{"User":null}`, false},
-	{"null map", `{"RequestHeaders":null}`, false},
-	{"null body", `{"RequestBody":null}`, false},
-	{"null certificate", `{"RequestPeerCertificates":[null]}`, false},
-	{"escaped body", `{"RequestBody":"eyJhIjoxfQ\u003d\u003d"}`, false},
-	{"escaped certificate", `{"RequestPeerCertificates":["\u0059Q=="]}`, false},
-	{"body with line breaks", `{"RequestBody":"eyJh\r\nIjoxfQ=="}`, false},
-	{"negative zero status", `{"ResponseStatusCode":-0}`, false},
-	{"ten digits", `{"ResponseStatusCode":1000000000}`, false},
-	{"certificate object", `{"RequestPeerCertificates":[{}]}`, false},
+	{"white space", " {\"User\":\"a\"}", false, true},
+	{"white space everywhere", " \t\r\n{ \"User\" : \"a\" , \"RequestMethod\":\"GET\" }\n ", false, true},
+	{"white space inside", `{ "User":"a"}`, false, true},
+	{"white space after a value", `{"User":"a" }`, false, true},
+	{"other case", `{"user":"a"}`, false, true},
+	{"folded key", "{\"U\u017fer\":\"a\"}", false, true},
+	{"escaped key", `{"\u0055ser":"a"}`, false, true},
+	{"unknown key", `{"Team":"ops"}`, false, true},
+	{"duplicate key", `{"User":"a","User":"b"}`, false, true},
+	{"duplicate map", `{"RequestHeaders":{"A":"1"},"RequestHeaders":{"B":"2"}}`, false, true},
+	{"duplicate body", `{"RequestMethod":"POST","RequestBody":"YQ==","RequestBody":"Yg=="}`, false, true},
+	{"null string", `{"User":null}`, false, true},
+	{"null map", `{"RequestHeaders":null}`, false, true},
+	{"null body", `{"RequestBody":null}`, false, true},
+	{"null certificate", `{"RequestPeerCertificates":[null]}`, false, true},
+	{"escaped body", `{"RequestBody":"eyJhIjoxfQ\u003d\u003d"}`, false, true},
+	{"escaped certificate", `{"RequestPeerCertificates":["\u0059Q=="]}`, false, true},
+	{"certificates, one escaped", `{"RequestPeerCertificates":["YQ==","\u0059Q=="]}`, false, true},
+	{"body with line breaks", `{"RequestBody":"eyJh\r\nIjoxfQ=="}`, false, true},
+	{"negative zero status", `{"ResponseStatusCode":-0}`, false, true},
+	{"ten digits", `{"ResponseStatusCode":1000000000}`, false, true},
+	{"certificate object", `{"RequestPeerCertificates":[{}]}`, false, true},
 
 	// Invalid: encoding/json refuses them, and so fastEnvelope must not
 	// read them.
-	{"top-level null", `null`, false},
-	{"array", `[]`, false},
-	{"number as string", `{"User":1}`, false},
-	{"fraction", `{"ResponseStatusCode":200.0}`, false},
-	{"exponent", `{"ResponseStatusCode":2e2}`, false},
-	{"leading zero", `{"ResponseStatusCode":0200}`, false},
-	{"overflow", `{"ResponseStatusCode":99999999999999999999}`, false},
-	{"bad base64", `{"RequestBody":"e@=="}`, false},
-	{"URL base64", `{"RequestBody":"-_8="}`, false},
-	{"bad response base64", `{"RequestMethod":"POST","ResponseBody":"-_8="}`, false},
-	{"control character", "{\"User\":\"a\x01\"}", false},
-	{"control character in a GET's body", "{\"RequestMethod\":\"GET\",\"ResponseBody\":\"YQ\x01=\"}", false},
-	{"bad escape", `{"User":"\x41"}`, false},
-	{"header number", `{"RequestHeaders":{"A":1}}`, false},
-	{"header trailing comma", `{"RequestHeaders":{"A":"1",}}`, false},
-	{"trailing comma", `{"User":"a",}`, false},
-	{"trailing data", `{"User":"a"}x`, false},
-	{"second value", `{} {}`, false},
-	{"unterminated", `{"User":"a`, false},
-	{"unterminated escape", `{"User":"a\`, false},
-	{"unterminated body", `{"RequestBody":"YQ==`, false},
-	{"unterminated object", `{"User":"a"`, false},
-	{"missing colon", `{"User" "a"}`, false},
-	{"empty", ``, false},
-	{"brace", `{`, false},
+	{"top-level null", `null`, false, false},
+	{"array", `[]`, false, false},
+	{"number as string", `{"User":1}`, false, false},
+	{"fraction", `{"ResponseStatusCode":200.0}`, false, false},
+	{"exponent", `{"ResponseStatusCode":2e2}`, false, false},
+	{"leading zero", `{"ResponseStatusCode":0200}`, false, false},
+	{"overflow", `{"ResponseStatusCode":99999999999999999999}`, false, false},
+	{"bad base64", `{"RequestBody":"e@=="}`, false, false},
+	{"URL base64", `{"RequestBody":"-_8="}`, false, false},
+	{"bad response base64", `{"RequestMethod":"POST","ResponseBody":"-_8="}`, false, false},
+	{"control character", "{\"User\":\"a\x01\"}", false, false},
+	{"control character in a GET's body", "{\"RequestMethod\":\"GET\",\"ResponseBody\":\"YQ\x01=\"}", false, false},
+	{"bad escape", `{"User":"\x41"}`, false, false},
+	{"header number", `{"RequestHeaders":{"A":1}}`, false, false},
+	{"header trailing comma", `{"RequestHeaders":{"A":"1",}}`, false, false},
+	{"trailing comma", `{"User":"a",}`, false, false},
+	{"trailing data", `{"User":"a"}x`, false, false},
+	{"second value", `{} {}`, false, false},
+	{"unterminated", `{"User":"a`, false, false},
+	{"unterminated escape", `{"User":"a\`, false, false},
+	{"unterminated body", `{"RequestBody":"YQ==`, false, false},
+	{"unterminated object", `{"User":"a"`, false, false},
+	{"missing colon", `{"User" "a"}`, false, false},
+	{"empty", ``, false, false},
+	{"brace", `{`, false, false},
 }
 
 // checkFast holds fastEnvelope to encoding/json: whatever it reads, in
@@ -123,12 +129,19 @@ func TestFastEnvelope(t *testing.T) {
 			if got := checkFast(t, []byte(tc.msg)); got != tc.fast {
 				t.Fatalf("read by the fast path: %v, want %v", got, tc.fast)
 			}
-			// Whoever reads it, the phases' decoders answer as
-			// encoding/json does.
-			got, err := parseEnvelope([]byte(tc.msg))
 			want, werr := decodeEnvelopeJSON([]byte(tc.msg))
+			if (werr == nil) != tc.valid {
+				t.Fatalf("encoding/json: %v, want valid %v", werr, tc.valid)
+			}
+			// Whoever reads it, the plugin answers as encoding/json
+			// does, from its buffer or from a reader.
+			got, err := parseEnvelope([]byte(tc.msg))
 			if (err == nil) != (werr == nil) || err == nil && !reflect.DeepEqual(got, want) {
 				t.Fatalf("parseEnvelope %+v (%v), encoding/json %+v (%v)", got, err, want, werr)
+			}
+			got, err = DecodeEnvelope(bytes.NewReader([]byte(tc.msg)))
+			if (err == nil) != (werr == nil) || err == nil && !reflect.DeepEqual(got, want) {
+				t.Fatalf("DecodeEnvelope %+v (%v), encoding/json %+v (%v)", got, err, want, werr)
 			}
 		})
 	}
