@@ -106,14 +106,16 @@ func decodeEnvelopeJSON(data []byte) (*Envelope, error) {
 // rename an object (followResponse and the record read nothing of a GET's
 // or HEAD's), and turning their base64 into bytes was a third of what
 // decoding a typical answer cost (a 2 KB list: 26 us against 17 us). So
-// encoding/json first leaves each body as the JSON text the daemon sent
-// (its scan of the whole message still checks the syntax), and turns it
-// into bytes, exactly as the field would have been, only when the
-// method is neither GET nor HEAD. A body that is not a string or null, or
-// appears more than once, and any error, go to decodeEnvelopeJSON, which
-// answers exactly as before. What this accepts beyond parseEnvelope: a
-// GET or HEAD whose body strings are not valid base64, which nothing
-// reads (FuzzDecodeResponseEnvelope holds it to that).
+// the bodies are turned into bytes, exactly as the fields would have
+// been, only when the method is neither GET nor HEAD: by fastEnvelope
+// for the daemon's own shape, and otherwise by decodeResponseJSON, where
+// encoding/json leaves each body as the JSON text the daemon sent (its
+// scan of the whole message still checks the syntax). There a body that
+// is not a string or null, or appears more than once, and any error, go
+// to decodeEnvelopeJSON, which answers exactly as before. What this
+// accepts beyond parseEnvelope: a GET or HEAD whose body strings are not
+// valid base64, which nothing reads (FuzzDecodeResponseEnvelope and
+// FuzzFastEnvelope hold it to that).
 func parseResponseEnvelope(data []byte) (*Envelope, error) {
 	if len(data) > maxEnvelope {
 		return nil, fmt.Errorf("authorization request larger than %d bytes", maxEnvelope)
