@@ -317,13 +317,17 @@ func compare(ctx context.Context, cfg config, tmp string, calls []call, out io.W
 	fmt.Fprintln(out)
 	printTable(out, rows)
 	fmt.Fprintln(out)
-	if f != nil {
-		fmt.Fprintf(out, "per-round calls/s  allow-all: %s   floor: %s   portcullis: %s\n", joinF(perRound[base.name]), joinF(perRound[fl.name]), joinF(perRound[pc.name]))
-		fmt.Fprintf(out, "per-round p99      allow-all: %s   floor: %s   portcullis: %s\n", joinD(p99Round[base.name]), joinD(p99Round[fl.name]), joinD(p99Round[pc.name]))
-	} else {
-		fmt.Fprintf(out, "per-round calls/s  allow-all: %s   portcullis: %s\n", joinF(perRound[base.name]), joinF(perRound[pc.name]))
-		fmt.Fprintf(out, "per-round p99      allow-all: %s   portcullis: %s\n", joinD(p99Round[base.name]), joinD(p99Round[pc.name]))
+	var rates, p99s []string
+	for _, s := range servers {
+		label := s.name
+		if s == base {
+			label = "allow-all"
+		}
+		rates = append(rates, label+": "+joinF(perRound[s.name]))
+		p99s = append(p99s, label+": "+joinD(p99Round[s.name]))
 	}
+	fmt.Fprintf(out, "per-round calls/s  %s\n", strings.Join(rates, "   "))
+	fmt.Fprintf(out, "per-round p99      %s\n", strings.Join(p99s, "   "))
 	pa, pp := pct(a.lat), pct(p.lat)
 	thr := p.rate() / a.rate()
 	p99 := float64(pp.p99) / float64(pa.p99)
