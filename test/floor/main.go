@@ -10,20 +10,22 @@
 //
 //   - the transport of `portcullis serve`: plugin.ServeHandler, the plugin
 //     socket's own HTTP/1.1 (internal/plugin/wire) with serve's connection
-//     cap and timeouts, on a socket made by plugin.Listen; /Plugin.Activate is answered with the
-//     AuthZ manifest, as Portcullis answers it; the collector tuned as
-//     serve tunes it (GOGC=400 unless GOGC or GOMEMLIMIT is set; serve's
-//     soft memory limit, at least 64 MiB, is never reached by the floor's
-//     small heap), so that the comparison is of work, not of tuning;
+//     cap and timeouts, on a socket made by plugin.Listen; /Plugin.Activate
+//     is answered with the AuthZ manifest, as Portcullis answers it; the
+//     collector tuned as serve tunes it (GOGC=400 unless GOGC or
+//     GOMEMLIMIT is set; serve's soft memory limit, at least 64 MiB, is
+//     never reached by the floor's small heap), so that the comparison is
+//     of work, not of tuning;
 //   - AuthZReq: the daemon's envelope decoded as Portcullis decodes it
 //     (plugin.ParseEnvelope: the daemon's own shape by the strict fast
-//     path, anything else by encoding/json, issue 12); then request.Parse, the request decoded into the daemon's
-//     own types by encoding/json (issue 12) with the walk for unknown
-//     fields (issue 15); then the record handed to the kernel before the
-//     answer (issue 17 item 10): by default as Portcullis's file sink does
-//     it, the records of calls waiting together in one write(2) to a file
-//     opened O_APPEND, each call answered after it (-group-commit=false:
-//     one write(2) per record, under a mutex); then allow;
+//     path, anything else by encoding/json, issue 12); then request.Parse,
+//     the request decoded into the daemon's own types by encoding/json
+//     (issue 12) with the walk for unknown fields (issue 15); then the
+//     record handed to the kernel before the answer (issue 17 item 10): by
+//     default as Portcullis's file sink does it, the records of calls
+//     waiting together in one write(2) to a file opened O_APPEND, each
+//     call answered after it (-group-commit=false: one write(2) per
+//     record, under a mutex); then allow;
 //   - AuthZRes: the envelope decoded as Portcullis decodes the response
 //     phase (plugin.ParseResponseEnvelope: the same fast path first, the
 //     bodies of a GET or HEAD left undecoded); then allow, with nothing

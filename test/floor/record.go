@@ -13,8 +13,8 @@ type recorder interface {
 	write() error
 }
 
-// single writes each record with its own write(2), under a mutex: the
-// default.
+// single writes each record with its own write(2), under a mutex
+// (-group-commit=false).
 type single struct {
 	mu     sync.Mutex
 	out    *os.File
