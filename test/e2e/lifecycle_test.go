@@ -92,20 +92,34 @@ func TestLifecycleTrail(t *testing.T) {
 		{"container.died", "lc-rm", 0},
 		{"container.removed", "lc-rm", -1},
 	}
+	// The kill for memory is in the trail when the daemon saw it: a
+	// daemon can miss the kernel's OOM notice (it then reports only the
+	// exit, 137, and State.OOMKilled stays false), and the plugin can
+	// only record what the daemon reports.
+	daemonOOM := func() bool {
+		r := web.Docker("inspect", "--format", "{{.State.OOMKilled}}", "lc-oom")
+		return r.Err == nil && r.ExitCode == 0 && strings.TrimSpace(r.Stdout) == "true"
+	}
+	expected := func(typ, name string) bool { return typ != "container.oom" || daemonOOM() }
 	var recs []lifecycleRecord
 	waitFor(30*time.Second, func() bool {
 		recs = lifecycleRecords(t, e.Plugin.AuditFile)
 		for _, w := range want {
-			if !has(recs, w.typ, w.name, w.exit) {
+			if !has(recs, w.typ, w.name, w.exit) && expected(w.typ, w.name) {
 				return false
 			}
 		}
 		return true
 	})
 	for _, w := range want {
-		if !has(recs, w.typ, w.name, w.exit) {
-			t.Errorf("no %s record for %s (exit %d) owned by web/web-lc1 in %+v", w.typ, w.name, w.exit, recs)
+		if has(recs, w.typ, w.name, w.exit) {
+			continue
 		}
+		if !expected(w.typ, w.name) {
+			t.Logf("the daemon reported no OOM kill for %s (State.OOMKilled false, exit 137): no %s record to expect", w.name, w.typ)
+			continue
+		}
+		t.Errorf("no %s record for %s (exit %d) owned by web/web-lc1 in %+v", w.typ, w.name, w.exit, recs)
 	}
 	if len(recs) == 0 || recs[0].Type != "events.gap" || recs[0].GapFrom != "" || recs[0].GapTo == "" {
 		t.Errorf("the first start's record is not a gap from the beginning: %+v", recs)
