@@ -96,11 +96,11 @@ func TestLifecycleTrail(t *testing.T) {
 	// daemon can miss the kernel's OOM notice (it then reports only the
 	// exit, 137, and State.OOMKilled stays false), and the plugin can
 	// only record what the daemon reports.
-	daemonOOM := func() bool {
-		r := web.Docker("inspect", "--format", "{{.State.OOMKilled}}", "lc-oom")
+	daemonOOM := func(name string) bool {
+		r := web.Docker("inspect", "--format", "{{.State.OOMKilled}}", name)
 		return r.Err == nil && r.ExitCode == 0 && strings.TrimSpace(r.Stdout) == "true"
 	}
-	expected := func(typ, name string) bool { return typ != "container.oom" || daemonOOM() }
+	expected := func(typ, name string) bool { return typ != "container.oom" || daemonOOM(name) }
 	var recs []lifecycleRecord
 	waitFor(30*time.Second, func() bool {
 		recs = lifecycleRecords(t, e.Plugin.AuditFile)
